@@ -1,0 +1,289 @@
+//! The `waybill` command line: serve, migrate, demo, user, apikey.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::accounts::{self, AccountInput};
+use crate::config::Config;
+use crate::db::{self, DbConn};
+use crate::domain::{EmailAddress, Role};
+use crate::startup::Application;
+use crate::telemetry;
+
+#[derive(Parser)]
+#[command(
+    name = "waybill",
+    version,
+    about = "Online delivery for a cross-border marketplace"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web server (pending migrations are applied first).
+    Serve {
+        /// Address to listen on, overriding WAYBILL_BIND.
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Load demo accounts (one per role) and print their passwords.
+    Demo,
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage seller API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// seller, courier, warehouse or admin
+        #[arg(long)]
+        role: String,
+        /// Contact name (defaults to the part of the e-mail before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Store name, for sellers (defaults to the contact name).
+        #[arg(long)]
+        store: Option<String>,
+        #[arg(long, default_value = "+86 000 0000 0000")]
+        phone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create an API key for a seller and print it (it is shown only this once).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "CLI")]
+        name: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = !matches!(cli.command, Command::Serve { .. });
+    telemetry::init(if quiet { "warn" } else { "info" });
+    let result = Config::load().and_then(|config| run(cli.command, config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { bind } => {
+            if let Some(b) = bind {
+                if config.base_url == format!("http://{}", config.bind) {
+                    config.base_url = format!("http://{b}");
+                }
+                config.bind = b;
+            }
+            serve(config)
+        }
+        Command::Migrate => {
+            let mut conn = connect(&config)?;
+            let applied = db::migrate(&mut conn)?;
+            println!(
+                "{} migration(s) applied on {}",
+                applied.len(),
+                config.database_url.backend()
+            );
+            Ok(())
+        }
+        Command::Demo => demo(&config),
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    role,
+                    name,
+                    store,
+                    phone,
+                },
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("--role must be seller, courier, warehouse or admin")
+            })?;
+            let password = read_password()?;
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+            let store = store.unwrap_or_else(|| name.clone());
+            let input = AccountInput {
+                email: &email,
+                role,
+                name: &name,
+                store_name: (role == Role::Seller).then_some(store.as_str()),
+                phone: &phone,
+                password: &password,
+                password_confirm: &password,
+            };
+            let draft = input.parse().map_err(field_errors)?;
+            let mut conn = connect(&config)?;
+            let user = accounts::create(&mut conn, &draft).map_err(app_error)?;
+            println!("created {} ({})", user.email, user.role);
+            Ok(())
+        }
+        Command::Apikey {
+            command: ApikeyCommand::Create { email, name },
+        } => {
+            let email = EmailAddress::parse(&email).map_err(anyhow::Error::msg)?;
+            let mut conn = connect(&config)?;
+            let user = db::users::find_by_email(&mut conn, email.as_str())?
+                .filter(|u| u.role() == Role::Seller)
+                .ok_or_else(|| anyhow::anyhow!("no seller account with e-mail {email}"))?;
+            let (key, prefix, hash) = crate::security::new_api_key()?;
+            db::api_keys::insert(
+                &mut conn,
+                &db::api_keys::NewApiKey {
+                    id: &db::new_id(),
+                    seller_id: &user.id,
+                    name: &name,
+                    prefix: &prefix,
+                    key_hash: &hash,
+                    created_at: db::now(),
+                },
+            )?;
+            eprintln!("API key for {email} (shown only now; store it safely):");
+            println!("{key}");
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let started = std::time::Instant::now();
+        let backend = config.database_url.backend();
+        let app = Application::build(config)?;
+        let url = format!("http://{}", app.state().config.bind);
+        let port = app.port();
+        tracing::info!(
+            port,
+            backend,
+            ms = started.elapsed().as_millis() as u64,
+            "ready"
+        );
+        println!("Waybill listening on {url} ({backend})");
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+/// One connection with migrations applied: what every CLI command works on.
+fn connect(config: &Config) -> anyhow::Result<db::PooledConn> {
+    let pool = db::connect(&config.database_url, 1)?;
+    let mut conn = pool.get()?;
+    db::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let pw = line.trim_end_matches(['\r', '\n']).to_string();
+    if pw.is_empty() {
+        anyhow::bail!(
+            "give the password on standard input, e.g. `echo 'a long password' | waybill user add …`"
+        );
+    }
+    Ok(pw)
+}
+
+fn field_errors(errors: accounts::FieldErrors) -> anyhow::Error {
+    let lines: Vec<String> = errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    anyhow::anyhow!("{}", lines.join("; "))
+}
+
+fn app_error(e: crate::error::AppError) -> anyhow::Error {
+    match e {
+        crate::error::AppError::Validation { fields, .. } => field_errors(fields),
+        other => anyhow::anyhow!("{other:#}"),
+    }
+}
+
+const DEMO: [(Role, &str, &str, Option<&str>); 4] = [
+    (
+        Role::Seller,
+        "seller@demo.waybill.test",
+        "Li Wei",
+        Some("Shenzhen Demo Trading Co."),
+    ),
+    (
+        Role::Courier,
+        "courier@demo.waybill.test",
+        "Zhang Min",
+        None,
+    ),
+    (
+        Role::Warehouse,
+        "warehouse@demo.waybill.test",
+        "Wang Fang",
+        None,
+    ),
+    (Role::Admin, "admin@demo.waybill.test", "Chen Jie", None),
+];
+
+/// Idempotent: the same four accounts every time. Each run gives them fresh passwords and
+/// prints them: the only place Waybill ever prints a password.
+fn demo(config: &Config) -> anyhow::Result<()> {
+    let mut conn = connect(config)?;
+    println!("Demo accounts (sign in at {}/login):", config.base_url);
+    for (role, email, name, store) in DEMO {
+        let password = format!("demo-{}", &crate::security::random_token(6)?);
+        let state = upsert_demo_user(&mut conn, role, email, name, store, &password)?;
+        println!(
+            "  {:<10} {email:<30} password: {password}   ({state})",
+            role.as_str()
+        );
+    }
+    Ok(())
+}
+
+fn upsert_demo_user(
+    conn: &mut DbConn,
+    role: Role,
+    email: &str,
+    name: &str,
+    store: Option<&str>,
+    password: &str,
+) -> anyhow::Result<&'static str> {
+    if let Some(user) = db::users::find_by_email(conn, email)? {
+        let hash = crate::security::hash_password(password)?;
+        db::users::set_password(conn, &user.id, &hash)?;
+        return Ok("existing account, new password");
+    }
+    let input = AccountInput {
+        email,
+        role,
+        name,
+        store_name: store,
+        phone: "+86 755 8888 0000",
+        password,
+        password_confirm: password,
+    };
+    let draft = input.parse().map_err(field_errors)?;
+    accounts::create(conn, &draft).map_err(app_error)?;
+    Ok("created")
+}

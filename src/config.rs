@@ -1,0 +1,347 @@
+//! Typed configuration: defaults < `waybill.toml` < environment variables.
+//! Secrets are wrapped so `Debug` never prints them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::db::DbUrl;
+
+/// A value that must never reach a log line or a page.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A developer's machine: a session key is generated and kept under the data folder.
+    Local,
+    /// A real deployment: every secret must be configured.
+    Production,
+}
+
+/// Where mail goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailUrl {
+    /// `smtp://user:pass@host:port` (or `smtps://`, `?tls=required`): lettre's URL form.
+    Smtp(Secret),
+    /// `file://DIR`: one `.eml` file per message.
+    File(PathBuf),
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub mode: Mode,
+    pub database_url: DbUrl,
+    pub bind: String,
+    pub base_url: String,
+    pub mail_url: MailUrl,
+    pub mail_from: String,
+    pub session_key: Option<Secret>,
+    pub currency: String,
+    pub data_dir: PathBuf,
+    /// HTTP worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    /// First retry delay of a failed mail; it doubles on each attempt up to an hour.
+    pub mail_retry_base: Duration,
+    /// How often the mail worker looks for due mail when nothing wakes it.
+    pub mail_poll: Duration,
+}
+
+/// Every key `waybill.toml` may set; the environment variable is the upper-case name with
+/// `WAYBILL_` in front (`DATABASE_URL` keeps its usual name).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    mode: Option<String>,
+    database_url: Option<String>,
+    bind: Option<String>,
+    base_url: Option<String>,
+    mail_url: Option<String>,
+    mail_from: Option<String>,
+    session_key: Option<String>,
+    currency: Option<String>,
+    data_dir: Option<String>,
+    workers: Option<String>,
+    mail_retry_seconds: Option<String>,
+    mail_poll_seconds: Option<String>,
+}
+
+pub const ENV_KEYS: [(&str, &str); 12] = [
+    ("mode", "WAYBILL_MODE"),
+    ("database_url", "DATABASE_URL"),
+    ("bind", "WAYBILL_BIND"),
+    ("base_url", "WAYBILL_BASE_URL"),
+    ("mail_url", "WAYBILL_MAIL_URL"),
+    ("mail_from", "WAYBILL_MAIL_FROM"),
+    ("session_key", "WAYBILL_SESSION_KEY"),
+    ("currency", "WAYBILL_CURRENCY"),
+    ("data_dir", "WAYBILL_DATA_DIR"),
+    ("workers", "WAYBILL_WORKERS"),
+    ("mail_retry_seconds", "WAYBILL_MAIL_RETRY_SECONDS"),
+    ("mail_poll_seconds", "WAYBILL_MAIL_POLL_SECONDS"),
+];
+
+impl Config {
+    /// Reads `WAYBILL_CONFIG` (or `./waybill.toml` when present), then the environment.
+    pub fn load() -> anyhow::Result<Config> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let file = match env.get("WAYBILL_CONFIG") {
+            Some(p) => Some(PathBuf::from(p)),
+            None => Some(PathBuf::from("waybill.toml")).filter(|p| p.exists()),
+        };
+        let toml_text = match &file {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?,
+            ),
+            None => None,
+        };
+        Config::from_sources(toml_text.as_deref(), &env)
+    }
+
+    /// Pure merge of a TOML text and an environment; what `load` and the tests call.
+    pub fn from_sources(
+        toml_text: Option<&str>,
+        env: &HashMap<String, String>,
+    ) -> anyhow::Result<Config> {
+        let mut raw: RawConfig = match toml_text {
+            Some(t) => toml::from_str(t).map_err(|e| anyhow::anyhow!("waybill.toml: {e}"))?,
+            None => RawConfig::default(),
+        };
+        for (key, var) in ENV_KEYS {
+            if let Some(v) = env.get(var).filter(|v| !v.is_empty()) {
+                *raw.field(key) = Some(v.clone());
+            }
+        }
+        raw.resolve()
+    }
+
+    pub fn session_key_file(&self) -> PathBuf {
+        self.data_dir.join("session.key")
+    }
+
+    /// Cookies are marked Secure when the public address is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+impl RawConfig {
+    fn field(&mut self, key: &str) -> &mut Option<String> {
+        match key {
+            "mode" => &mut self.mode,
+            "database_url" => &mut self.database_url,
+            "bind" => &mut self.bind,
+            "base_url" => &mut self.base_url,
+            "mail_url" => &mut self.mail_url,
+            "mail_from" => &mut self.mail_from,
+            "session_key" => &mut self.session_key,
+            "currency" => &mut self.currency,
+            "data_dir" => &mut self.data_dir,
+            "workers" => &mut self.workers,
+            "mail_retry_seconds" => &mut self.mail_retry_seconds,
+            _ => &mut self.mail_poll_seconds,
+        }
+    }
+
+    fn resolve(self) -> anyhow::Result<Config> {
+        let mode = match self.mode.as_deref().unwrap_or("local") {
+            "local" => Mode::Local,
+            "production" => Mode::Production,
+            other => anyhow::bail!("WAYBILL_MODE must be `local` or `production`, not `{other}`"),
+        };
+        let data_dir = PathBuf::from(self.data_dir.as_deref().unwrap_or("data"));
+        let database_url = match &self.database_url {
+            Some(u) => DbUrl::parse(u).map_err(anyhow::Error::msg)?,
+            None => DbUrl::Sqlite(data_dir.join("waybill.db")),
+        };
+        let bind = self.bind.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let base_url = self
+            .base_url
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            anyhow::bail!("WAYBILL_BASE_URL must start with http:// or https://");
+        }
+        let mail_url = parse_mail_url(self.mail_url.as_deref(), &data_dir)?;
+        let mail_from = self
+            .mail_from
+            .unwrap_or_else(|| "Waybill <no-reply@waybill.localhost>".into());
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            anyhow::bail!("WAYBILL_MAIL_FROM is not a valid mailbox: {mail_from}");
+        }
+        let session_key = self.session_key.map(Secret::new);
+        if let Some(k) = &session_key {
+            if k.expose().len() < 32 {
+                anyhow::bail!("WAYBILL_SESSION_KEY must be at least 32 characters");
+            }
+        } else if mode == Mode::Production {
+            anyhow::bail!(
+                "WAYBILL_SESSION_KEY is required in production mode (at least 32 random characters)"
+            );
+        }
+        let currency = self.currency.unwrap_or_else(|| "CNY".into());
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            anyhow::bail!("WAYBILL_CURRENCY must be an ISO 4217 code like CNY, not `{currency}`");
+        }
+        let workers = match self.workers {
+            Some(w) => Some(
+                w.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| anyhow::anyhow!("WAYBILL_WORKERS must be a positive number"))?,
+            ),
+            None => None,
+        };
+        Ok(Config {
+            mode,
+            database_url,
+            bind,
+            base_url,
+            mail_url,
+            mail_from,
+            session_key,
+            currency,
+            data_dir,
+            workers,
+            mail_retry_base: seconds(
+                self.mail_retry_seconds.as_deref(),
+                30.0,
+                "MAIL_RETRY_SECONDS",
+            )?,
+            mail_poll: seconds(self.mail_poll_seconds.as_deref(), 5.0, "MAIL_POLL_SECONDS")?,
+        })
+    }
+}
+
+fn seconds(raw: Option<&str>, default: f64, name: &str) -> anyhow::Result<Duration> {
+    let secs = match raw {
+        Some(s) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0 && *v < 86_400.0)
+            .ok_or_else(|| anyhow::anyhow!("WAYBILL_{name} must be a number of seconds"))?,
+        None => default,
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_mail_url(raw: Option<&str>, data_dir: &Path) -> anyhow::Result<MailUrl> {
+    match raw {
+        None => Ok(MailUrl::File(data_dir.join("mail"))),
+        Some(u) if u.starts_with("file://") => {
+            let dir = &u["file://".len()..];
+            if dir.is_empty() {
+                anyhow::bail!("WAYBILL_MAIL_URL file:// needs a folder");
+            }
+            Ok(MailUrl::File(PathBuf::from(dir)))
+        }
+        Some(u) if u.starts_with("smtp://") || u.starts_with("smtps://") => {
+            Ok(MailUrl::Smtp(Secret::new(u)))
+        }
+        Some(_) => anyhow::bail!("WAYBILL_MAIL_URL must be smtp://…, smtps://… or file://DIR"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(
+            c.database_url,
+            DbUrl::Sqlite(PathBuf::from("data/waybill.db"))
+        );
+        assert_eq!(c.currency, "CNY");
+        assert_eq!(c.mode, Mode::Local);
+        assert_eq!(c.mail_url, MailUrl::File(PathBuf::from("data/mail")));
+        assert_eq!(c.base_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn env_beats_file_beats_default() {
+        let toml = "bind = \"0.0.0.0:9000\"\ncurrency = \"USD\"\n";
+        let c = Config::from_sources(Some(toml), &env(&[("WAYBILL_CURRENCY", "EUR")])).unwrap();
+        assert_eq!(c.bind, "0.0.0.0:9000");
+        assert_eq!(c.currency, "EUR");
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_values_are_errors() {
+        assert!(Config::from_sources(Some("bnid = \"x\""), &env(&[])).is_err());
+        assert!(Config::from_sources(None, &env(&[("DATABASE_URL", "mysql://x/y")])).is_err());
+        assert!(Config::from_sources(None, &env(&[("WAYBILL_CURRENCY", "yuan")])).is_err());
+        assert!(Config::from_sources(None, &env(&[("WAYBILL_MAIL_URL", "http://x")])).is_err());
+    }
+
+    #[test]
+    fn production_requires_a_session_key() {
+        let e = Config::from_sources(None, &env(&[("WAYBILL_MODE", "production")])).unwrap_err();
+        assert!(e.to_string().contains("WAYBILL_SESSION_KEY"));
+        let key = "k".repeat(40);
+        let c = Config::from_sources(
+            None,
+            &env(&[
+                ("WAYBILL_MODE", "production"),
+                ("WAYBILL_SESSION_KEY", &key),
+            ]),
+        )
+        .unwrap();
+        assert!(
+            !format!("{c:?}").contains(&key),
+            "session key leaked into Debug"
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_leak_into_debug() {
+        let c = Config::from_sources(
+            None,
+            &env(&[
+                (
+                    "WAYBILL_MAIL_URL",
+                    "smtp://user:hunter22@mail.example.com:587",
+                ),
+                (
+                    "DATABASE_URL",
+                    "postgres://app:pgsecret@db.example.com/waybill",
+                ),
+            ]),
+        )
+        .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(
+            !dbg.contains("hunter22") && !dbg.contains("pgsecret"),
+            "{dbg}"
+        );
+        assert_eq!(c.database_url.backend(), "postgres");
+    }
+}

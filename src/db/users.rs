@@ -1,0 +1,93 @@
+//! Accounts of every role. A seller's id is the key every seller-owned row hangs from.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::users;
+use crate::domain::Role;
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub name: String,
+    pub store_name: Option<String>,
+    pub phone: String,
+    pub session_epoch: i64,
+    pub disabled: bool,
+    pub created_at: NaiveDateTime,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        // The CHECK constraint keeps the column to the four known roles.
+        Role::parse(&self.role).unwrap_or(Role::Seller)
+    }
+
+    /// The name shown in the navigation: the store for sellers, the person otherwise.
+    pub fn display_name(&self) -> &str {
+        self.store_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub name: &'a str,
+    pub store_name: Option<&'a str>,
+    pub phone: &'a str,
+    pub session_epoch: i64,
+    pub disabled: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// Inserts a user; `Ok(false)` when the e-mail is taken.
+pub fn insert(conn: &mut DbConn, new: &NewUser) -> QueryResult<bool> {
+    match diesel::insert_into(users::table).values(new).execute(conn) {
+        Ok(_) => Ok(true),
+        Err(e) if super::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// `email` must already be normalised (see `domain::EmailAddress`).
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut DbConn) -> QueryResult<Vec<User>> {
+    users::table
+        .order((users::role.asc(), users::email.asc()))
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// Sets a new password and ends every session signed in with the old one.
+pub fn set_password(conn: &mut DbConn, id: &str, password_hash: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::session_epoch.eq(users::session_epoch + 1),
+        ))
+        .execute(conn)
+}

@@ -1,0 +1,26 @@
+//! Pure rules: newtypes whose constructors are the only way in. No actix, no diesel.
+
+mod email;
+mod password;
+mod phone;
+mod role;
+
+pub use email::EmailAddress;
+pub use password::NewPassword;
+pub use phone::Phone;
+pub use role::Role;
+
+/// A required free-text field: trimmed, non-empty, at most `max` characters.
+pub fn required_text(raw: &str, what: &str, max: usize) -> Result<String, String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(format!("Enter the {what}."));
+    }
+    if t.chars().count() > max {
+        return Err(format!("The {what} must be at most {max} characters."));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(format!("The {what} contains invalid characters."));
+    }
+    Ok(t.to_string())
+}

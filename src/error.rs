@@ -1,0 +1,196 @@
+//! One error type: pages get `error.html`, the API gets `{"error", "fields"}`.
+//! 5xx responses hide the cause from the client and log the whole chain.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("Not found")]
+    NotFound,
+    #[error("You do not have access to this page")]
+    Forbidden,
+    #[error("Sign in to continue")]
+    LoginRequired { next: String },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("This form has expired or did not come from Waybill. Reload the page and try again.")]
+    Csrf,
+    #[error("{message}")]
+    Validation {
+        message: String,
+        fields: BTreeMap<String, String>,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PaymentRequired(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        AppError::Internal(anyhow::anyhow!("{e}"))
+    }
+
+    pub fn validation(fields: BTreeMap<String, String>) -> Self {
+        AppError::Validation {
+            message: "Some fields are not valid".into(),
+            fields,
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::LoginRequired { .. } | AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a client may see: never the internals of a 5xx.
+    fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(_) => "Something went wrong on our side. Please try again.".into(),
+            other => other.to_string(),
+        }
+    }
+
+    fn log(&self) {
+        if let AppError::Internal(e) = self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound,
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Internal(anyhow::anyhow!("database pool: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(anyhow::anyhow!("blocking task: {e}"))
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(anyhow::anyhow!("template: {e}"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    code: u16,
+    title: String,
+    message: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        if let AppError::LoginRequired { next } = self {
+            let target = format!("/login?next={}", crate::web::urlencode(next));
+            return HttpResponse::SeeOther()
+                .insert_header(("Location", target))
+                .finish();
+        }
+        let status = self.status();
+        let page = ErrorPage {
+            code: status.as_u16(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            message: self.public_message(),
+        };
+        match page.render() {
+            Ok(html) => HttpResponse::build(status)
+                .content_type("text/html; charset=utf-8")
+                .body(html),
+            Err(_) => HttpResponse::build(status).body(self.public_message()),
+        }
+    }
+}
+
+/// The same error, rendered as JSON for `/api`.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+macro_rules! api_error_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                ApiError(e.into())
+            }
+        }
+    )*};
+}
+api_error_from!(
+    AppError,
+    anyhow::Error,
+    diesel::result::Error,
+    diesel::r2d2::PoolError,
+    actix_web::error::BlockingError
+);
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match &self.0 {
+            AppError::LoginRequired { .. } => StatusCode::UNAUTHORIZED,
+            e => e.status(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let fields = match &self.0 {
+            AppError::Validation { fields, .. } => fields.clone(),
+            _ => BTreeMap::new(),
+        };
+        let mut resp = HttpResponse::build(self.status_code());
+        if matches!(
+            self.0,
+            AppError::Unauthorized(_) | AppError::LoginRequired { .. }
+        ) {
+            resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        resp.json(serde_json::json!({
+            "error": self.0.public_message(),
+            "fields": fields,
+        }))
+    }
+}

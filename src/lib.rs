@@ -1,0 +1,13 @@
+//! Waybill: online delivery for a cross-border marketplace.
+
+pub mod accounts;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod mail;
+pub mod security;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

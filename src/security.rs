@@ -1,0 +1,83 @@
+//! Password hashing (argon2id), random tokens and key hashing.
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use sha2::{Digest, Sha256};
+
+/// Hashes a password with argon2id and a fresh salt (PHC string). CPU-heavy: call off the event loop.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))
+}
+
+/// Checks a password against a stored PHC string. CPU-heavy: call off the event loop.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash to verify against when the account does not exist, so the reply takes as long
+/// as for a real account and timing does not tell which e-mails are registered.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default())
+}
+
+/// `n` random bytes from the operating system, hex-encoded.
+pub fn random_token(n: usize) -> anyhow::Result<String> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
+    Ok(hex::encode(buf))
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Comparison that takes the same time wherever the strings differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A new seller API key: `wb_` + 40 hex characters. Returns (key, display prefix, stored hash).
+pub fn new_api_key() -> anyhow::Result<(String, String, String)> {
+    let key = format!("wb_{}", random_token(20)?);
+    let prefix = key[..10].to_string();
+    let hash = sha256_hex(&key);
+    Ok((key, prefix, hash))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_salt_differs() {
+        let a = hash_password("correct horse").unwrap();
+        let b = hash_password("correct horse").unwrap();
+        assert_ne!(a, b);
+        assert!(a.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &a));
+        assert!(!verify_password("wrong horse!", &a));
+        assert!(!verify_password("x", "not a phc string"));
+    }
+
+    #[test]
+    fn tokens_are_random_hex() {
+        let t = random_token(32).unwrap();
+        assert_eq!(t.len(), 64);
+        assert_ne!(t, random_token(32).unwrap());
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        let (key, prefix, hash) = new_api_key().unwrap();
+        assert!(key.starts_with(&prefix));
+        assert_eq!(hash, sha256_hex(&key));
+    }
+}

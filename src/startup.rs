@@ -1,0 +1,139 @@
+//! Builds the application: pool, migrations, mail worker, HTTP server on its own listener
+//! (port 0 in tests, so each test gets a free port).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_session::SessionMiddleware;
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web as aweb};
+
+use crate::config::Config;
+use crate::mail::{Mailer, spawn_worker};
+use crate::web::{self, AppState};
+use crate::{db, telemetry};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Must run inside a Tokio runtime: it spawns the mail worker.
+    pub fn build(config: Config) -> anyhow::Result<Application> {
+        let pool = db::connect(&config.database_url, 10)?;
+        {
+            let mut conn = pool.get()?;
+            let applied = db::migrate(&mut conn)?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "migrations applied");
+            }
+        }
+        let key = session_key(&config)?;
+        let mailer = Mailer::from_config(&config)?;
+        let mail = spawn_worker(
+            pool.clone(),
+            mailer,
+            config.mail_poll,
+            config.mail_retry_base,
+        );
+        let listener = TcpListener::bind(&config.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let workers = config.workers;
+        let secure = config.secure_cookies();
+        let state = AppState {
+            pool,
+            config: Arc::new(config),
+            mail,
+        };
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(
+                    SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                        .cookie_name("waybill_session".into())
+                        .cookie_secure(secure)
+                        .cookie_http_only(true)
+                        .cookie_same_site(SameSite::Lax)
+                        .build(),
+                )
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin"))
+                        .add((
+                            "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+                        )),
+                )
+                .wrap(from_fn(telemetry::request_log))
+                .app_data(aweb::Data::new(app_state.clone()))
+                .app_data(aweb::PayloadConfig::new(4 << 20))
+                .configure(web::routes)
+                .default_service(aweb::to(web::not_found))
+        })
+        .listen(listener)?;
+        if let Some(n) = workers {
+            server = server.workers(n);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The cookie key: configured, or (local mode only) generated once and kept in the data folder.
+fn session_key(config: &Config) -> anyhow::Result<Key> {
+    if let Some(k) = &config.session_key {
+        return Ok(Key::derive_from(k.expose().as_bytes()));
+    }
+    let path = config.session_key_file();
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => s.trim().to_string(),
+        _ => {
+            let s = crate::security::random_token(32)?;
+            std::fs::create_dir_all(&config.data_dir)?;
+            write_private(&path, &s)?;
+            tracing::info!(path = %path.display(), "generated a session key");
+            s
+        }
+    };
+    Ok(Key::derive_from(secret.as_bytes()))
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! JSON API under `/api/v1`, authenticated by seller API keys. Errors are
+//! `{"error", "fields"}` with a fitting status, never an HTML page.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Serialize;
+
+use crate::error::{ApiError, AppError};
+use crate::web::extract::ApiSeller;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(1 << 20)
+                    .error_handler(json_error),
+            )
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .service(me),
+    );
+}
+
+fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let msg = match &err {
+        actix_web::error::JsonPayloadError::ContentType => {
+            "Send the body as JSON with `Content-Type: application/json`.".to_string()
+        }
+        actix_web::error::JsonPayloadError::Overflow { .. }
+        | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => {
+            "The request body is too large.".to_string()
+        }
+        other => format!("The request body is not valid JSON for this endpoint: {other}"),
+    };
+    ApiError(AppError::BadRequest(msg)).into()
+}
+
+fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError(AppError::BadRequest(format!("Invalid query string: {err}"))).into()
+}
+
+fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError(AppError::BadRequest(format!("Invalid path: {err}"))).into()
+}
+
+#[derive(Serialize)]
+struct Me {
+    id: String,
+    email: String,
+    store_name: Option<String>,
+    contact_name: String,
+    role: String,
+}
+
+/// The seller the API key belongs to: a cheap way for an integration to check its key.
+#[get("/me")]
+async fn me(seller: ApiSeller) -> Result<HttpResponse, ApiError> {
+    let u = seller.user;
+    Ok(HttpResponse::Ok().json(Me {
+        id: u.id,
+        email: u.email,
+        store_name: u.store_name,
+        contact_name: u.name,
+        role: u.role,
+    }))
+}

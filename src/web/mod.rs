@@ -1,0 +1,120 @@
+//! HTTP handlers by area, the shared state they reach the database through, and route wiring.
+
+pub mod admin;
+pub mod api;
+mod assets;
+pub mod courier;
+pub mod extract;
+pub mod page;
+pub mod public;
+pub mod seller;
+pub mod warehouse;
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::config::Config;
+use crate::db::{DbConn, Pool};
+use crate::error::{ApiError, AppError};
+use crate::mail::MailWorker;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub config: Arc<Config>,
+    pub mail: MailWorker,
+}
+
+impl AppState {
+    /// Runs `f` on a pooled connection on the blocking thread pool (never on the event loop).
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(assets::routes)
+        .configure(api::routes)
+        .configure(public::routes)
+        .configure(seller::routes)
+        .configure(courier::routes)
+        .configure(warehouse::routes)
+        .configure(admin::routes);
+}
+
+/// Unknown paths: JSON under `/api`, the HTML 404 page elsewhere.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    if req.path().starts_with("/api/") {
+        ApiError(AppError::NotFound).error_response()
+    } else {
+        AppError::NotFound.error_response()
+    }
+}
+
+pub fn html(page: &impl Template) -> Result<HttpResponse, AppError> {
+    html_status(actix_web::http::StatusCode::OK, page)
+}
+
+pub fn html_status(
+    status: actix_web::http::StatusCode,
+    page: &impl Template,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
+/// 303 See Other: the answer to a successful form POST.
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", to))
+        .finish()
+}
+
+pub fn urlencode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A `next` target is followed only when it is a path on this site (no open redirects).
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\r', '\n'])
+        && next != "/logout";
+    ok.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_targets_stay_on_site() {
+        assert_eq!(
+            safe_next("/seller/settings?x=1"),
+            Some("/seller/settings?x=1")
+        );
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+            "seller",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad}");
+        }
+    }
+}
