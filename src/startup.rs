@@ -24,7 +24,7 @@ pub struct Application {
 
 impl Application {
     /// Must run inside a Tokio runtime: it spawns the mail worker.
-    pub fn build(config: Config) -> anyhow::Result<Application> {
+    pub fn build(mut config: Config) -> anyhow::Result<Application> {
         let pool = db::connect(&config.database_url, 10)?;
         {
             let mut conn = pool.get()?;
@@ -43,7 +43,13 @@ impl Application {
         );
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
-        let port = listener.local_addr()?.port();
+        let local = listener.local_addr()?;
+        let port = local.port();
+        // Bound to port 0: report (and link to) the port actually given.
+        if config.base_url == format!("http://{}", config.bind) {
+            config.base_url = format!("http://{local}");
+        }
+        config.bind = local.to_string();
         let workers = config.workers;
         let secure = config.secure_cookies();
         let state = AppState {

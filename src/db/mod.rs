@@ -136,6 +136,8 @@ pub fn connect(url: &DbUrl, max_size: u32) -> anyhow::Result<Pool> {
     }
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
+        // Open connections on demand: start-up stays fast and idle servers hold few.
+        .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
         .test_on_check_out(false)
         .build(Manager { url: url.clone() })?;

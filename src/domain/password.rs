@@ -18,7 +18,7 @@ impl NewPassword {
                 Self::MAX_BYTES
             ));
         }
-        if raw.trim().is_empty() || raw.chars().all(|c| Some(c) == raw.chars().next()) {
+        if raw.trim().is_empty() || raw.chars().all(|c| raw.starts_with(c)) {
             return Err("Choose a password that is not a single repeated character.".into());
         }
         Ok(NewPassword(raw.to_string()))

@@ -1,0 +1,261 @@
+//! The `waybill` binary itself: user add, apikey create, demo, serve (and what it logs).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+use crate::helpers::*;
+
+fn waybill(app_db: &TestDb) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_waybill"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &app_db.url)
+        .env("WAYBILL_DATA_DIR", app_db.dir.path())
+        .current_dir(app_db.dir.path());
+    cmd
+}
+
+fn run(mut cmd: Command, stdin: &str) -> (bool, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[actix_web::test]
+async fn user_add_reads_the_password_from_stdin() {
+    let app = spawn_app().await;
+    let mut cmd = waybill(&app.db);
+    cmd.args([
+        "user",
+        "add",
+        "--email",
+        "Courier@Example.com",
+        "--role",
+        "courier",
+        "--name",
+        "Zhang Min",
+    ]);
+    let (ok, out, err) = run(cmd, "two-wheels-fast\n");
+    assert!(ok, "{err}");
+    assert!(out.contains("created courier@example.com (courier)"));
+    assert!(!out.contains("two-wheels-fast") && !err.contains("two-wheels-fast"));
+    let r = app
+        .visitor()
+        .login("courier@example.com", "two-wheels-fast")
+        .await;
+    assert_eq!(location(&r), "/courier");
+
+    let mut again = waybill(&app.db);
+    again.args([
+        "user",
+        "add",
+        "--email",
+        "courier@example.com",
+        "--role",
+        "courier",
+    ]);
+    let (ok, _, err) = run(again, "two-wheels-fast\n");
+    assert!(!ok);
+    assert!(err.contains("already exists"), "{err}");
+
+    let mut bad = waybill(&app.db);
+    bad.args(["user", "add", "--email", "x@example.com", "--role", "pilot"]);
+    let (ok, _, err) = run(bad, "whatever-long-pw\n");
+    assert!(!ok && err.contains("--role must be"), "{err}");
+}
+
+#[actix_web::test]
+async fn apikey_create_prints_a_working_key_once() {
+    let app = spawn_app().await;
+    app.create_user(waybill::domain::Role::Seller, "cli-api@example.com");
+    let mut cmd = waybill(&app.db);
+    cmd.args(["apikey", "create", "--email", "CLI-API@example.com"]);
+    let (ok, out, err) = run(cmd, "");
+    assert!(ok, "{err}");
+    let key = out.trim();
+    assert!(key.starts_with("wb_") && key.len() == 43, "{out}");
+    let r = app
+        .visitor()
+        .http
+        .get(format!("{}/api/v1/me", app.address))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let mut courier = waybill(&app.db);
+    courier.args(["apikey", "create", "--email", "nobody@example.com"]);
+    let (ok, _, err) = run(courier, "");
+    assert!(!ok && err.contains("no seller account"), "{err}");
+}
+
+#[actix_web::test]
+async fn demo_is_idempotent_and_its_passwords_work() {
+    let app = spawn_app().await;
+    let (ok, _, err) = run(
+        {
+            let mut c = waybill(&app.db);
+            c.arg("demo");
+            c
+        },
+        "",
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(
+        {
+            let mut c = waybill(&app.db);
+            c.arg("demo");
+            c
+        },
+        "",
+    );
+    assert!(ok, "{err}");
+    let users = waybill::db::users::list(&mut app.conn()).unwrap();
+    assert_eq!(
+        users.len(),
+        4,
+        "one account per role, however often demo runs"
+    );
+    for line in out.lines().filter(|l| l.contains("password: ")) {
+        let email = line.split_whitespace().nth(1).unwrap();
+        let password = line
+            .split("password: ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        let r = app.visitor().login(email, password).await;
+        assert_eq!(r.status(), 303, "{line}");
+    }
+}
+
+#[actix_web::test]
+async fn bad_configuration_is_a_clear_startup_error() {
+    let db = TestDb::new(false);
+    let mut cmd = waybill(&db);
+    cmd.env("DATABASE_URL", "mysql://localhost/waybill")
+        .arg("migrate");
+    let (ok, _, err) = run(cmd, "");
+    assert!(!ok);
+    assert!(
+        err.contains("DATABASE_URL scheme `mysql://` is not supported"),
+        "{err}"
+    );
+
+    let mut cmd = waybill(&db);
+    cmd.env("WAYBILL_MODE", "production").arg("migrate");
+    let (ok, _, err) = run(cmd, "");
+    assert!(
+        !ok && err.contains("WAYBILL_SESSION_KEY is required"),
+        "{err}"
+    );
+}
+
+/// `waybill serve` as a user runs it: prints its URL, serves, and never logs secrets.
+#[actix_web::test]
+async fn serve_starts_prints_its_url_and_keeps_secrets_out_of_the_log() {
+    let db = TestDb::for_backend();
+    let mut child = waybill(&db)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("RUST_LOG", "info,waybill=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let url = line
+        .strip_prefix("Waybill listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let v = Visitor {
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base: url.clone(),
+    };
+    assert_eq!(v.get("/healthz").await.status(), 200);
+    let secret_pw = "very-secret-password-77";
+    let r = v
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("store_name", "Log Test"),
+                ("name", "Log"),
+                ("email", "log@example.com"),
+                ("phone", "13800138000"),
+                ("password", secret_pw),
+                ("password_confirm", secret_pw),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    v.submit(
+        "/password/forgot",
+        "/password/forgot",
+        &[("email", "log@example.com")],
+    )
+    .await;
+    let mail = eventually(10, "the reset mail", || {
+        mails_in(&db.dir.path().join("mail")).pop()
+    })
+    .await;
+    let token = reset_token_in(&mail);
+    assert_eq!(
+        v.get(&format!("/password/reset?token={token}"))
+            .await
+            .status(),
+        200
+    );
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(
+        log.contains("path=/password/reset"),
+        "requests are logged:\n{log}"
+    );
+    for secret in [secret_pw, &token, &cookie] {
+        assert!(!log.contains(secret), "the log leaks {secret}:\n{log}");
+    }
+}
