@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-10}"
-cargo build --release -q
-bin="$PWD/target/release/waybill"
+bin="${WAYBILL_BIN:-}"
+if [ -z "$bin" ]; then cargo build --release -q; bin="$PWD/target/release/waybill"; fi
 work="$(mktemp -d)"
 trap 'pkill -f "$bin serve" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
