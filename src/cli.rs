@@ -45,6 +45,29 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
+    /// Move money in a seller's wallet (recorded as a manual correction).
+    Wallet {
+        #[command(subcommand)]
+        command: WalletCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WalletCommand {
+    /// Credit a seller's wallet, e.g. `--amount 100.00 --note "goodwill for late pickup"`.
+    Credit {
+        #[arg(long)]
+        email: String,
+        /// Decimal amount in the platform currency.
+        #[arg(long)]
+        amount: String,
+        /// Why: recorded on the ledger transaction.
+        #[arg(long)]
+        note: String,
+        /// Makes a retried command move money once (default: a new key each run).
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -167,6 +190,50 @@ fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             )?;
             eprintln!("API key for {email} (shown only now; store it safely):");
             println!("{key}");
+            Ok(())
+        }
+        Command::Wallet {
+            command:
+                WalletCommand::Credit {
+                    email,
+                    amount,
+                    note,
+                    idempotency_key,
+                },
+        } => {
+            let email = EmailAddress::parse(&email).map_err(anyhow::Error::msg)?;
+            let amount = crate::domain::Money::parse_decimal(&amount, config.currency)
+                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            let note = crate::domain::required_text(&note, "note", 500)
+                .map_err(|e| anyhow::anyhow!("--note: {e}"))?;
+            let mut conn = connect(&config)?;
+            let user = db::users::find_by_email(&mut conn, email.as_str())?
+                .filter(|u| u.role() == Role::Seller)
+                .ok_or_else(|| anyhow::anyhow!("no seller account with e-mail {email}"))?;
+            let key = format!(
+                "cli:{}",
+                idempotency_key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+            );
+            let posted = crate::wallet::post(
+                &mut conn,
+                &crate::wallet::Posting {
+                    key: &key,
+                    kind: crate::wallet::Kind::ManualCredit,
+                    seller_id: &user.id,
+                    amount,
+                    shipment_id: None,
+                    payment_intent_id: None,
+                    note: Some(&note),
+                    actor_id: None,
+                },
+            )
+            .map_err(app_error)?;
+            let balance = crate::domain::Money::new(posted.balance_after, config.currency);
+            if posted.replayed {
+                println!("already credited (same idempotency key); balance of {email}: {balance}");
+            } else {
+                println!("credited {amount} to {email}; balance {balance}");
+            }
             Ok(())
         }
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::db::DbUrl;
+use crate::domain::Currency;
 
 /// A value that must never reach a log line or a page.
 #[derive(Clone, PartialEq, Eq)]
@@ -54,7 +55,7 @@ pub struct Config {
     pub mail_url: MailUrl,
     pub mail_from: String,
     pub session_key: Option<Secret>,
-    pub currency: String,
+    pub currency: Currency,
     pub data_dir: PathBuf,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
@@ -198,10 +199,13 @@ impl RawConfig {
                 "WAYBILL_SESSION_KEY is required in production mode (at least 32 random characters)"
             );
         }
-        let currency = self.currency.unwrap_or_else(|| "CNY".into());
-        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-            anyhow::bail!("WAYBILL_CURRENCY must be an ISO 4217 code like CNY, not `{currency}`");
-        }
+        let raw_currency = self.currency.unwrap_or_else(|| "CNY".into());
+        let currency = match Currency::parse(&raw_currency) {
+            Ok(c) if raw_currency.chars().all(|c| c.is_ascii_uppercase()) => c,
+            _ => anyhow::bail!(
+                "WAYBILL_CURRENCY must be an ISO 4217 code like CNY, not `{raw_currency}`"
+            ),
+        };
         let workers = match self.workers {
             Some(w) => Some(
                 w.parse::<usize>()
@@ -280,7 +284,7 @@ mod tests {
             c.database_url,
             DbUrl::Sqlite(PathBuf::from("data/waybill.db"))
         );
-        assert_eq!(c.currency, "CNY");
+        assert_eq!(c.currency.code(), "CNY");
         assert_eq!(c.mode, Mode::Local);
         assert_eq!(c.mail_url, MailUrl::File(PathBuf::from("data/mail")));
         assert_eq!(c.base_url, "http://127.0.0.1:8080");
@@ -291,7 +295,7 @@ mod tests {
         let toml = "bind = \"0.0.0.0:9000\"\ncurrency = \"USD\"\n";
         let c = Config::from_sources(Some(toml), &env(&[("WAYBILL_CURRENCY", "EUR")])).unwrap();
         assert_eq!(c.bind, "0.0.0.0:9000");
-        assert_eq!(c.currency, "EUR");
+        assert_eq!(c.currency.code(), "EUR");
     }
 
     #[test]

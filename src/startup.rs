@@ -13,6 +13,7 @@ use actix_web::{App, HttpServer, web as aweb};
 
 use crate::config::Config;
 use crate::mail::{Mailer, spawn_worker};
+use crate::payments::Sandbox;
 use crate::web::{self, AppState};
 use crate::{db, telemetry};
 
@@ -33,7 +34,8 @@ impl Application {
                 tracing::info!(?applied, "migrations applied");
             }
         }
-        let key = session_key(&config)?;
+        let secret = session_secret(&config)?;
+        let key = Key::derive_from(secret.as_bytes());
         let mailer = Mailer::from_config(&config)?;
         let mail = spawn_worker(
             pool.clone(),
@@ -52,10 +54,13 @@ impl Application {
         config.bind = local.to_string();
         let workers = config.workers;
         let secure = config.secure_cookies();
+        let sandbox = Arc::new(Sandbox::new(secret.as_bytes(), &config.base_url));
         let state = AppState {
             pool,
             config: Arc::new(config),
             mail,
+            payments: sandbox.clone(),
+            sandbox,
         };
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
@@ -112,10 +117,11 @@ impl Application {
     }
 }
 
-/// The cookie key: configured, or (local mode only) generated once and kept in the data folder.
-fn session_key(config: &Config) -> anyhow::Result<Key> {
+/// The session secret: configured, or (local mode only) generated once and kept in the data
+/// folder. Cookie keys and the sandbox provider's signing key derive from it.
+fn session_secret(config: &Config) -> anyhow::Result<String> {
     if let Some(k) = &config.session_key {
-        return Ok(Key::derive_from(k.expose().as_bytes()));
+        return Ok(k.expose().to_string());
     }
     let path = config.session_key_file();
     let secret = match std::fs::read_to_string(&path) {
@@ -128,7 +134,7 @@ fn session_key(config: &Config) -> anyhow::Result<Key> {
             s
         }
     };
-    Ok(Key::derive_from(secret.as_bytes()))
+    Ok(secret)
 }
 
 fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {

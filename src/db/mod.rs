@@ -2,6 +2,7 @@
 //! Handlers never build queries; they call the per-aggregate functions in this module's files.
 
 pub mod api_keys;
+pub mod ledger;
 pub mod login_failures;
 pub mod outbox;
 pub mod password_resets;
@@ -173,6 +174,35 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
         }
     };
     Ok(applied)
+}
+
+/// A write transaction. On SQLite it begins IMMEDIATE, taking the write lock up front (and
+/// waiting for it under busy_timeout): a deferred transaction that reads first and writes
+/// later could fail with SQLITE_BUSY instead of waiting.
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConn::Sqlite(inner) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConn::Sqlite(inner) = conn else {
+        unreachable!("the variant of a connection does not change")
+    };
+    match result {
+        Ok(v) => {
+            AnsiTransactionManager::commit_transaction(inner)?;
+            Ok(v)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(inner)?;
+            Err(e)
+        }
+    }
 }
 
 /// Whether an error is a unique-constraint violation (e.g. a duplicate e-mail or key).

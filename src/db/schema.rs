@@ -74,3 +74,68 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     outbox
 );
+
+diesel::table! {
+    ledger_transactions (id) {
+        id -> Text,
+        idempotency_key -> Text,
+        kind -> Text,
+        seller_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        shipment_id -> Nullable<Text>,
+        payment_intent_id -> Nullable<Text>,
+        note -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Text,
+        transaction_id -> Text,
+        account -> Text,
+        seller_id -> Nullable<Text>,
+        amount -> BigInt,
+        currency -> Text,
+        balance_after -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    wallets (seller_id) {
+        seller_id -> Text,
+        currency -> Text,
+        balance -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payment_intents (id) {
+        id -> Text,
+        seller_id -> Text,
+        provider -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        provider_ref -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
+diesel::joinable!(wallets -> users (seller_id));
+diesel::joinable!(payment_intents -> users (seller_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    ledger_transactions,
+    ledger_entries,
+    wallets,
+    payment_intents
+);

@@ -1,11 +1,13 @@
 //! Pure rules: newtypes whose constructors are the only way in. No actix, no diesel.
 
 mod email;
+mod money;
 mod password;
 mod phone;
 mod role;
 
 pub use email::EmailAddress;
+pub use money::{Currency, Money};
 pub use password::NewPassword;
 pub use phone::Phone;
 pub use role::Role;

@@ -7,6 +7,7 @@ pub mod courier;
 pub mod extract;
 pub mod page;
 pub mod public;
+mod sandbox;
 pub mod seller;
 pub mod warehouse;
 
@@ -19,12 +20,17 @@ use crate::config::Config;
 use crate::db::{DbConn, Pool};
 use crate::error::{ApiError, AppError};
 use crate::mail::MailWorker;
+use crate::payments::{PaymentProvider, Sandbox};
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
     pub config: Arc<Config>,
     pub mail: MailWorker,
+    /// The gateway top-ups go through.
+    pub payments: Arc<dyn PaymentProvider>,
+    /// The built-in gateway's own pages (`/sandbox`).
+    pub sandbox: Arc<Sandbox>,
 }
 
 impl AppState {
@@ -47,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(assets::routes)
         .configure(api::routes)
         .configure(public::routes)
+        .configure(sandbox::routes)
         .configure(seller::routes)
         .configure(courier::routes)
         .configure(warehouse::routes)

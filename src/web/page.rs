@@ -51,12 +51,17 @@ pub struct PageCtx {
 
 fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
-        Role::Seller => &[("/seller", "Dashboard"), ("/seller/settings", "Settings")],
+        Role::Seller => &[
+            ("/seller", "Dashboard"),
+            ("/wallet", "Wallet"),
+            ("/seller/settings", "Settings"),
+        ],
         Role::Courier => &[("/courier", "Pickups")],
         Role::Warehouse => &[("/warehouse", "Inbound")],
         Role::Admin => &[
             ("/admin", "Overview"),
             ("/admin/users", "Users"),
+            ("/admin/wallets", "Wallets"),
             ("/admin/mail", "Mail"),
         ],
     }

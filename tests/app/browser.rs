@@ -57,19 +57,42 @@ async fn browser() -> (Driver, Client) {
     panic!("chromedriver did not start: {last:?}");
 }
 
+/// Waits for an element: after a click the next page may still be loading.
+async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
+    let found = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await;
+    match found {
+        Ok(el) => el,
+        Err(e) => panic!("no {css} on {:?}: {e}", c.current_url().await.ok()),
+    }
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    find(c, css).await.text().await.unwrap()
+}
+
+/// Waits until the browser is on `expected` (a path), or fails with where it is.
+async fn wait_path(c: &Client, expected: &str) {
+    for _ in 0..200 {
+        if path(c).await == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(path(c).await, expected);
+}
+
 async fn fill(c: &Client, css: &str, text: &str) {
-    let el = c.find(Locator::Css(css)).await.unwrap();
+    let el = find(c, css).await;
     el.clear().await.unwrap();
     el.send_keys(text).await.unwrap();
 }
 
 async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    find(c, css).await.click().await.unwrap();
 }
 
 async fn path(c: &Client) -> String {
@@ -95,29 +118,17 @@ async fn a_seller_signs_up_signs_out_and_signs_back_in() {
     fill(&c, "#password", "kite-flying-2026").await;
     fill(&c, "#password_confirm", "kite-flying-2026").await;
     click(&c, "form[action='/signup'] button[type=submit]").await;
-    assert_eq!(path(&c).await, "/seller");
-    let h1 = c
-        .find(Locator::Css("main h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    wait_path(&c, "/seller").await;
+    let h1 = text(&c, "main h1").await;
     assert_eq!(h1, "Yiwu Toys 义乌玩具");
 
     click(&c, "form.signout button").await;
-    assert_eq!(path(&c).await, "/login");
+    wait_path(&c, "/login").await;
     assert!(c.source().await.unwrap().contains("You have signed out."));
 
     login(&c, &app, "chen@example.com", "kite-flying-2026").await;
-    assert_eq!(path(&c).await, "/seller");
-    let who = c
-        .find(Locator::Css(".who"))
-        .await
-        .unwrap()
-        .attr("title")
-        .await
-        .unwrap();
+    wait_path(&c, "/seller").await;
+    let who = find(&c, ".who").await.attr("title").await.unwrap();
     assert_eq!(who.as_deref(), Some("chen@example.com"));
     c.close().await.unwrap();
 }
@@ -128,22 +139,10 @@ async fn a_wrong_password_shows_an_error_and_keeps_the_e_mail() {
     app.create_user(Role::Seller, "careful@example.com");
     let (_driver, c) = browser().await;
     login(&c, &app, "careful@example.com", "not-my-password").await;
-    assert_eq!(path(&c).await, "/login");
-    let err = c
-        .find(Locator::Css("#login-error"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    wait_path(&c, "/login").await;
+    let err = text(&c, "#login-error").await;
     assert!(err.contains("The e-mail or password is not right"), "{err}");
-    let kept = c
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap();
+    let kept = find(&c, "#email").await.prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some("careful@example.com"));
     c.close().await.unwrap();
 }
@@ -164,14 +163,8 @@ async fn a_courier_opening_a_seller_page_gets_403() {
     fill(&c, "#email", "rider@example.com").await;
     fill(&c, "#password", PASSWORD).await;
     click(&c, "form[action='/login'] button[type=submit]").await;
-    assert_eq!(path(&c).await, "/seller/settings");
-    let h1 = c
-        .find(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    wait_path(&c, "/seller/settings").await;
+    let h1 = text(&c, "h1").await;
     assert_eq!(h1, "Forbidden");
     assert!(
         c.source()
@@ -180,14 +173,33 @@ async fn a_courier_opening_a_seller_page_gets_403() {
             .contains("You do not have access to this page")
     );
     c.goto(&format!("{}/courier", app.address)).await.unwrap();
-    assert_eq!(
-        c.find(Locator::Css("main h1"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Today's pickups"
-    );
+    assert_eq!(text(&c, "main h1").await, "Today's pickups");
+    c.close().await.unwrap();
+}
+
+#[actix_web::test]
+async fn a_seller_tops_up_through_the_sandbox_gateway() {
+    let app = spawn_app().await;
+    app.create_user(Role::Seller, "topup@example.com");
+    let (_driver, c) = browser().await;
+    login(&c, &app, "topup@example.com", PASSWORD).await;
+    click(&c, "nav a[href='/wallet']").await;
+    wait_path(&c, "/wallet").await;
+    assert_eq!(text(&c, "#balance").await, "¥0.00");
+    fill(&c, "#amount", "abc").await;
+    click(&c, "#top-up").await;
+    let err = text(&c, "#amount-error").await;
+    assert!(err.contains("Enter an amount like 100.00"), "{err}");
+    fill(&c, "#amount", "888.80").await;
+    click(&c, "#top-up").await;
+    wait_path(&c, "/sandbox/checkout").await;
+    assert_eq!(text(&c, "#amount").await, "¥888.80");
+    click(&c, "#pay").await;
+    wait_path(&c, "/wallet").await;
+    assert_eq!(text(&c, "#balance").await, "¥888.80");
+    let flash = text(&c, ".flash-ok").await;
+    assert_eq!(flash, "Top-up of ¥888.80 received.");
+    let row = text(&c, "#entries tbody tr").await;
+    assert!(row.contains("Top-up") && row.contains("¥888.80"), "{row}");
     c.close().await.unwrap();
 }

@@ -259,3 +259,49 @@ async fn serve_starts_prints_its_url_and_keeps_secrets_out_of_the_log() {
         assert!(!log.contains(secret), "the log leaks {secret}:\n{log}");
     }
 }
+
+#[actix_web::test]
+async fn wallet_credit_from_the_command_line() {
+    let app = spawn_app().await;
+    let id = app
+        .create_user(waybill::domain::Role::Seller, "clicredit@example.com")
+        .id;
+    let credit = |key: &str| {
+        let mut c = waybill(&app.db);
+        c.args([
+            "wallet",
+            "credit",
+            "--email",
+            "clicredit@example.com",
+            "--amount",
+            "100.00",
+            "--note",
+            "opening balance",
+            "--idempotency-key",
+            key,
+        ]);
+        c
+    };
+    let (ok, out, err) = run(credit("once"), "");
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("credited ¥100.00 to clicredit@example.com; balance ¥100.00"),
+        "{out}"
+    );
+    let (ok, out, _) = run(credit("once"), "");
+    assert!(ok && out.contains("already credited"), "{out}");
+    assert_eq!(app.balance(&id), 10_000);
+    let mut bad = waybill(&app.db);
+    bad.args([
+        "wallet",
+        "credit",
+        "--email",
+        "clicredit@example.com",
+        "--amount",
+        "1.234",
+        "--note",
+        "x",
+    ]);
+    let (ok, _, err) = run(bad, "");
+    assert!(!ok && err.contains("--amount"), "{err}");
+}

@@ -369,3 +369,53 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+pub fn cny(minor: i64) -> waybill::domain::Money {
+    waybill::domain::Money::new(minor, waybill::domain::Currency::parse("CNY").unwrap())
+}
+
+impl TestApp {
+    /// Moves money directly through the wallet service (a fixture for the tests that spend it).
+    pub fn post(
+        &self,
+        seller_id: &str,
+        kind: waybill::wallet::Kind,
+        minor: i64,
+        key: &str,
+    ) -> Result<waybill::wallet::Posted, waybill::error::AppError> {
+        waybill::wallet::post(
+            &mut self.conn(),
+            &waybill::wallet::Posting {
+                key,
+                kind,
+                seller_id,
+                amount: cny(minor),
+                shipment_id: None,
+                payment_intent_id: None,
+                note: None,
+                actor_id: None,
+            },
+        )
+    }
+
+    pub fn balance(&self, seller_id: &str) -> i64 {
+        waybill::db::ledger::balance(&mut self.conn(), seller_id)
+            .unwrap()
+            .map(|b| b.0)
+            .unwrap_or(0)
+    }
+
+    /// The ledger's invariants: every transaction sums to zero, the cached balance equals the
+    /// sum of the wallet's entries, and it is never negative.
+    pub fn assert_ledger_consistent(&self, seller_id: &str) {
+        let mut c = self.conn();
+        assert_eq!(
+            waybill::db::ledger::unbalanced_transactions(&mut c).unwrap(),
+            Vec::<String>::new()
+        );
+        let sum = waybill::db::ledger::wallet_entry_sum(&mut c, seller_id).unwrap();
+        let balance = self.balance(seller_id);
+        assert_eq!(balance, sum, "cached balance equals the sum of entries");
+        assert!(balance >= 0);
+    }
+}

@@ -13,3 +13,4 @@ mod mail;
 mod pages;
 mod schema;
 mod security;
+mod wallet;

@@ -1,4 +1,6 @@
-//! The platform operator's pages: overview, users of every role, the mail outbox.
+//! The platform operator's pages: overview, users of every role, wallets, the mail outbox.
+
+mod wallets;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
@@ -19,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(users_page)
         .service(add_user)
         .service(mail_page);
+    wallets::routes(cfg);
 }
 
 #[derive(Template)]

@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
 
+use crate::domain::Money;
 use crate::error::{ApiError, AppError};
 use crate::web::extract::ApiSeller;
 
@@ -17,7 +18,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
-            .service(me),
+            .service(me)
+            .service(wallet),
     );
 }
 
@@ -62,5 +64,63 @@ async fn me(seller: ApiSeller) -> Result<HttpResponse, ApiError> {
         store_name: u.store_name,
         contact_name: u.name,
         role: u.role,
+    }))
+}
+
+#[derive(Serialize)]
+struct Amount {
+    amount: i64,
+    currency: String,
+}
+
+#[derive(Serialize)]
+struct WalletEntry {
+    id: String,
+    kind: String,
+    amount: i64,
+    balance_after: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipment_id: Option<String>,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct Wallet {
+    balance: Amount,
+    entries: Vec<WalletEntry>,
+}
+
+/// Balance and the 50 most recent wallet entries, newest first (amounts in minor units).
+#[get("/wallet")]
+async fn wallet(
+    state: web::Data<crate::web::AppState>,
+    seller: ApiSeller,
+) -> Result<HttpResponse, ApiError> {
+    let currency = state.config.currency;
+    let id = seller.user.id;
+    let (balance, lines): (Money, _) = state
+        .db(move |c| {
+            Ok((
+                crate::wallet::balance(c, &id, currency)?,
+                crate::db::ledger::statement_page(c, &id, 0, 50)?,
+            ))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Wallet {
+        balance: Amount {
+            amount: balance.minor,
+            currency: currency.code().to_string(),
+        },
+        entries: lines
+            .into_iter()
+            .map(|l| WalletEntry {
+                id: l.entry.transaction_id,
+                kind: l.kind,
+                amount: l.entry.amount,
+                balance_after: l.entry.balance_after.unwrap_or(0),
+                shipment_id: l.shipment_id,
+                created_at: l.entry.created_at.and_utc().to_rfc3339(),
+            })
+            .collect(),
     }))
 }

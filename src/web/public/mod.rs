@@ -1,6 +1,7 @@
 //! Pages anyone may open: sign-in, sign-up, password reset, the health check.
 
 mod auth;
+mod payments;
 
 use actix_web::{HttpResponse, get, web};
 
@@ -10,6 +11,7 @@ use super::{AppState, redirect};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(home).service(healthz);
     auth::routes(cfg);
+    payments::routes(cfg);
 }
 
 /// `/` sends each user to the home of its role, and strangers to sign in.

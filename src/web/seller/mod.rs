@@ -1,6 +1,7 @@
 //! The seller's pages: dashboard and settings (API keys).
 
 mod settings;
+pub mod wallet;
 
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
@@ -13,6 +14,7 @@ use crate::web::page::PageCtx;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(dashboard);
     settings::routes(cfg);
+    wallet::routes(cfg);
 }
 
 #[derive(Template)]

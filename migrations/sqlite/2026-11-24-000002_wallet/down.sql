@@ -1,0 +1,4 @@
+DROP TABLE payment_intents;
+DROP TABLE wallets;
+DROP TABLE ledger_entries;
+DROP TABLE ledger_transactions;

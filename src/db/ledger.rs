@@ -1,0 +1,347 @@
+//! Ledger rows (transactions, entries), cached wallet balances and payment intents.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{ledger_entries, ledger_transactions, payment_intents, wallets};
+
+/// The account name of every seller wallet entry (the seller is in `seller_id`).
+pub const WALLET: &str = "seller_wallet";
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = ledger_transactions)]
+pub struct LedgerTransaction {
+    pub id: String,
+    pub idempotency_key: String,
+    pub kind: String,
+    pub seller_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub shipment_id: Option<String>,
+    pub payment_intent_id: Option<String>,
+    pub note: Option<String>,
+    pub actor_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = ledger_entries)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub transaction_id: String,
+    pub account: String,
+    pub seller_id: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    pub balance_after: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A wallet entry with what the seller needs to read it.
+#[derive(Clone, Debug)]
+pub struct StatementLine {
+    pub entry: LedgerEntry,
+    pub kind: String,
+    pub shipment_id: Option<String>,
+    pub note: Option<String>,
+}
+
+pub fn find_transaction_by_key(
+    conn: &mut DbConn,
+    key: &str,
+) -> QueryResult<Option<LedgerTransaction>> {
+    ledger_transactions::table
+        .filter(ledger_transactions::idempotency_key.eq(key))
+        .select(LedgerTransaction::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_transaction(conn: &mut DbConn, t: &LedgerTransaction) -> QueryResult<()> {
+    diesel::insert_into(ledger_transactions::table)
+        .values(t)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn insert_entry(conn: &mut DbConn, e: &LedgerEntry) -> QueryResult<()> {
+    diesel::insert_into(ledger_entries::table)
+        .values(e)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn entries_of(conn: &mut DbConn, transaction_id: &str) -> QueryResult<Vec<LedgerEntry>> {
+    ledger_entries::table
+        .filter(ledger_entries::transaction_id.eq(transaction_id))
+        .select(LedgerEntry::as_select())
+        .load(conn)
+}
+
+/// Creates the seller's wallet if missing. Call outside a transaction: a lost race is a
+/// unique violation, which is fine here but would abort a PostgreSQL transaction.
+pub fn ensure_wallet(conn: &mut DbConn, seller_id: &str, currency: &str) -> QueryResult<()> {
+    let exists = wallets::table
+        .find(seller_id)
+        .select(wallets::seller_id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    match diesel::insert_into(wallets::table)
+        .values((
+            wallets::seller_id.eq(seller_id),
+            wallets::currency.eq(currency),
+            wallets::balance.eq(0i64),
+            wallets::updated_at.eq(super::now()),
+        ))
+        .execute(conn)
+    {
+        Err(e) if super::is_unique_violation(&e) => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// The cached balance and currency; `None` when the seller has no wallet yet.
+pub fn balance(conn: &mut DbConn, seller_id: &str) -> QueryResult<Option<(i64, String)>> {
+    wallets::table
+        .find(seller_id)
+        .select((wallets::balance, wallets::currency))
+        .first(conn)
+        .optional()
+}
+
+/// Moves the cached balance by `delta`, refusing to go below zero: the check and the
+/// change are one statement, so concurrent charges cannot both pass it.
+/// Returns the new balance, or `None` when the funds are short.
+pub fn apply_to_balance(
+    conn: &mut DbConn,
+    seller_id: &str,
+    delta: i64,
+) -> QueryResult<Option<i64>> {
+    let n = diesel::update(
+        wallets::table
+            .filter(wallets::seller_id.eq(seller_id))
+            .filter(wallets::balance.ge(-delta)),
+    )
+    .set((
+        wallets::balance.eq(wallets::balance + delta),
+        wallets::updated_at.eq(super::now()),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    wallets::table
+        .find(seller_id)
+        .select(wallets::balance)
+        .first(conn)
+        .map(Some)
+}
+
+/// A seller's wallet entries joined with their transactions.
+type WalletLines<'a> = diesel::dsl::Filter<
+    diesel::dsl::InnerJoin<ledger_entries::table, ledger_transactions::table>,
+    diesel::dsl::And<
+        diesel::dsl::Eq<ledger_entries::seller_id, &'a str>,
+        diesel::dsl::Eq<ledger_entries::account, &'static str>,
+    >,
+>;
+
+fn statement_query(seller_id: &str) -> WalletLines<'_> {
+    ledger_entries::table
+        .inner_join(ledger_transactions::table)
+        .filter(
+            ledger_entries::seller_id
+                .eq(seller_id)
+                .and(ledger_entries::account.eq(WALLET)),
+        )
+}
+
+type Row = (LedgerEntry, String, Option<String>, Option<String>);
+
+fn to_lines(rows: Vec<Row>) -> Vec<StatementLine> {
+    rows.into_iter()
+        .map(|(entry, kind, shipment_id, note)| StatementLine {
+            entry,
+            kind,
+            shipment_id,
+            note,
+        })
+        .collect()
+}
+
+/// One page of the seller's wallet entries, newest first.
+pub fn statement_page(
+    conn: &mut DbConn,
+    seller_id: &str,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<StatementLine>> {
+    statement_query(seller_id)
+        .order((ledger_entries::created_at.desc(), ledger_entries::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select((
+            LedgerEntry::as_select(),
+            ledger_transactions::kind,
+            ledger_transactions::shipment_id,
+            ledger_transactions::note,
+        ))
+        .load::<Row>(conn)
+        .map(to_lines)
+}
+
+pub fn statement_count(conn: &mut DbConn, seller_id: &str) -> QueryResult<i64> {
+    statement_query(seller_id).count().get_result(conn)
+}
+
+/// Wallet entries in `[from, to)`, oldest first (for the CSV statement).
+pub fn statement_between(
+    conn: &mut DbConn,
+    seller_id: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<StatementLine>> {
+    statement_query(seller_id)
+        .filter(ledger_entries::created_at.ge(from))
+        .filter(ledger_entries::created_at.lt(to))
+        .order((ledger_entries::created_at.asc(), ledger_entries::id.asc()))
+        .select((
+            LedgerEntry::as_select(),
+            ledger_transactions::kind,
+            ledger_transactions::shipment_id,
+            ledger_transactions::note,
+        ))
+        .load::<Row>(conn)
+        .map(to_lines)
+}
+
+/// Sum of the seller's wallet entries: what the cached balance must always equal.
+pub fn wallet_entry_sum(conn: &mut DbConn, seller_id: &str) -> QueryResult<i64> {
+    let amounts: Vec<i64> = ledger_entries::table
+        .filter(ledger_entries::seller_id.eq(seller_id))
+        .filter(ledger_entries::account.eq(WALLET))
+        .select(ledger_entries::amount)
+        .load(conn)?;
+    Ok(amounts.iter().sum())
+}
+
+/// Every transaction whose entries do not sum to zero (should always be empty).
+pub fn unbalanced_transactions(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    let rows: Vec<(String, i64)> = ledger_entries::table
+        .select((ledger_entries::transaction_id, ledger_entries::amount))
+        .load(conn)?;
+    let mut sums: std::collections::BTreeMap<String, i64> = Default::default();
+    for (t, a) in rows {
+        *sums.entry(t).or_default() += a;
+    }
+    Ok(sums
+        .into_iter()
+        .filter(|(_, s)| *s != 0)
+        .map(|(t, _)| t)
+        .collect())
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = payment_intents)]
+pub struct PaymentIntent {
+    pub id: String,
+    pub seller_id: String,
+    pub provider: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub provider_ref: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub completed_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_intent(conn: &mut DbConn, i: &PaymentIntent) -> QueryResult<()> {
+    diesel::insert_into(payment_intents::table)
+        .values(i)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_intent(conn: &mut DbConn, id: &str) -> QueryResult<Option<PaymentIntent>> {
+    payment_intents::table
+        .find(id)
+        .select(PaymentIntent::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn recent_intents(
+    conn: &mut DbConn,
+    seller_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<PaymentIntent>> {
+    payment_intents::table
+        .filter(payment_intents::seller_id.eq(seller_id))
+        .order(payment_intents::created_at.desc())
+        .limit(limit)
+        .select(PaymentIntent::as_select())
+        .load(conn)
+}
+
+/// Moves an intent from one of `from` to `to`; `Ok(false)` if it was not in such a state.
+pub fn transition_intent(
+    conn: &mut DbConn,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    provider_ref: Option<&str>,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        payment_intents::table
+            .filter(payment_intents::id.eq(id))
+            .filter(payment_intents::status.eq_any(from)),
+    )
+    .set((
+        payment_intents::status.eq(to),
+        payment_intents::completed_at.eq(Some(super::now())),
+        payment_intents::provider_ref.eq(provider_ref),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Marks abandoned intents expired.
+pub fn expire_intents(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        payment_intents::table
+            .filter(payment_intents::status.eq("pending"))
+            .filter(payment_intents::expires_at.lt(now)),
+    )
+    .set(payment_intents::status.eq("expired"))
+    .execute(conn)
+}
+
+/// Every seller with its cached balance (none before the first movement).
+pub fn seller_balances(conn: &mut DbConn) -> QueryResult<Vec<(super::users::User, Option<i64>)>> {
+    use super::schema::users;
+    users::table
+        .left_join(wallets::table)
+        .filter(users::role.eq("seller"))
+        .order(users::email.asc())
+        .select((super::users::User::as_select(), wallets::balance.nullable()))
+        .load(conn)
+}
+
+pub fn recent_of_kinds(
+    conn: &mut DbConn,
+    kinds: &[&str],
+    limit: i64,
+) -> QueryResult<Vec<LedgerTransaction>> {
+    ledger_transactions::table
+        .filter(ledger_transactions::kind.eq_any(kinds))
+        .order(ledger_transactions::created_at.desc())
+        .limit(limit)
+        .select(LedgerTransaction::as_select())
+        .load(conn)
+}

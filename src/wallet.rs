@@ -1,0 +1,234 @@
+//! The seller wallet: every money movement is one balanced ledger transaction, written with
+//! the cached balance in one database transaction, and idempotent by its key.
+
+use crate::db::ledger::{self, LedgerEntry, LedgerTransaction, WALLET};
+use crate::db::{self, DbConn};
+use crate::domain::{Currency, Money};
+use crate::error::AppError;
+
+/// What a movement is. Each kind credits or debits the wallet against one platform account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    TopUp,
+    Charge,
+    Refund,
+    AdjustCharge,
+    AdjustRefund,
+    ManualCredit,
+    ManualDebit,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::TopUp,
+        Kind::Charge,
+        Kind::Refund,
+        Kind::AdjustCharge,
+        Kind::AdjustRefund,
+        Kind::ManualCredit,
+        Kind::ManualDebit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::TopUp => "top_up",
+            Kind::Charge => "freight_charge",
+            Kind::Refund => "freight_refund",
+            Kind::AdjustCharge => "weight_adjustment_charge",
+            Kind::AdjustRefund => "weight_adjustment_refund",
+            Kind::ManualCredit => "manual_credit",
+            Kind::ManualDebit => "manual_debit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::TopUp => "Top-up",
+            Kind::Charge => "Freight",
+            Kind::Refund => "Freight refund",
+            Kind::AdjustCharge => "Weight adjustment",
+            Kind::AdjustRefund => "Weight adjustment refund",
+            Kind::ManualCredit => "Credit by Waybill",
+            Kind::ManualDebit => "Debit by Waybill",
+        }
+    }
+
+    /// Whether the wallet gains money.
+    pub fn credits_wallet(self) -> bool {
+        matches!(
+            self,
+            Kind::TopUp | Kind::Refund | Kind::AdjustRefund | Kind::ManualCredit
+        )
+    }
+
+    /// The platform account on the other side of the wallet entry.
+    pub fn counter_account(self) -> &'static str {
+        match self {
+            Kind::TopUp => "payment_clearing",
+            Kind::Charge | Kind::Refund => "freight_revenue",
+            Kind::AdjustCharge | Kind::AdjustRefund => "weight_adjustments",
+            Kind::ManualCredit | Kind::ManualDebit => "manual_corrections",
+        }
+    }
+}
+
+pub fn kind_label(kind: &str) -> &'static str {
+    Kind::parse(kind).map(Kind::label).unwrap_or("Other")
+}
+
+/// One requested movement. `amount` is positive; the kind says which way it goes.
+pub struct Posting<'a> {
+    /// Unique per movement: a retry with the same key moves money once.
+    pub key: &'a str,
+    pub kind: Kind,
+    pub seller_id: &'a str,
+    pub amount: Money,
+    pub shipment_id: Option<&'a str>,
+    pub payment_intent_id: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub actor_id: Option<&'a str>,
+}
+
+#[derive(Debug)]
+pub struct Posted {
+    pub transaction: LedgerTransaction,
+    /// The wallet balance right after this movement.
+    pub balance_after: i64,
+    /// True when the key had already moved money: nothing moved this time.
+    pub replayed: bool,
+}
+
+/// Posts a movement in its own write transaction.
+pub fn post(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
+    post_with(conn, p, |_, _| Ok(()))
+}
+
+/// Posts a movement and runs `also` in the same transaction (e.g. queue a receipt mail,
+/// settle a payment intent). `also` runs only when money actually moved.
+pub fn post_with(
+    conn: &mut DbConn,
+    p: &Posting,
+    also: impl FnOnce(&mut DbConn, &Posted) -> Result<(), AppError>,
+) -> Result<Posted, AppError> {
+    if p.amount.minor <= 0 {
+        return Err(AppError::BadRequest(
+            "An amount must be more than zero.".into(),
+        ));
+    }
+    if let Some(done) = ledger::find_transaction_by_key(conn, p.key)? {
+        return replay(conn, p, done);
+    }
+    ledger::ensure_wallet(conn, p.seller_id, p.amount.currency.code())?;
+    let result = db::write_tx(conn, |c| {
+        let posted = post_in_tx(c, p)?;
+        also(c, &posted)?;
+        Ok(posted)
+    });
+    match result {
+        // Two requests with one key raced; the other one won and moved the money.
+        Err(AppError::Internal(e))
+            if e.downcast_ref::<diesel::result::Error>()
+                .is_some_and(db::is_unique_violation) =>
+        {
+            match ledger::find_transaction_by_key(conn, p.key)? {
+                Some(done) => replay(conn, p, done),
+                None => Err(AppError::Internal(e)),
+            }
+        }
+        other => other,
+    }
+}
+
+fn replay(conn: &mut DbConn, p: &Posting, done: LedgerTransaction) -> Result<Posted, AppError> {
+    if done.seller_id != p.seller_id
+        || done.kind != p.kind.as_str()
+        || done.amount != p.amount.minor
+        || done.currency != p.amount.currency.code()
+    {
+        return Err(AppError::Conflict(
+            "This idempotency key was already used for a different movement.".into(),
+        ));
+    }
+    let wallet_entry = ledger::entries_of(conn, &done.id)?
+        .into_iter()
+        .find(|e| e.account == WALLET);
+    Ok(Posted {
+        balance_after: wallet_entry.and_then(|e| e.balance_after).unwrap_or(0),
+        transaction: done,
+        replayed: true,
+    })
+}
+
+fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
+    let (_, wallet_currency) = ledger::balance(conn, p.seller_id)?.ok_or(AppError::NotFound)?;
+    if wallet_currency != p.amount.currency.code() {
+        return Err(AppError::BadRequest(format!(
+            "This wallet holds {wallet_currency}, not {}.",
+            p.amount.currency.code()
+        )));
+    }
+    let now = db::now();
+    let t = LedgerTransaction {
+        id: db::new_id(),
+        idempotency_key: p.key.to_string(),
+        kind: p.kind.as_str().to_string(),
+        seller_id: p.seller_id.to_string(),
+        amount: p.amount.minor,
+        currency: p.amount.currency.code().to_string(),
+        shipment_id: p.shipment_id.map(str::to_string),
+        payment_intent_id: p.payment_intent_id.map(str::to_string),
+        note: p.note.map(str::to_string),
+        actor_id: p.actor_id.map(str::to_string),
+        created_at: now,
+    };
+    // The unique key is claimed first: a concurrent duplicate fails here, before any money moves.
+    ledger::insert_transaction(conn, &t)?;
+    let delta = if p.kind.credits_wallet() {
+        p.amount.minor
+    } else {
+        -p.amount.minor
+    };
+    let Some(balance_after) = ledger::apply_to_balance(conn, p.seller_id, delta)? else {
+        let (balance, _) = ledger::balance(conn, p.seller_id)?.unwrap_or((0, String::new()));
+        let have = Money::new(balance, p.amount.currency);
+        let short = Money::new(p.amount.minor - balance, p.amount.currency);
+        return Err(AppError::PaymentRequired(format!(
+            "The wallet balance is {have}; {} needs {}. Top up at least {short}.",
+            p.kind.label().to_lowercase(),
+            p.amount
+        )));
+    };
+    let entry =
+        |account: &str, seller: Option<&str>, amount: i64, after: Option<i64>| LedgerEntry {
+            id: db::new_id(),
+            transaction_id: t.id.clone(),
+            account: account.to_string(),
+            seller_id: seller.map(str::to_string),
+            amount,
+            currency: t.currency.clone(),
+            balance_after: after,
+            created_at: now,
+        };
+    ledger::insert_entry(
+        conn,
+        &entry(WALLET, Some(p.seller_id), delta, Some(balance_after)),
+    )?;
+    ledger::insert_entry(conn, &entry(p.kind.counter_account(), None, -delta, None))?;
+    Ok(Posted {
+        transaction: t,
+        balance_after,
+        replayed: false,
+    })
+}
+
+/// The seller's balance (zero before the first movement).
+pub fn balance(conn: &mut DbConn, seller_id: &str, currency: Currency) -> Result<Money, AppError> {
+    let minor = ledger::balance(conn, seller_id)?
+        .map(|(b, _)| b)
+        .unwrap_or(0);
+    Ok(Money::new(minor, currency))
+}

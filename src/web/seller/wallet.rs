@@ -1,0 +1,301 @@
+//! The seller's wallet: balance, top-up through the payment provider, statement, CSV export.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use chrono::{NaiveDate, NaiveTime};
+use serde::Deserialize;
+
+use crate::db::ledger::{self, PaymentIntent, StatementLine};
+use crate::domain::{Currency, Money};
+use crate::error::AppError;
+use crate::payments::{self, Settled};
+use crate::wallet::kind_label;
+use crate::web::extract::{CsrfForm, Seller};
+use crate::web::page::{PageCtx, flash};
+use crate::web::{AppState, html_status, redirect};
+
+pub const PAGE_SIZE: i64 = 25;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(wallet_page)
+        .service(top_up)
+        .service(top_up_return)
+        .service(statement_csv);
+}
+
+/// A statement line ready to show.
+pub struct Line {
+    pub date: String,
+    pub kind: &'static str,
+    pub shipment_id: Option<String>,
+    pub note: Option<String>,
+    pub amount: String,
+    pub credit: bool,
+    pub balance_after: String,
+}
+
+fn lines(rows: Vec<StatementLine>, currency: Currency) -> Vec<Line> {
+    rows.into_iter()
+        .map(|l| Line {
+            date: l.entry.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            kind: kind_label(&l.kind),
+            shipment_id: l.shipment_id,
+            note: l.note,
+            amount: Money::new(l.entry.amount, currency).to_string(),
+            credit: l.entry.amount > 0,
+            balance_after: Money::new(l.entry.balance_after.unwrap_or(0), currency).to_string(),
+        })
+        .collect()
+}
+
+pub struct IntentView {
+    pub date: String,
+    pub amount: String,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "seller/wallet.html")]
+struct WalletPage {
+    ctx: PageCtx,
+    balance: String,
+    lines: Vec<Line>,
+    intents: Vec<IntentView>,
+    page: i64,
+    pages: i64,
+    amount: String,
+    amount_error: Option<String>,
+    currency: String,
+    today: String,
+    month_start: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PageQuery {
+    page: Option<i64>,
+}
+
+async fn render(
+    state: &AppState,
+    auth: &Seller,
+    page: i64,
+    amount: String,
+    amount_error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let currency = state.config.currency;
+    let seller = auth.user.id.clone();
+    let page = page.max(1);
+    let (balance, rows, total, intents) = state
+        .db(move |c| {
+            ledger::expire_intents(c, crate::db::now())?;
+            Ok((
+                crate::wallet::balance(c, &seller, currency)?,
+                ledger::statement_page(c, &seller, (page - 1) * PAGE_SIZE, PAGE_SIZE)?,
+                ledger::statement_count(c, &seller)?,
+                ledger::recent_intents(c, &seller, 5)?,
+            ))
+        })
+        .await?;
+    let today = chrono::Utc::now().date_naive();
+    let status = if amount_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    html_status(
+        status,
+        &WalletPage {
+            ctx: PageCtx::new(&auth.viewer),
+            balance: balance.to_string(),
+            lines: lines(rows, currency),
+            intents: intents.iter().map(|i| intent_view(i, currency)).collect(),
+            page,
+            pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+            amount,
+            amount_error,
+            currency: currency.code().to_string(),
+            today: today.to_string(),
+            month_start: today.format("%Y-%m-01").to_string(),
+        },
+    )
+}
+
+fn intent_view(i: &PaymentIntent, currency: Currency) -> IntentView {
+    IntentView {
+        date: i.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        amount: Money::new(i.amount, currency).to_string(),
+        status: match i.status.as_str() {
+            "pending" => "waiting for payment",
+            "succeeded" => "paid",
+            "declined" => "declined",
+            _ => "abandoned",
+        }
+        .to_string(),
+    }
+}
+
+#[get("/wallet")]
+async fn wallet_page(
+    state: web::Data<AppState>,
+    auth: Seller,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    render(&state, &auth, q.page.unwrap_or(1), String::new(), None).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TopUpForm {
+    amount: String,
+}
+
+/// Smallest and largest top-up, in major units.
+const MIN_TOP_UP: i64 = 1;
+const MAX_TOP_UP: i64 = 500_000;
+
+#[post("/wallet/topup")]
+async fn top_up(
+    state: web::Data<AppState>,
+    auth: Seller,
+    CsrfForm(form): CsrfForm<TopUpForm>,
+) -> Result<HttpResponse, AppError> {
+    let currency = state.config.currency;
+    let scale = 10i64.pow(currency.exponent());
+    let amount = Money::parse_decimal(&form.amount, currency).and_then(|m| {
+        if m.minor < MIN_TOP_UP * scale || m.minor > MAX_TOP_UP * scale {
+            Err(format!(
+                "Top up between {} and {}.",
+                Money::new(MIN_TOP_UP * scale, currency),
+                Money::new(MAX_TOP_UP * scale, currency)
+            ))
+        } else {
+            Ok(m)
+        }
+    });
+    let amount = match amount {
+        Ok(a) => a,
+        Err(e) => return render(&state, &auth, 1, form.amount, Some(e)).await,
+    };
+    let seller = auth.user.id.clone();
+    let provider = state.payments.name();
+    let intent = state
+        .db(move |c| payments::create_intent(c, &seller, provider, amount))
+        .await?;
+    tracing::info!(seller = %auth.user.id, intent = %intent.id, amount = amount.minor, "top-up started");
+    Ok(redirect(&state.payments.checkout_url(&intent)))
+}
+
+/// The browser coming back from the gateway: verified, then settled like a notification.
+#[get("/wallet/topup/return")]
+async fn top_up_return(
+    state: web::Data<AppState>,
+    auth: Seller,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let now = chrono::Utc::now().timestamp();
+    let n = match state.payments.verify_return(req.query_string(), now) {
+        Ok(n) => n,
+        Err(reason) => {
+            tracing::warn!(%reason, seller = %auth.user.id, "payment return rejected");
+            return Err(AppError::BadRequest(
+                "This payment confirmation could not be verified. Nothing was charged to your wallet."
+                    .into(),
+            ));
+        }
+    };
+    let seller = auth.user.id.clone();
+    let settled = state
+        .db(move |c| {
+            let intent = ledger::find_intent(c, &n.intent_id)?;
+            if intent.is_none_or(|i| i.seller_id != seller) {
+                return Err(AppError::NotFound);
+            }
+            payments::settle(c, &n)
+        })
+        .await?;
+    match settled {
+        Settled::Credited(p) => {
+            state.mail.wake();
+            let amount = Money::new(p.transaction.amount, state.config.currency);
+            flash(
+                &auth.viewer.session,
+                "ok",
+                format!("Top-up of {amount} received."),
+            );
+        }
+        Settled::Declined => flash(
+            &auth.viewer.session,
+            "error",
+            "The payment was declined. Your wallet was not charged.",
+        ),
+    }
+    Ok(redirect("/wallet"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RangeQuery {
+    from: String,
+    to: String,
+}
+
+/// CSV statement of `[from, to]` (dates, inclusive).
+#[get("/wallet/statement.csv")]
+async fn statement_csv(
+    state: web::Data<AppState>,
+    auth: Seller,
+    q: web::Query<RangeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let parse = |s: &str, what: &str| {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| AppError::BadRequest(format!("Give the {what} date as YYYY-MM-DD.")))
+    };
+    let (from, to) = (parse(&q.from, "from")?, parse(&q.to, "to")?);
+    if to < from {
+        return Err(AppError::BadRequest(
+            "The end date is before the start date.".into(),
+        ));
+    }
+    let start = from.and_time(NaiveTime::MIN);
+    let end = (to + chrono::Duration::days(1)).and_time(NaiveTime::MIN);
+    let seller = auth.user.id.clone();
+    let rows = state
+        .db(move |c| Ok(ledger::statement_between(c, &seller, start, end)?))
+        .await?;
+    let currency = state.config.currency;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "date_utc",
+        "kind",
+        "shipment_id",
+        "note",
+        "amount",
+        "balance_after",
+        "currency",
+        "transaction_id",
+    ];
+    w.write_record(header).map_err(AppError::internal)?;
+    for l in rows {
+        w.write_record([
+            l.entry.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            l.kind.clone(),
+            l.shipment_id.clone().unwrap_or_default(),
+            l.note.clone().unwrap_or_default(),
+            Money::new(l.entry.amount, currency).decimal(),
+            Money::new(l.entry.balance_after.unwrap_or(0), currency).decimal(),
+            currency.code().to_string(),
+            l.entry.transaction_id.clone(),
+        ])
+        .map_err(AppError::internal)?;
+    }
+    let body = w.into_inner().map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"waybill-wallet-{from}-{to}.csv\""),
+        ))
+        .body(body))
+}

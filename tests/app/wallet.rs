@@ -1,0 +1,632 @@
+//! The wallet: top-ups through the sandbox gateway, callbacks, concurrency, idempotency.
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use waybill::domain::Role;
+use waybill::error::AppError;
+use waybill::payments::Notification;
+use waybill::wallet::Kind;
+
+use crate::helpers::*;
+
+fn seller_id(app: &TestApp, email: &str) -> String {
+    waybill::db::users::find_by_email(&mut app.conn(), email)
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// Starts a top-up of `amount` and returns the sandbox checkout link it redirects to.
+async fn start_top_up(seller: &Visitor, amount: &str) -> String {
+    let r = seller
+        .submit("/wallet", "/wallet/topup", &[("amount", amount)])
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(to.contains("/sandbox/checkout?"), "{to}");
+    to
+}
+
+fn intent_of(checkout: &str) -> String {
+    let q = checkout.split_once('?').unwrap().1;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();
+    pairs.into_iter().find(|(k, _)| k == "intent_id").unwrap().1
+}
+
+/// Answers the sandbox page as the seller's browser would; returns the return URL.
+async fn answer(seller: &Visitor, checkout: &str, action: &str) -> String {
+    let q = checkout.split_once('?').unwrap().1;
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap();
+    pairs.push(("action".into(), action.into()));
+    let r = seller
+        .http
+        .post(format!("{}/sandbox/checkout", seller.base))
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    location(&r)
+}
+
+fn path_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map(|x| x.1).unwrap_or(url);
+    &after_scheme[after_scheme.find('/').unwrap()..]
+}
+
+#[actix_web::test]
+async fn a_top_up_through_the_sandbox_credits_once_and_mails_a_receipt() {
+    let app = spawn_app().await;
+    let seller = app.signed_in(Role::Seller, "payer@example.com").await;
+    let id = seller_id(&app, "payer@example.com");
+    let checkout = start_top_up(&seller, "1,250.50").await;
+    let page = seller.get_html(path_of(&checkout)).await;
+    assert!(page.contains("¥1,250.50"), "{page}");
+    let back = answer(&seller, &checkout, "pay").await;
+    // The gateway notified the server before sending the browser back.
+    assert_eq!(app.balance(&id), 125_050);
+    let r = seller.get(path_of(&back)).await;
+    assert_eq!(location(&r), "/wallet");
+    let wallet = seller.get_html("/wallet").await;
+    assert!(wallet.contains("Top-up of ¥1,250.50 received."), "{wallet}");
+    assert!(wallet.contains(r#"id="balance">¥1,250.50<"#));
+    // The browser return arrived after the notification: still credited once.
+    assert_eq!(app.balance(&id), 125_050);
+    seller.get(path_of(&back)).await;
+    assert_eq!(app.balance(&id), 125_050);
+    app.assert_ledger_consistent(&id);
+    let mail = eventually(10, "the receipt", || {
+        mails_in(&app.mail_dir)
+            .into_iter()
+            .find(|m| m.contains("Waybill wallet topped up"))
+    })
+    .await;
+    assert!(
+        mail.contains("New balance: =C2=A51,250.50") || mail.contains("New balance: ¥1,250.50"),
+        "{mail}"
+    );
+}
+
+#[actix_web::test]
+async fn a_declined_payment_credits_nothing() {
+    let app = spawn_app().await;
+    let seller = app.signed_in(Role::Seller, "decline@example.com").await;
+    let id = seller_id(&app, "decline@example.com");
+    let checkout = start_top_up(&seller, "80").await;
+    let back = answer(&seller, &checkout, "decline").await;
+    seller.get(path_of(&back)).await;
+    let wallet = seller.get_html("/wallet").await;
+    assert!(wallet.contains("The payment was declined"));
+    assert!(wallet.contains("declined"));
+    assert_eq!(app.balance(&id), 0);
+    let intent = waybill::db::ledger::find_intent(&mut app.conn(), &intent_of(&checkout))
+        .unwrap()
+        .unwrap();
+    assert_eq!(intent.status, "declined");
+}
+
+async fn post_notify(app: &TestApp, ts: &str, sig: &str, body: &str) -> reqwest::Response {
+    app.visitor()
+        .http
+        .post(format!("{}/payments/sandbox/notify", app.address))
+        .header("Content-Type", "application/json")
+        .header("X-Sandbox-Timestamp", ts)
+        .header("X-Sandbox-Signature", sig)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_replayed_notification_credits_once() {
+    let app = spawn_app().await;
+    let seller = app.signed_in(Role::Seller, "replay@example.com").await;
+    let id = seller_id(&app, "replay@example.com");
+    let intent = intent_of(&start_top_up(&seller, "300").await);
+    let n = Notification {
+        intent_id: intent,
+        status: "succeeded".into(),
+        amount: 30_000,
+        currency: "CNY".into(),
+        provider_ref: "SBX-replay".into(),
+    };
+    let (ts, sig, body) = app
+        .state
+        .sandbox
+        .notification(&n, chrono::Utc::now().timestamp());
+    let first: serde_json::Value = post_notify(&app, &ts, &sig, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["replayed"], false);
+    for _ in 0..3 {
+        let r = post_notify(&app, &ts, &sig, &body).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.json::<serde_json::Value>().await.unwrap()["replayed"],
+            true
+        );
+    }
+    assert_eq!(app.balance(&id), 30_000);
+    app.assert_ledger_consistent(&id);
+}
+
+#[actix_web::test]
+async fn forged_or_tampered_callbacks_are_refused() {
+    let app = spawn_app().await;
+    let seller = app.signed_in(Role::Seller, "forged@example.com").await;
+    let id = seller_id(&app, "forged@example.com");
+    let intent = intent_of(&start_top_up(&seller, "50").await);
+    let n = Notification {
+        intent_id: intent.clone(),
+        status: "succeeded".into(),
+        amount: 5_000,
+        currency: "CNY".into(),
+        provider_ref: "SBX-x".into(),
+    };
+    let now = chrono::Utc::now().timestamp();
+    let (ts, sig, body) = app.state.sandbox.notification(&n, now);
+    // Tampered amount, forged signature, another key's signature, stale timestamp.
+    let tampered = body.replace("5000", "500000");
+    assert_eq!(post_notify(&app, &ts, &sig, &tampered).await.status(), 401);
+    assert_eq!(
+        post_notify(&app, &ts, &format!("sha256={}", "0".repeat(64)), &body)
+            .await
+            .status(),
+        401
+    );
+    let stranger =
+        waybill::payments::Sandbox::new(b"not-the-waybill-secret-0123456789", &app.address);
+    let (sts, ssig, sbody) = stranger.notification(&n, now);
+    assert_eq!(post_notify(&app, &sts, &ssig, &sbody).await.status(), 401);
+    let (old_ts, old_sig, old_body) = app.state.sandbox.notification(&n, now - 3600);
+    assert_eq!(
+        post_notify(&app, &old_ts, &old_sig, &old_body)
+            .await
+            .status(),
+        401
+    );
+    // A genuine signature over an amount that differs from the intent is refused too.
+    let wrong = Notification {
+        amount: 999_900,
+        ..n.clone()
+    };
+    let (wts, wsig, wbody) = app.state.sandbox.notification(&wrong, now);
+    assert_eq!(post_notify(&app, &wts, &wsig, &wbody).await.status(), 400);
+    // A tampered browser return.
+    let back = app.state.sandbox.return_url(&n, now);
+    let forged = path_of(&back).replace("amount=5000", "amount=900000");
+    assert_eq!(seller.get(&forged).await.status(), 400);
+    assert_eq!(app.balance(&id), 0, "nothing was credited");
+    assert_eq!(
+        waybill::db::ledger::find_intent(&mut app.conn(), &intent)
+            .unwrap()
+            .unwrap()
+            .status,
+        "pending"
+    );
+}
+
+#[actix_web::test]
+async fn another_seller_cannot_settle_my_top_up_from_their_session() {
+    let app = spawn_app().await;
+    let a = app.signed_in(Role::Seller, "owner@example.com").await;
+    let b = app.signed_in(Role::Seller, "other@example.com").await;
+    let checkout = start_top_up(&a, "20").await;
+    let n = Notification {
+        intent_id: intent_of(&checkout),
+        status: "succeeded".into(),
+        amount: 2_000,
+        currency: "CNY".into(),
+        provider_ref: "SBX-b".into(),
+    };
+    let back = app
+        .state
+        .sandbox
+        .return_url(&n, chrono::Utc::now().timestamp());
+    assert_eq!(b.get(path_of(&back)).await.status(), 404);
+    assert_eq!(app.balance(&seller_id(&app, "other@example.com")), 0);
+    assert_eq!(app.balance(&seller_id(&app, "owner@example.com")), 0);
+}
+
+#[actix_web::test]
+async fn abandoned_top_ups_expire_and_their_link_stops_working() {
+    let app = spawn_app().await;
+    let seller = app.signed_in(Role::Seller, "abandon@example.com").await;
+    let id = seller_id(&app, "abandon@example.com");
+    let r = seller
+        .submit("/wallet", "/wallet/topup", &[("amount", "0.50")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Top up between ¥1.00 and ¥500,000.00.")
+    );
+    let intent_id = intent_of(&start_top_up(&seller, "10").await);
+    let mut intent = waybill::db::ledger::find_intent(&mut app.conn(), &intent_id)
+        .unwrap()
+        .unwrap();
+    intent.expires_at = waybill::db::now() - chrono::Duration::minutes(1);
+    let stale = app.state.payments.checkout_url(&intent);
+    let r = seller.get(path_of(&stale)).await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("This payment link has expired")
+    );
+    // As the database sees it: past its deadline, the intent is closed as abandoned.
+    use diesel::prelude::*;
+    diesel::update(waybill::db::schema::payment_intents::table.find(&intent_id))
+        .set(waybill::db::schema::payment_intents::expires_at.eq(intent.expires_at))
+        .execute(&mut *app.conn())
+        .unwrap();
+    assert!(seller.get_html("/wallet").await.contains("abandoned"));
+    assert_eq!(
+        waybill::db::ledger::find_intent(&mut app.conn(), &intent_id)
+            .unwrap()
+            .unwrap()
+            .status,
+        "expired"
+    );
+    assert_eq!(app.balance(&id), 0);
+}
+
+#[actix_web::test]
+async fn concurrent_charges_never_overdraw() {
+    let app = spawn_app().await;
+    let id = app.create_user(Role::Seller, "busy@example.com").id;
+    app.post(&id, Kind::TopUp, 10_000, "fund").unwrap();
+    let pool = app.state.pool.clone();
+    let handles: Vec<_> = (0..24)
+        .map(|i| {
+            let (pool, id) = (pool.clone(), id.clone());
+            std::thread::spawn(move || {
+                waybill::wallet::post(
+                    &mut pool.get().unwrap(),
+                    &waybill::wallet::Posting {
+                        key: &format!("charge-{i}"),
+                        kind: Kind::Charge,
+                        seller_id: &id,
+                        amount: cny(1_000),
+                        shipment_id: None,
+                        payment_intent_id: None,
+                        note: None,
+                        actor_id: None,
+                    },
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let short = results
+        .iter()
+        .filter(|r| matches!(r, Err(AppError::PaymentRequired(_))))
+        .count();
+    assert_eq!((ok, short), (10, 14), "{results:?}");
+    assert_eq!(app.balance(&id), 0);
+    app.assert_ledger_consistent(&id);
+}
+
+#[actix_web::test]
+async fn concurrent_debit_requests_never_overdraw() {
+    let app = spawn_app().await;
+    let id = app.create_user(Role::Seller, "target@example.com").id;
+    app.post(&id, Kind::TopUp, 5_000, "fund").unwrap();
+    let admin = Arc::new(app.signed_in(Role::Admin, "ops@example.com").await);
+    let token = admin.csrf("/admin/wallets").await;
+    // Every request is in flight before the first answer is read.
+    let requests: Vec<_> = (0..12)
+        .map(|i| {
+            let (admin, token) = (admin.clone(), token.clone());
+            actix_web::rt::spawn(async move {
+                let nonce = format!("concurrent-debit-{i:04}");
+                admin
+                    .post_form(
+                        "/admin/wallets",
+                        &[
+                            ("csrf_token", &token),
+                            ("email", "target@example.com"),
+                            ("direction", "debit"),
+                            ("amount", "10.00"),
+                            ("note", "test debit"),
+                            ("nonce", &nonce),
+                        ],
+                    )
+                    .await
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for r in requests {
+        statuses.push(r.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 422).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_eq!(app.balance(&id), 0);
+    app.assert_ledger_consistent(&id);
+}
+
+#[actix_web::test]
+async fn one_idempotency_key_moves_money_once() {
+    let app = spawn_app().await;
+    let id = app.create_user(Role::Seller, "idem@example.com").id;
+    let first = app.post(&id, Kind::TopUp, 7_000, "k-1").unwrap();
+    let again = app.post(&id, Kind::TopUp, 7_000, "k-1").unwrap();
+    assert!(!first.replayed && again.replayed);
+    assert_eq!(again.transaction.id, first.transaction.id);
+    assert_eq!(again.balance_after, 7_000);
+    assert!(matches!(
+        app.post(&id, Kind::TopUp, 8_000, "k-1"),
+        Err(AppError::Conflict(_))
+    ));
+    // The same key raced from many threads at once.
+    let pool = app.state.pool.clone();
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (pool, id) = (pool.clone(), id.clone());
+            std::thread::spawn(move || {
+                waybill::wallet::post(
+                    &mut pool.get().unwrap(),
+                    &waybill::wallet::Posting {
+                        key: "k-race",
+                        kind: Kind::Charge,
+                        seller_id: &id,
+                        amount: cny(500),
+                        shipment_id: None,
+                        payment_intent_id: None,
+                        note: None,
+                        actor_id: None,
+                    },
+                )
+                .unwrap()
+            })
+        })
+        .collect();
+    let posted: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(posted.iter().filter(|p| !p.replayed).count(), 1);
+    assert_eq!(app.balance(&id), 6_500);
+    app.assert_ledger_consistent(&id);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Move(Kind, i64, u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    (0..Kind::ALL.len(), 1i64..20_000, 0u8..12)
+        .prop_map(|(k, a, key)| Op::Move(Kind::ALL[k], a, key))
+}
+
+#[test]
+fn random_operations_keep_the_ledger_balanced() {
+    let rt = actix_web::rt::System::new();
+    let app = rt.block_on(spawn_app());
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 24,
+        ..ProptestConfig::default()
+    });
+    let case = std::cell::Cell::new(0);
+    runner
+        .run(&proptest::collection::vec(op(), 1..30), |ops| {
+            case.set(case.get() + 1);
+            let id = app
+                .create_user(Role::Seller, &format!("prop{}@example.com", case.get()))
+                .id;
+            let mut expected = 0i64;
+            let mut seen: std::collections::HashMap<u8, (Kind, i64)> = Default::default();
+            for Op::Move(kind, amount, key) in ops {
+                let key_str = format!("{id}:{key}");
+                let r = app.post(&id, kind, amount, &key_str);
+                match (seen.get(&key), &r) {
+                    (Some(prev), Ok(p)) => prop_assert!(p.replayed && *prev == (kind, amount)),
+                    (Some(prev), Err(AppError::Conflict(_))) => {
+                        prop_assert!(*prev != (kind, amount))
+                    }
+                    (None, Ok(p)) => {
+                        prop_assert!(!p.replayed);
+                        expected += if kind.credits_wallet() {
+                            amount
+                        } else {
+                            -amount
+                        };
+                        seen.insert(key, (kind, amount));
+                    }
+                    (None, Err(AppError::PaymentRequired(_))) => prop_assert!(expected < amount),
+                    (_, other) => prop_assert!(false, "unexpected {other:?}"),
+                }
+                prop_assert_eq!(app.balance(&id), expected);
+            }
+            app.assert_ledger_consistent(&id);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn the_wallet_page_lists_entries_newest_first_with_pages_and_a_csv() {
+    let app = spawn_app().await;
+    let seller = app.signed_in(Role::Seller, "statement@example.com").await;
+    let id = seller_id(&app, "statement@example.com");
+    app.post(&id, Kind::TopUp, 100_000, "s-0").unwrap();
+    for i in 1..=29 {
+        app.post(&id, Kind::Charge, 100 * i, &format!("s-{i}"))
+            .unwrap();
+    }
+    let page1 = seller.get_html("/wallet").await;
+    assert!(page1.contains("Page 1 of 2"));
+    let first_row = page1
+        .find("<td class=\"num debit\">−¥29.00</td>")
+        .expect("newest first");
+    assert!(first_row < page1.find("−¥28.00").unwrap());
+    let page2 = seller.get_html("/wallet?page=2").await;
+    assert!(page2.contains("¥1,000.00") && page2.contains("Top-up"));
+    let today = chrono::Utc::now().date_naive().to_string();
+    let r = seller
+        .get(&format!("/wallet/statement.csv?from={today}&to={today}"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let csv = r.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "date_utc,kind,shipment_id,note,amount,balance_after,currency,transaction_id"
+    );
+    assert_eq!(lines.len(), 31);
+    assert!(
+        lines[1].contains(",top_up,,,1000.00,1000.00,CNY,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[30].contains(",freight_charge,,,-29.00,565.00,CNY,"),
+        "{}",
+        lines[30]
+    );
+    let r = seller
+        .get("/wallet/statement.csv?from=2026-13-01&to=x")
+        .await;
+    assert_eq!(r.status(), 400);
+    // Another seller's statement is empty.
+    let other = app.signed_in(Role::Seller, "nosy@example.com").await;
+    let csv = other
+        .get(&format!("/wallet/statement.csv?from={today}&to={today}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 1);
+}
+
+#[actix_web::test]
+async fn the_api_shows_balance_and_recent_entries() {
+    let app = spawn_app().await;
+    let id = app.create_user(Role::Seller, "apiwallet@example.com").id;
+    app.post(&id, Kind::TopUp, 20_000, "a-1").unwrap();
+    app.post(&id, Kind::Charge, 4_550, "a-2").unwrap();
+    let (key, prefix, hash) = waybill::security::new_api_key().unwrap();
+    waybill::db::api_keys::insert(
+        &mut app.conn(),
+        &waybill::db::api_keys::NewApiKey {
+            id: "k1",
+            seller_id: &id,
+            name: "t",
+            prefix: &prefix,
+            key_hash: &hash,
+            created_at: waybill::db::now(),
+        },
+    )
+    .unwrap();
+    let r = app
+        .visitor()
+        .http
+        .get(format!("{}/api/v1/wallet", app.address))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let w: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        w["balance"],
+        serde_json::json!({"amount": 15_450, "currency": "CNY"})
+    );
+    assert_eq!(w["entries"][0]["kind"], "freight_charge");
+    assert_eq!(w["entries"][0]["amount"], -4_550);
+    assert_eq!(w["entries"][0]["balance_after"], 15_450);
+    assert_eq!(w["entries"][1]["kind"], "top_up");
+}
+
+#[actix_web::test]
+async fn operators_credit_and_debit_with_a_note_and_their_name() {
+    let app = spawn_app().await;
+    let id = app.create_user(Role::Seller, "corrected@example.com").id;
+    let admin = app.signed_in(Role::Admin, "boss@example.com").await;
+    let page = admin.get_html("/admin/wallets").await;
+    let nonce_at = page.find("name=\"nonce\" value=\"").unwrap() + 20;
+    let nonce = page[nonce_at..nonce_at + 32].to_string();
+    let token = csrf_in(&page);
+    let no_note = admin
+        .post_form(
+            "/admin/wallets",
+            &[
+                ("csrf_token", &token),
+                ("email", "corrected@example.com"),
+                ("direction", "credit"),
+                ("amount", "25"),
+                ("note", ""),
+                ("nonce", &nonce),
+            ],
+        )
+        .await;
+    assert_eq!(no_note.status(), 422);
+    assert!(no_note.text().await.unwrap().contains("id=\"note-error\""));
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("email", "corrected@example.com"),
+        ("direction", "credit"),
+        ("amount", "25"),
+        ("note", "goodwill: late pickup"),
+        ("nonce", &nonce),
+    ];
+    assert_eq!(
+        admin.post_form("/admin/wallets", &fields).await.status(),
+        303
+    );
+    assert_eq!(
+        admin.post_form("/admin/wallets", &fields).await.status(),
+        303,
+        "a double submit"
+    );
+    assert_eq!(app.balance(&id), 2_500, "moved once");
+    let page = admin.get_html("/admin/wallets").await;
+    assert!(page.contains("goodwill: late pickup") && page.contains("boss@example.com"));
+    let over = admin
+        .submit(
+            "/admin/wallets",
+            "/admin/wallets",
+            &[
+                ("email", "corrected@example.com"),
+                ("direction", "debit"),
+                ("amount", "30"),
+                ("note", "x"),
+                ("nonce", "0123456789abcdef0123"),
+            ],
+        )
+        .await;
+    assert_eq!(over.status(), 422);
+    assert!(
+        over.text()
+            .await
+            .unwrap()
+            .contains("The wallet balance is ¥25.00")
+    );
+    let t = waybill::db::ledger::recent_of_kinds(&mut app.conn(), &["manual_credit"], 5).unwrap();
+    assert_eq!(t.len(), 1);
+    assert!(t[0].actor_id.is_some());
+    app.assert_ledger_consistent(&id);
+}
