@@ -145,6 +145,7 @@ pub fn post_with(
 
 fn replay(conn: &mut DbConn, p: &Posting, done: LedgerTransaction) -> Result<Posted, AppError> {
     if done.seller_id != p.seller_id
+        || done.shipment_id.as_deref() != p.shipment_id
         || done.kind != p.kind.as_str()
         || done.amount != p.amount.minor
         || done.currency != p.amount.currency.code()
@@ -170,6 +171,20 @@ fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
             "This wallet holds {wallet_currency}, not {}.",
             p.amount.currency.code()
         )));
+    }
+    if matches!(p.kind, Kind::Refund | Kind::AdjustRefund) {
+        // Money is never created: a shipment gives back at most what it was charged.
+        let shipment = p.shipment_id.ok_or_else(|| {
+            AppError::BadRequest("A refund must name the shipment it refunds.".into())
+        })?;
+        let held = ledger::net_charged_for_shipment(conn, shipment)?;
+        if p.amount.minor > held {
+            return Err(AppError::Conflict(format!(
+                "A refund of {} is more than the {} charged for this shipment.",
+                p.amount,
+                Money::new(held, p.amount.currency)
+            )));
+        }
     }
     let now = db::now();
     let t = LedgerTransaction {
@@ -223,6 +238,40 @@ fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
         balance_after,
         replayed: false,
     })
+}
+
+/// Settles a freight difference for a shipment (e.g. after the warehouse re-weighs it):
+/// a positive `difference` is charged, a negative one refunded, zero moves nothing.
+pub fn adjust(
+    conn: &mut DbConn,
+    key: &str,
+    seller_id: &str,
+    shipment_id: &str,
+    difference: Money,
+    note: Option<&str>,
+) -> Result<Option<Posted>, AppError> {
+    if difference.minor == 0 {
+        return Ok(None);
+    }
+    let kind = if difference.minor > 0 {
+        Kind::AdjustCharge
+    } else {
+        Kind::AdjustRefund
+    };
+    post(
+        conn,
+        &Posting {
+            key,
+            kind,
+            seller_id,
+            amount: Money::new(difference.minor.abs(), difference.currency),
+            shipment_id: Some(shipment_id),
+            payment_intent_id: None,
+            note,
+            actor_id: None,
+        },
+    )
+    .map(Some)
 }
 
 /// The seller's balance (zero before the first movement).

@@ -345,3 +345,19 @@ pub fn recent_of_kinds(
         .select(LedgerTransaction::as_select())
         .load(conn)
 }
+
+/// Net freight held for a shipment: charges and adjustment charges less refunds.
+pub fn net_charged_for_shipment(conn: &mut DbConn, shipment_id: &str) -> QueryResult<i64> {
+    let rows: Vec<(String, i64)> = ledger_transactions::table
+        .filter(ledger_transactions::shipment_id.eq(shipment_id))
+        .select((ledger_transactions::kind, ledger_transactions::amount))
+        .load(conn)?;
+    Ok(rows
+        .iter()
+        .map(|(kind, amount)| match kind.as_str() {
+            "freight_charge" | "weight_adjustment_charge" => *amount,
+            "freight_refund" | "weight_adjustment_refund" => -*amount,
+            _ => 0,
+        })
+        .sum())
+}

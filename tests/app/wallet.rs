@@ -407,23 +407,41 @@ async fn one_idempotency_key_moves_money_once() {
 }
 
 #[derive(Debug, Clone)]
-enum Op {
-    Move(Kind, i64, u8),
+struct Op {
+    kind: Kind,
+    amount: i64,
+    key: u8,
+    shipment: u8,
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    (0..Kind::ALL.len(), 1i64..20_000, 0u8..12)
-        .prop_map(|(k, a, key)| Op::Move(Kind::ALL[k], a, key))
+    (0..Kind::ALL.len(), 1i64..20_000, 0u8..12, 0u8..3).prop_map(|(k, amount, key, shipment)| Op {
+        kind: Kind::ALL[k],
+        amount,
+        key,
+        shipment,
+    })
 }
 
+fn about_a_shipment(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Charge | Kind::Refund | Kind::AdjustCharge | Kind::AdjustRefund
+    )
+}
+
+/// Random sequences of every kind of movement, with repeated keys, against a model:
+/// each transaction balances, the balance equals the sum of entries and the model, it never
+/// goes negative, a repeated key moves nothing, and no shipment refunds more than it paid.
 #[test]
 fn random_operations_keep_the_ledger_balanced() {
     let rt = actix_web::rt::System::new();
     let app = rt.block_on(spawn_app());
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+    let config = ProptestConfig {
         cases: 24,
         ..ProptestConfig::default()
-    });
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
     let case = std::cell::Cell::new(0);
     runner
         .run(&proptest::collection::vec(op(), 1..30), |ops| {
@@ -431,34 +449,120 @@ fn random_operations_keep_the_ledger_balanced() {
             let id = app
                 .create_user(Role::Seller, &format!("prop{}@example.com", case.get()))
                 .id;
-            let mut expected = 0i64;
-            let mut seen: std::collections::HashMap<u8, (Kind, i64)> = Default::default();
-            for Op::Move(kind, amount, key) in ops {
-                let key_str = format!("{id}:{key}");
-                let r = app.post(&id, kind, amount, &key_str);
-                match (seen.get(&key), &r) {
-                    (Some(prev), Ok(p)) => prop_assert!(p.replayed && *prev == (kind, amount)),
-                    (Some(prev), Err(AppError::Conflict(_))) => {
-                        prop_assert!(*prev != (kind, amount))
-                    }
+            let mut balance = 0i64;
+            let mut held = [0i64; 3];
+            let mut seen: std::collections::HashMap<u8, (Kind, i64, Option<u8>)> =
+                Default::default();
+            for op in ops {
+                let shipment = about_a_shipment(op.kind).then_some(op.shipment);
+                let shipment_id = shipment.map(|s| format!("{id}-shipment-{s}"));
+                let key = format!("{id}:{}", op.key);
+                let r = waybill::wallet::post(
+                    &mut app.conn(),
+                    &waybill::wallet::Posting {
+                        key: &key,
+                        kind: op.kind,
+                        seller_id: &id,
+                        amount: cny(op.amount),
+                        shipment_id: shipment_id.as_deref(),
+                        payment_intent_id: None,
+                        note: None,
+                        actor_id: None,
+                    },
+                );
+                let this = (op.kind, op.amount, shipment);
+                match (seen.get(&op.key), &r) {
+                    (Some(prev), Ok(p)) => prop_assert!(p.replayed && *prev == this),
+                    (Some(prev), Err(AppError::Conflict(_))) => prop_assert!(*prev != this),
                     (None, Ok(p)) => {
                         prop_assert!(!p.replayed);
-                        expected += if kind.credits_wallet() {
-                            amount
+                        let delta = if op.kind.credits_wallet() {
+                            op.amount
                         } else {
-                            -amount
+                            -op.amount
                         };
-                        seen.insert(key, (kind, amount));
+                        balance += delta;
+                        if let Some(s) = shipment {
+                            held[s as usize] -= delta;
+                        }
+                        seen.insert(op.key, this);
                     }
-                    (None, Err(AppError::PaymentRequired(_))) => prop_assert!(expected < amount),
+                    (None, Err(AppError::PaymentRequired(_))) => prop_assert!(balance < op.amount),
+                    (None, Err(AppError::Conflict(_))) => {
+                        prop_assert!(
+                            op.kind.credits_wallet() && held[op.shipment as usize] < op.amount
+                        )
+                    }
                     (_, other) => prop_assert!(false, "unexpected {other:?}"),
                 }
-                prop_assert_eq!(app.balance(&id), expected);
+                prop_assert_eq!(app.balance(&id), balance);
+                prop_assert!(held.iter().all(|h| *h >= 0));
             }
             app.assert_ledger_consistent(&id);
             Ok(())
         })
         .unwrap();
+}
+
+#[actix_web::test]
+async fn refunds_never_exceed_what_a_shipment_was_charged() {
+    let app = spawn_app().await;
+    let id = app.create_user(Role::Seller, "refunds@example.com").id;
+    app.post(&id, Kind::TopUp, 10_000, "fund").unwrap();
+    let move_ = |kind, minor, key: &str, shipment: Option<&str>| {
+        waybill::wallet::post(
+            &mut app.conn(),
+            &waybill::wallet::Posting {
+                key,
+                kind,
+                seller_id: &id,
+                amount: cny(minor),
+                shipment_id: shipment,
+                payment_intent_id: None,
+                note: None,
+                actor_id: None,
+            },
+        )
+    };
+    move_(Kind::Charge, 3_000, "charge", Some("S1")).unwrap();
+    assert!(matches!(
+        move_(Kind::Refund, 500, "no-ship", None),
+        Err(AppError::BadRequest(_))
+    ));
+    assert!(matches!(
+        move_(Kind::Refund, 3_001, "too-much", Some("S1")),
+        Err(AppError::Conflict(_))
+    ));
+    assert!(matches!(
+        move_(Kind::Refund, 100, "other", Some("S2")),
+        Err(AppError::Conflict(_))
+    ));
+    move_(Kind::Refund, 1_000, "partial", Some("S1")).unwrap();
+    // The warehouse weighed it heavier: charge the difference; then lighter: refund it.
+    let up = waybill::wallet::adjust(&mut app.conn(), "w1", &id, "S1", cny(400), Some("2.1 kg"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(up.transaction.kind, "weight_adjustment_charge");
+    let down = waybill::wallet::adjust(&mut app.conn(), "w2", &id, "S1", cny(-900), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(down.transaction.kind, "weight_adjustment_refund");
+    assert!(
+        waybill::wallet::adjust(&mut app.conn(), "w3", &id, "S1", cny(0), None)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        waybill::db::ledger::net_charged_for_shipment(&mut app.conn(), "S1").unwrap(),
+        1_500
+    );
+    move_(Kind::Refund, 1_500, "rest", Some("S1")).unwrap();
+    assert!(matches!(
+        move_(Kind::Refund, 1, "more", Some("S1")),
+        Err(AppError::Conflict(_))
+    ));
+    assert_eq!(app.balance(&id), 10_000);
+    app.assert_ledger_consistent(&id);
 }
 
 #[actix_web::test]
