@@ -103,10 +103,12 @@ impl ManageConnection for Manager {
                 let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the writer; busy_timeout makes writers queue
-                // instead of failing; foreign keys are off by default in SQLite.
+                // instead of failing; foreign keys are off by default in SQLite. Money moves
+                // here, so every commit is synced (FULL): measured in BENCHMARKS.md, it costs
+                // throughput but not tail latency.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))

@@ -2,12 +2,16 @@
 
 mod email;
 mod money;
+mod parcel;
 mod password;
+pub mod rates;
 mod phone;
 mod role;
+pub mod tracking;
 
 pub use email::EmailAddress;
 pub use money::{Currency, Money};
+pub use parcel::{Parcel, format_weight};
 pub use password::NewPassword;
 pub use phone::Phone;
 pub use role::Role;
