@@ -39,7 +39,13 @@ fn run(backend: &str, url: &DbUrl) -> anyhow::Result<()> {
     for threads in [1usize, 8] {
         let seller = seller(&pool, &format!("bench-{threads}@example.com"))?;
         let cny = Currency::parse("CNY").map_err(anyhow::Error::msg)?;
-        post(&pool, &seller, Kind::TopUp, Money::new(i64::MAX / 4, cny), &format!("fund-{threads}"))?;
+        post(
+            &pool,
+            &seller,
+            Kind::TopUp,
+            Money::new(i64::MAX / 4, cny),
+            &format!("fund-{threads}"),
+        )?;
         let started = Instant::now();
         let handles: Vec<_> = (0..threads)
             .map(|t| {
@@ -48,7 +54,13 @@ fn run(backend: &str, url: &DbUrl) -> anyhow::Result<()> {
                     let mut lat = Vec::with_capacity(PER_THREAD);
                     for i in 0..PER_THREAD {
                         let t0 = Instant::now();
-                        post(&pool, &seller, Kind::Charge, Money::new(1_250, cny), &format!("c-{threads}-{t}-{i}"))?;
+                        post(
+                            &pool,
+                            &seller,
+                            Kind::Charge,
+                            Money::new(1_250, cny),
+                            &format!("c-{threads}-{t}-{i}"),
+                        )?;
                         lat.push(t0.elapsed());
                     }
                     Ok(lat)
@@ -57,11 +69,16 @@ fn run(backend: &str, url: &DbUrl) -> anyhow::Result<()> {
             .collect();
         let mut all = Vec::new();
         for h in handles {
-            all.extend(h.join().map_err(|_| anyhow::anyhow!("bench thread panicked"))??);
+            all.extend(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("bench thread panicked"))??,
+            );
         }
         let secs = started.elapsed().as_secs_f64();
         all.sort();
-        let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
+        let pct = |p: f64| {
+            all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0
+        };
         println!(
             "{backend:<8} threads={threads}  postings={}  {:>7.0}/s  p50={:.2} ms  p99={:.2} ms",
             all.len(),
@@ -84,7 +101,8 @@ fn seller(pool: &Pool, email: &str) -> anyhow::Result<String> {
         password_confirm: "bench-password-1",
     };
     let draft = input.parse().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let user = waybill::accounts::create(&mut *pool.get()?, &draft).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user =
+        waybill::accounts::create(&mut *pool.get()?, &draft).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(user.id)
 }
 

@@ -4,8 +4,8 @@ mod email;
 mod money;
 mod parcel;
 mod password;
-pub mod rates;
 mod phone;
+pub mod rates;
 mod role;
 pub mod tracking;
 

@@ -30,9 +30,16 @@ impl Parcel {
                 format!("Enter a weight between 1 g and {} kg.", MAX_WEIGHT_G / 1000),
             ));
         }
-        for (field, v) in [("length_mm", length_mm), ("width_mm", width_mm), ("height_mm", height_mm)] {
+        for (field, v) in [
+            ("length_mm", length_mm),
+            ("width_mm", width_mm),
+            ("height_mm", height_mm),
+        ] {
             if !(1..=MAX_SIDE_MM).contains(&v) {
-                errors.push((field, format!("Enter a size between 1 mm and {MAX_SIDE_MM} mm.")));
+                errors.push((
+                    field,
+                    format!("Enter a size between 1 mm and {MAX_SIDE_MM} mm."),
+                ));
             }
         }
         if errors.is_empty() {
@@ -64,7 +71,10 @@ impl Parcel {
 
     /// max(actual, volumetric), rounded up to `round_to_g`.
     pub fn chargeable_g(&self, divisor: Option<i64>, round_to_g: i64) -> i64 {
-        let vol = divisor.filter(|d| *d > 0).map(|d| self.volumetric_g(d)).unwrap_or(0);
+        let vol = divisor
+            .filter(|d| *d > 0)
+            .map(|d| self.volumetric_g(d))
+            .unwrap_or(0);
         let w = self.weight_g.max(vol);
         let step = round_to_g.max(1);
         (w + step - 1) / step * step

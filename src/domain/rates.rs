@@ -63,7 +63,9 @@ impl RateCard {
     }
 
     pub fn countries(&self) -> impl Iterator<Item = &str> {
-        self.zones.iter().flat_map(|z| z.countries.iter().map(String::as_str))
+        self.zones
+            .iter()
+            .flat_map(|z| z.countries.iter().map(String::as_str))
     }
 
     /// Price of a parcel of `chargeable_g` (already rounded) to `country`.
@@ -114,7 +116,10 @@ impl RateCard {
             }
             for c in &z.countries {
                 if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return Err(format!("Zone {}: `{c}` is not an ISO country code.", z.zone));
+                    return Err(format!(
+                        "Zone {}: `{c}` is not an ISO country code.",
+                        z.zone
+                    ));
                 }
                 if !seen.insert(c.clone()) {
                     return Err(format!("{c} is in more than one zone."));
@@ -131,7 +136,10 @@ impl RateCard {
                     step,
                 } => {
                     if *first_g < 1 || *step_g < 1 || *first < 0 || *step < 0 {
-                        return Err(format!("Zone {}: weights must be positive and prices not negative.", z.zone));
+                        return Err(format!(
+                            "Zone {}: weights must be positive and prices not negative.",
+                            z.zone
+                        ));
                     }
                 }
                 Pricing::Bands { bands } => {
@@ -165,14 +173,28 @@ mod tests {
                 ZoneRate {
                     zone: "1".into(),
                     countries: vec!["JP".into(), "KR".into()],
-                    pricing: Pricing::Steps { first_g: 500, first: 9_500, step_g: 500, step: 2_500 },
+                    pricing: Pricing::Steps {
+                        first_g: 500,
+                        first: 9_500,
+                        step_g: 500,
+                        step: 2_500,
+                    },
                     per_piece: 800,
                 },
                 ZoneRate {
                     zone: "2".into(),
                     countries: vec!["US".into()],
                     pricing: Pricing::Bands {
-                        bands: vec![Band { up_to_g: 500, price: 12_000 }, Band { up_to_g: 2_000, price: 20_000 }],
+                        bands: vec![
+                            Band {
+                                up_to_g: 500,
+                                price: 12_000,
+                            },
+                            Band {
+                                up_to_g: 2_000,
+                                price: 20_000,
+                            },
+                        ],
                     },
                     per_piece: 0,
                 },
@@ -185,10 +207,22 @@ mod tests {
         let c = card();
         assert!(c.validate().is_ok());
         let b = c.price("JP", 1_500).ok().unwrap();
-        assert_eq!((b.base, b.additional_steps, b.additional, b.per_piece, b.total), (9_500, 2, 5_000, 800, 15_300));
+        assert_eq!(
+            (
+                b.base,
+                b.additional_steps,
+                b.additional,
+                b.per_piece,
+                b.total
+            ),
+            (9_500, 2, 5_000, 800, 15_300)
+        );
         assert_eq!(c.price("jp", 500).ok().unwrap().total, 10_300);
         assert_eq!(c.price("US", 501).ok().unwrap().total, 20_000);
-        assert!(matches!(c.price("US", 2_001), Err(PriceError::TooHeavyForCard { max_g: 2_000 })));
+        assert!(matches!(
+            c.price("US", 2_001),
+            Err(PriceError::TooHeavyForCard { max_g: 2_000 })
+        ));
         assert!(matches!(c.price("BR", 100), Err(PriceError::NotServed)));
     }
 
@@ -198,23 +232,57 @@ mod tests {
         c.zones[1].countries.push("JP".into());
         assert!(c.validate().unwrap_err().contains("more than one zone"));
         let mut c = card();
-        c.zones[1].pricing = Pricing::Bands { bands: vec![Band { up_to_g: 500, price: 9 }, Band { up_to_g: 400, price: 10 }] };
+        c.zones[1].pricing = Pricing::Bands {
+            bands: vec![
+                Band {
+                    up_to_g: 500,
+                    price: 9,
+                },
+                Band {
+                    up_to_g: 400,
+                    price: 10,
+                },
+            ],
+        };
         assert!(c.validate().is_err());
     }
 
     fn arb_card() -> impl Strategy<Value = RateCard> {
-        let steps = (1i64..2000, 0i64..50_000, 1i64..2000, 0i64..20_000)
-            .prop_map(|(first_g, first, step_g, step)| Pricing::Steps { first_g, first, step_g, step });
+        let steps = (1i64..2000, 0i64..50_000, 1i64..2000, 0i64..20_000).prop_map(
+            |(first_g, first, step_g, step)| Pricing::Steps {
+                first_g,
+                first,
+                step_g,
+                step,
+            },
+        );
         let bands = prop::collection::vec((1i64..2000, 0i64..10_000), 1..6).prop_map(|incs| {
             let (mut w, mut p) = (0, 0);
             Pricing::Bands {
-                bands: incs.into_iter().map(|(dw, dp)| { w += dw; p += dp; Band { up_to_g: w, price: p } }).collect(),
+                bands: incs
+                    .into_iter()
+                    .map(|(dw, dp)| {
+                        w += dw;
+                        p += dp;
+                        Band {
+                            up_to_g: w,
+                            price: p,
+                        }
+                    })
+                    .collect(),
             }
         });
-        (1i64..1000, prop_oneof![steps, bands], 0i64..2000).prop_map(|(round_to_g, pricing, per_piece)| RateCard {
-            round_to_g,
-            zones: vec![ZoneRate { zone: "Z".into(), countries: vec!["DE".into()], pricing, per_piece }],
-        })
+        (1i64..1000, prop_oneof![steps, bands], 0i64..2000).prop_map(
+            |(round_to_g, pricing, per_piece)| RateCard {
+                round_to_g,
+                zones: vec![ZoneRate {
+                    zone: "Z".into(),
+                    countries: vec!["DE".into()],
+                    pricing,
+                    per_piece,
+                }],
+            },
+        )
     }
 
     proptest! {

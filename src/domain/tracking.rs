@@ -105,7 +105,10 @@ impl TrackingFormat {
         Ok(match self {
             TrackingFormat::S10 { service, country } => {
                 let d = digits_of(serial, 8);
-                let arr: [u8; 8] = d.clone().try_into().map_err(|_| "serial too long".to_string())?;
+                let arr: [u8; 8] = d
+                    .clone()
+                    .try_into()
+                    .map_err(|_| "serial too long".to_string())?;
                 format!("{service}{serial:08}{}{country}", s10_check(&arr))
             }
             TrackingFormat::Tnt => {
@@ -150,7 +153,10 @@ impl TrackingFormat {
             TrackingFormat::Tnt => {
                 tn.len() == 9 && all_digits(tn) && {
                     let d = digits(tn);
-                    d[..8].try_into().map(|a: [u8; 8]| s10_check(&a) == d[8]).unwrap_or(false)
+                    d[..8]
+                        .try_into()
+                        .map(|a: [u8; 8]| s10_check(&a) == d[8])
+                        .unwrap_or(false)
                 }
             }
             TrackingFormat::Ups { .. } => {
@@ -164,9 +170,13 @@ impl TrackingFormat {
                     && tn[..9].parse::<u64>().map(dhl_check).ok() == tn[9..].parse().ok()
             }
             TrackingFormat::Fedex => {
-                tn.len() == 12 && all_digits(tn) && fedex_check(&digits(&tn[..11])) == digits(&tn[11..])[0]
+                tn.len() == 12
+                    && all_digits(tn)
+                    && fedex_check(&digits(&tn[..11])) == digits(&tn[11..])[0]
             }
-            TrackingFormat::SfExpress => tn.len() == 15 && tn.starts_with("SF") && all_digits(&tn[2..]),
+            TrackingFormat::SfExpress => {
+                tn.len() == 15 && tn.starts_with("SF") && all_digits(&tn[2..])
+            }
             TrackingFormat::Toll { prefix } => {
                 tn.len() == prefix.len() + 11
                     && tn.starts_with(prefix.as_str())
@@ -206,14 +216,22 @@ mod tests {
         for ok in ["RR123456785CN", "CP000000155CN", "RR000000080CN"] {
             assert!(valid_s10(ok), "{ok}");
         }
-        for bad in ["AB123456789GB", "RR123456784CN", "rr123456785CN", "RR12345678CN"] {
+        for bad in [
+            "AB123456789GB",
+            "RR123456784CN",
+            "rr123456785CN",
+            "RR12345678CN",
+        ] {
             assert!(!valid_s10(bad), "{bad}");
         }
     }
 
     #[test]
     fn ups_and_dhl_and_fedex_vectors() {
-        let ups = TrackingFormat::Ups { shipper: "999AA1".into(), service: "01".into() };
+        let ups = TrackingFormat::Ups {
+            shipper: "999AA1".into(),
+            service: "01".into(),
+        };
         assert!(ups.accepts("1Z999AA10123456784"));
         assert!(!ups.accepts("1Z999AA10123456785"));
         assert!(TrackingFormat::Dhl.accepts("1234567891"));
@@ -225,14 +243,25 @@ mod tests {
 
     fn formats() -> Vec<TrackingFormat> {
         vec![
-            TrackingFormat::S10 { service: "RR".into(), country: "CN".into() },
-            TrackingFormat::S10 { service: "EA".into(), country: "CN".into() },
-            TrackingFormat::Ups { shipper: "W4X812".into(), service: "65".into() },
+            TrackingFormat::S10 {
+                service: "RR".into(),
+                country: "CN".into(),
+            },
+            TrackingFormat::S10 {
+                service: "EA".into(),
+                country: "CN".into(),
+            },
+            TrackingFormat::Ups {
+                shipper: "W4X812".into(),
+                service: "65".into(),
+            },
             TrackingFormat::Dhl,
             TrackingFormat::Fedex,
             TrackingFormat::Tnt,
             TrackingFormat::SfExpress,
-            TrackingFormat::Toll { prefix: "TL".into() },
+            TrackingFormat::Toll {
+                prefix: "TL".into(),
+            },
         ]
     }
 
