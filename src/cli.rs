@@ -312,10 +312,16 @@ const DEMO: [(Role, &str, &str, Option<&str>); 4] = [
     (Role::Admin, "admin@demo.waybill.test", "Chen Jie", None),
 ];
 
-/// Idempotent: the same four accounts every time. Each run gives them fresh passwords and
+/// Idempotent: the approved channels are added once (an operator's later edits are kept) and
+/// the same four accounts exist every time. Each run gives them fresh passwords and
 /// prints them: the only place Waybill ever prints a password.
 fn demo(config: &Config) -> anyhow::Result<()> {
     let mut conn = connect(config)?;
+    let added = crate::channels::load_catalogue(&mut conn)?;
+    println!(
+        "Approved channels: {} in the catalogue, {added} added now.",
+        crate::channels::demo_channels().len()
+    );
     println!("Demo accounts (sign in at {}/login):", config.base_url);
     for (role, email, name, store) in DEMO {
         let password = format!("demo-{}", &crate::security::random_token(6)?);

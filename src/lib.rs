@@ -1,6 +1,7 @@
 //! Waybill: online delivery for a cross-border marketplace.
 
 pub mod accounts;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -8,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod mail;
 pub mod payments;
+pub mod quotes;
 pub mod security;
 pub mod startup;
 pub mod telemetry;

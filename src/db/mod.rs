@@ -2,6 +2,7 @@
 //! Handlers never build queries; they call the per-aggregate functions in this module's files.
 
 pub mod api_keys;
+pub mod channels;
 pub mod ledger;
 pub mod login_failures;
 pub mod outbox;

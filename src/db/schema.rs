@@ -139,3 +139,26 @@ diesel::allow_tables_to_appear_in_same_query!(
     wallets,
     payment_intents
 );
+
+diesel::table! {
+    channels (code) {
+        code -> Text,
+        carrier -> Text,
+        service -> Text,
+        kind -> Text,
+        tracking_format -> Text,
+        max_weight_g -> BigInt,
+        max_length_mm -> BigInt,
+        max_sum_sides_mm -> BigInt,
+        volumetric_divisor -> Nullable<BigInt>,
+        transit_min_days -> Integer,
+        transit_max_days -> Integer,
+        door_pickup -> Bool,
+        enabled -> Bool,
+        rate_card -> Text,
+        next_serial -> BigInt,
+        webhook_secret -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

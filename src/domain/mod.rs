@@ -1,5 +1,6 @@
 //! Pure rules: newtypes whose constructors are the only way in. No actix, no diesel.
 
+pub mod channel;
 mod email;
 mod money;
 mod parcel;

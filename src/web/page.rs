@@ -61,6 +61,7 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
         Role::Admin => &[
             ("/admin", "Overview"),
             ("/admin/users", "Users"),
+            ("/admin/channels", "Channels"),
             ("/admin/wallets", "Wallets"),
             ("/admin/mail", "Mail"),
         ],

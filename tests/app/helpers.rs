@@ -419,3 +419,42 @@ impl TestApp {
         assert!(balance >= 0);
     }
 }
+
+impl TestApp {
+    pub fn load_channels(&self) {
+        waybill::channels::load_catalogue(&mut self.conn()).unwrap();
+    }
+
+    /// A new API key for the seller, in clear.
+    pub fn api_key(&self, seller_id: &str) -> String {
+        let (key, prefix, hash) = waybill::security::new_api_key().unwrap();
+        waybill::db::api_keys::insert(
+            &mut self.conn(),
+            &waybill::db::api_keys::NewApiKey {
+                id: &waybill::db::new_id(),
+                seller_id,
+                name: "test",
+                prefix: &prefix,
+                key_hash: &hash,
+                created_at: waybill::db::now(),
+            },
+        )
+        .unwrap();
+        key
+    }
+
+    pub async fn api_post(
+        &self,
+        key: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1{path}", self.address))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod mail;
 mod pages;
+mod quotes;
 mod schema;
 mod security;
 mod wallet;

@@ -1,5 +1,6 @@
 //! The platform operator's pages: overview, users of every role, wallets, the mail outbox.
 
+mod channels;
 mod wallets;
 
 use actix_web::http::StatusCode;
@@ -22,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(add_user)
         .service(mail_page);
     wallets::routes(cfg);
+    channels::routes(cfg);
 }
 
 #[derive(Template)]

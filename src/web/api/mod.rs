@@ -1,6 +1,8 @@
 //! JSON API under `/api/v1`, authenticated by seller API keys. Errors are
 //! `{"error", "fields"}` with a fitting status, never an HTML page.
 
+mod quotes;
+
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
 
@@ -19,7 +21,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .service(me)
-            .service(wallet),
+            .service(wallet)
+            .service(quotes::create_quotes),
     );
 }
 

@@ -1,0 +1,132 @@
+//! Approved channels as stored: columns for what is queried, JSON for the tracking format
+//! and the rate card (both checked by the domain before they are written).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::channels;
+use crate::domain::channel::{ChannelKind, ChannelSpec};
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = channels)]
+pub struct Channel {
+    pub code: String,
+    pub carrier: String,
+    pub service: String,
+    pub kind: String,
+    pub tracking_format: String,
+    pub max_weight_g: i64,
+    pub max_length_mm: i64,
+    pub max_sum_sides_mm: i64,
+    pub volumetric_divisor: Option<i64>,
+    pub transit_min_days: i32,
+    pub transit_max_days: i32,
+    pub door_pickup: bool,
+    pub enabled: bool,
+    pub rate_card: String,
+    pub next_serial: i64,
+    pub webhook_secret: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Channel {
+    pub fn from_spec(spec: &ChannelSpec, webhook_secret: String) -> anyhow::Result<Channel> {
+        let now = super::now();
+        Ok(Channel {
+            code: spec.code.clone(),
+            carrier: spec.carrier.clone(),
+            service: spec.service.clone(),
+            kind: match spec.kind {
+                ChannelKind::Postal => "postal",
+                ChannelKind::Express => "express",
+            }
+            .into(),
+            tracking_format: serde_json::to_string(&spec.tracking)?,
+            max_weight_g: spec.max_weight_g,
+            max_length_mm: spec.max_length_mm,
+            max_sum_sides_mm: spec.max_sum_sides_mm,
+            volumetric_divisor: spec.volumetric_divisor,
+            transit_min_days: spec.transit_min_days,
+            transit_max_days: spec.transit_max_days,
+            door_pickup: spec.door_pickup,
+            enabled: true,
+            rate_card: serde_json::to_string(&spec.rate_card)?,
+            next_serial: 0,
+            webhook_secret,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// The domain view; fails only if a stored JSON document was damaged.
+    pub fn spec(&self) -> anyhow::Result<ChannelSpec> {
+        Ok(ChannelSpec {
+            code: self.code.clone(),
+            carrier: self.carrier.clone(),
+            service: self.service.clone(),
+            kind: if self.kind == "postal" {
+                ChannelKind::Postal
+            } else {
+                ChannelKind::Express
+            },
+            tracking: serde_json::from_str(&self.tracking_format)
+                .map_err(|e| anyhow::anyhow!("channel {}: tracking format: {e}", self.code))?,
+            max_weight_g: self.max_weight_g,
+            max_length_mm: self.max_length_mm,
+            max_sum_sides_mm: self.max_sum_sides_mm,
+            volumetric_divisor: self.volumetric_divisor,
+            transit_min_days: self.transit_min_days,
+            transit_max_days: self.transit_max_days,
+            door_pickup: self.door_pickup,
+            rate_card: serde_json::from_str(&self.rate_card)
+                .map_err(|e| anyhow::anyhow!("channel {}: rate card: {e}", self.code))?,
+        })
+    }
+}
+
+/// Inserts a channel unless one with its code exists (an admin's edits are kept).
+pub fn insert_if_missing(conn: &mut DbConn, c: &Channel) -> QueryResult<bool> {
+    if find(conn, &c.code)?.is_some() {
+        return Ok(false);
+    }
+    match diesel::insert_into(channels::table).values(c).execute(conn) {
+        Ok(_) => Ok(true),
+        Err(e) if super::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn find(conn: &mut DbConn, code: &str) -> QueryResult<Option<Channel>> {
+    channels::table
+        .find(code)
+        .select(Channel::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Channel>> {
+    channels::table
+        .order((channels::kind.desc(), channels::code.asc()))
+        .select(Channel::as_select())
+        .load(conn)
+}
+
+pub fn list_enabled(conn: &mut DbConn) -> QueryResult<Vec<Channel>> {
+    channels::table
+        .filter(channels::enabled.eq(true))
+        .order(channels::code.asc())
+        .select(Channel::as_select())
+        .load(conn)
+}
+
+pub fn set_enabled(conn: &mut DbConn, code: &str, enabled: bool) -> QueryResult<bool> {
+    let n = diesel::update(channels::table.find(code))
+        .set((
+            channels::enabled.eq(enabled),
+            channels::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}

@@ -1,0 +1,157 @@
+//! An approved logistics channel (carrier + service) and how it quotes a parcel.
+
+use serde::{Deserialize, Serialize};
+
+use super::parcel::{Parcel, format_weight};
+use super::rates::{Breakdown, PriceError, RateCard};
+use super::tracking::TrackingFormat;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Postal,
+    Express,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSpec {
+    pub code: String,
+    pub carrier: String,
+    pub service: String,
+    pub kind: ChannelKind,
+    pub tracking: TrackingFormat,
+    pub max_weight_g: i64,
+    pub max_length_mm: i64,
+    /// Length + width + height.
+    pub max_sum_sides_mm: i64,
+    /// cm³ per kg for volumetric weight (5000 for express); `None` for postal lines that
+    /// charge actual weight only.
+    pub volumetric_divisor: Option<i64>,
+    pub transit_min_days: i32,
+    pub transit_max_days: i32,
+    pub door_pickup: bool,
+    pub rate_card: RateCard,
+}
+
+/// A channel's answer for one parcel to one country.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Quote {
+    pub eligible: bool,
+    pub reasons: Vec<String>,
+    pub chargeable_weight_g: i64,
+    pub price: Option<Breakdown>,
+}
+
+impl ChannelSpec {
+    pub fn quote(&self, parcel: &Parcel, country: &str) -> Quote {
+        let chargeable = parcel.chargeable_g(self.volumetric_divisor, self.rate_card.round_to_g);
+        let mut reasons = Vec::new();
+        if parcel.weight_g > self.max_weight_g {
+            reasons.push(format!(
+                "Too heavy: {} is over this channel's limit of {}.",
+                format_weight(parcel.weight_g),
+                format_weight(self.max_weight_g)
+            ));
+        }
+        if parcel.longest_side_mm() > self.max_length_mm {
+            reasons.push(format!(
+                "Too long: the longest side is {} mm; this channel takes at most {} mm.",
+                parcel.longest_side_mm(),
+                self.max_length_mm
+            ));
+        }
+        if parcel.sum_of_sides_mm() > self.max_sum_sides_mm {
+            reasons.push(format!(
+                "Too big: length + width + height is {} mm; this channel takes at most {} mm.",
+                parcel.sum_of_sides_mm(),
+                self.max_sum_sides_mm
+            ));
+        }
+        let price = match self.rate_card.price(country, chargeable) {
+            Ok(b) => Some(b),
+            Err(PriceError::NotServed) => {
+                reasons.push(format!(
+                    "Does not deliver to {}.",
+                    country.to_ascii_uppercase()
+                ));
+                None
+            }
+            Err(PriceError::TooHeavyForCard { max_g }) => {
+                reasons.push(format!(
+                    "Too heavy: the chargeable weight {} is over the rate card's {}.",
+                    format_weight(chargeable),
+                    format_weight(max_g)
+                ));
+                None
+            }
+        };
+        let eligible = reasons.is_empty();
+        Quote {
+            eligible,
+            reasons,
+            chargeable_weight_g: chargeable,
+            price: if eligible { price } else { None },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rates::{Pricing, ZoneRate};
+
+    fn small_packet() -> ChannelSpec {
+        ChannelSpec {
+            code: "CNPOST-RAM".into(),
+            carrier: "China Post".into(),
+            service: "Registered Air Mail".into(),
+            kind: ChannelKind::Postal,
+            tracking: TrackingFormat::S10 {
+                service: "RR".into(),
+                country: "CN".into(),
+            },
+            max_weight_g: 2_000,
+            max_length_mm: 600,
+            max_sum_sides_mm: 900,
+            volumetric_divisor: None,
+            transit_min_days: 10,
+            transit_max_days: 25,
+            door_pickup: true,
+            rate_card: RateCard {
+                round_to_g: 10,
+                zones: vec![ZoneRate {
+                    zone: "Europe".into(),
+                    countries: vec!["DE".into(), "FR".into()],
+                    pricing: Pricing::Steps {
+                        first_g: 50,
+                        first: 600,
+                        step_g: 10,
+                        step: 100,
+                    },
+                    per_piece: 1_800,
+                }],
+            },
+        }
+    }
+
+    #[test]
+    fn eligible_parcels_get_a_price_and_the_rest_get_every_reason() {
+        let c = small_packet();
+        let ok = c.quote(&Parcel::parse(455, 200, 150, 50).unwrap(), "de");
+        assert!(ok.eligible, "{:?}", ok.reasons);
+        assert_eq!(ok.chargeable_weight_g, 460);
+        assert_eq!(ok.price.unwrap().total, 600 + 41 * 100 + 1_800);
+        let bad = c.quote(&Parcel::parse(2_500, 700, 300, 100).unwrap(), "BR");
+        assert!(!bad.eligible);
+        assert!(bad.price.is_none());
+        let text = bad.reasons.join(" | ");
+        for part in [
+            "Too heavy: 2.5 kg is over this channel's limit of 2 kg.",
+            "Too long",
+            "Too big",
+            "Does not deliver to BR.",
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Quotes: every enabled channel's answer for one parcel to one country, cheapest eligible
+//! first, then the ineligible ones with their reasons.
+
+use crate::db::channels::Channel;
+use crate::db::{self, DbConn};
+use crate::domain::Parcel;
+use crate::domain::channel::{ChannelSpec, Quote};
+use crate::error::AppError;
+
+pub struct ChannelQuote {
+    pub channel: Channel,
+    pub spec: ChannelSpec,
+    pub quote: Quote,
+}
+
+/// A destination country as given: two letters, upper-cased.
+pub fn parse_country(raw: &str) -> Result<String, String> {
+    let c = raw.trim().to_ascii_uppercase();
+    if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(c)
+    } else {
+        Err("Give the country as its two-letter ISO code, like US or DE.".into())
+    }
+}
+
+pub fn quote_all(
+    conn: &mut DbConn,
+    parcel: &Parcel,
+    country: &str,
+) -> Result<Vec<ChannelQuote>, AppError> {
+    let mut quotes = db::channels::list_enabled(conn)?
+        .into_iter()
+        .map(|channel| {
+            let spec = channel.spec()?;
+            let quote = spec.quote(parcel, country);
+            Ok(ChannelQuote {
+                channel,
+                spec,
+                quote,
+            })
+        })
+        .collect::<Result<Vec<_>, anyhow::Error>>()?;
+    quotes.sort_by_key(|q| {
+        (
+            !q.quote.eligible,
+            q.quote.price.as_ref().map(|p| p.total).unwrap_or(i64::MAX),
+            q.channel.code.clone(),
+        )
+    });
+    Ok(quotes)
+}
