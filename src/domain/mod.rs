@@ -1,6 +1,8 @@
 //! Pure rules: newtypes whose constructors are the only way in. No actix, no diesel.
 
+pub mod address;
 pub mod channel;
+pub mod customs;
 mod email;
 mod money;
 mod parcel;

@@ -7,6 +7,9 @@ pub struct Currency {
 }
 
 impl Currency {
+    /// ISO 4217's code for "no currency": a placeholder while a form is being corrected.
+    pub const NONE: Currency = Currency { code: *b"XXX" };
+
     pub fn parse(code: &str) -> Result<Currency, String> {
         let c = code.trim().to_ascii_uppercase();
         let b = c.as_bytes();

@@ -1,0 +1,300 @@
+//! Postal addresses. Recipients of international mail are written in Latin script, as the
+//! UPU requires; senders may use any script (their labels embed a CJK font). Postal codes
+//! are checked against each country's format where Waybill knows it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{EmailAddress, Phone, required_text};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub name: String,
+    pub company: Option<String>,
+    pub street1: String,
+    pub street2: Option<String>,
+    pub city: String,
+    pub state: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: String,
+    pub email: Option<String>,
+}
+
+/// Fields as they arrive from a form, the API or a CSV row.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AddressInput {
+    pub name: String,
+    pub company: Option<String>,
+    pub street1: String,
+    pub street2: Option<String>,
+    pub city: String,
+    pub state: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: String,
+    pub email: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Sender,
+    Recipient,
+}
+
+/// Letters, digits, punctuation and accents of the Latin script (Basic Latin, Latin-1,
+/// Latin Extended-A/B).
+pub fn is_latin(s: &str) -> bool {
+    s.chars().all(|c| {
+        let u = c as u32;
+        (0x20..=0x7E).contains(&u) || (0xA0..=0x24F).contains(&u)
+    })
+}
+
+fn optional(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Checks a postal code for `country`; returns it normalised (upper case, canonical space).
+pub fn postal_code(country: &str, raw: &str) -> Result<String, String> {
+    let compact: String = raw.trim().to_ascii_uppercase().chars().filter(|c| *c != ' ').collect();
+    let fits = |patterns: &[&str]| {
+        patterns.iter().any(|p| {
+            p.len() == compact.len()
+                && p.bytes().zip(compact.bytes()).all(|(p, c)| match p {
+                    b'9' => c.is_ascii_digit(),
+                    b'A' => c.is_ascii_uppercase(),
+                    b'?' => c.is_ascii_alphanumeric(),
+                    other => other == c,
+                })
+        })
+    };
+    let (ok, example, spaced_at) = match country {
+        "CN" => (fits(&["999999"]), "100000", None),
+        "RU" => (fits(&["999999"]), "101000", None),
+        "US" => (fits(&["99999", "99999-9999", "999999999"]), "94105 or 94105-1234", None),
+        "DE" | "FR" => (fits(&["99999"]), "10115", None),
+        "ES" => (
+            fits(&["99999"]) && compact[..2].parse::<u8>().is_ok_and(|p| (1..=52).contains(&p)),
+            "28001",
+            None,
+        ),
+        "BR" => (fits(&["99999999", "99999-999"]), "01310-100", None),
+        "AU" => (fits(&["9999"]), "2000", None),
+        "GB" => (
+            fits(&["A99AA", "A999AA", "AA99AA", "AA999AA", "A9A9AA", "AA9A9AA"]),
+            "SW1A 1AA",
+            Some(3),
+        ),
+        "CA" => (
+            fits(&["A9A9A9"]) && !compact.contains(['D', 'F', 'I', 'O', 'Q', 'U']),
+            "K1A 0B1",
+            Some(3),
+        ),
+        _ => {
+            let ok = (2..=10).contains(&compact.len())
+                && compact.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            (ok, "", None)
+        }
+    };
+    if compact.is_empty() {
+        return Err("Enter the postal code.".into());
+    }
+    if !ok {
+        return Err(if example.is_empty() {
+            "Enter a valid postal code.".into()
+        } else {
+            format!("This is not a valid {country} postal code (for example {example}).")
+        });
+    }
+    Ok(match (spaced_at, country) {
+        (Some(n), _) => format!("{} {}", &compact[..compact.len() - n], &compact[compact.len() - n..]),
+        (None, "BR") if compact.len() == 8 => format!("{}-{}", &compact[..5], &compact[5..]),
+        _ => compact,
+    })
+}
+
+impl AddressInput {
+    /// Every problem, keyed by field name with `prefix` in front (`recipient.city`).
+    pub fn parse(&self, party: Party, prefix: &str) -> Result<Address, BTreeMap<String, String>> {
+        let mut errors = BTreeMap::new();
+        let mut put = |field: &str, msg: String| {
+            errors.insert(format!("{prefix}{field}"), msg);
+        };
+        let latin = |field: &str, v: &str, put: &mut dyn FnMut(&str, String)| {
+            if party == Party::Recipient && !is_latin(v) {
+                put(
+                    field,
+                    "Write the recipient's address in Latin letters (A–Z), as the UPU requires for international mail."
+                        .into(),
+                );
+            }
+        };
+        let mut text = |field: &str, v: &str, what: &str, max: usize, put: &mut dyn FnMut(&str, String)| {
+            match required_text(v, what, max) {
+                Ok(t) => {
+                    latin(field, &t, put);
+                    t
+                }
+                Err(e) => {
+                    put(field, e);
+                    String::new()
+                }
+            }
+        };
+        let name = text("name", &self.name, "name", 70, &mut put);
+        let street1 = text("street1", &self.street1, "street address", 100, &mut put);
+        let city = text("city", &self.city, "city", 60, &mut put);
+        let mut opt = |field: &str, v: &Option<String>, max: usize, put: &mut dyn FnMut(&str, String)| {
+            optional(v).map(|t| {
+                if t.chars().count() > max {
+                    put(field, format!("Use at most {max} characters."));
+                }
+                latin(field, t, put);
+                t.to_string()
+            })
+        };
+        let company = opt("company", &self.company, 70, &mut put);
+        let street2 = opt("street2", &self.street2, 100, &mut put);
+        let state = opt("state", &self.state, 60, &mut put);
+        let country = match crate::quotes::parse_country(&self.country) {
+            Ok(c) => c,
+            Err(e) => {
+                put("country", e);
+                String::new()
+            }
+        };
+        let postal = if country.is_empty() {
+            String::new()
+        } else {
+            postal_code(&country, &self.postal_code).unwrap_or_else(|e| {
+                put("postal_code", e);
+                String::new()
+            })
+        };
+        let phone = Phone::parse(&self.phone)
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|e| {
+                put("phone", e);
+                String::new()
+            });
+        let email = match optional(&self.email) {
+            Some(e) => match EmailAddress::parse(e) {
+                Ok(e) => Some(e.as_str().to_string()),
+                Err(msg) => {
+                    put("email", msg);
+                    None
+                }
+            },
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Address {
+            name,
+            company,
+            street1,
+            street2,
+            city,
+            state,
+            postal_code: postal,
+            country,
+            phone,
+            email,
+        })
+    }
+}
+
+impl From<&Address> for AddressInput {
+    fn from(a: &Address) -> Self {
+        AddressInput {
+            name: a.name.clone(),
+            company: a.company.clone(),
+            street1: a.street1.clone(),
+            street2: a.street2.clone(),
+            city: a.city.clone(),
+            state: a.state.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+            phone: a.phone.clone(),
+            email: a.email.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postal_codes_of_the_ten_countries() {
+        let ok = [
+            ("CN", "518000", "518000"),
+            ("US", "94105", "94105"),
+            ("US", "94105-1234", "94105-1234"),
+            ("GB", "sw1a1aa", "SW1A 1AA"),
+            ("GB", "M1 1AE", "M1 1AE"),
+            ("DE", "10115", "10115"),
+            ("FR", "75008", "75008"),
+            ("ES", "28001", "28001"),
+            ("RU", "101000", "101000"),
+            ("BR", "01310100", "01310-100"),
+            ("AU", "2000", "2000"),
+            ("CA", "k1a0b1", "K1A 0B1"),
+            ("JP", "100-0001", "100-0001"),
+        ];
+        for (c, raw, want) in ok {
+            assert_eq!(postal_code(c, raw).as_deref(), Ok(want), "{c} {raw}");
+        }
+        let bad = [
+            ("CN", "51800"),
+            ("US", "9410"),
+            ("GB", "12345"),
+            ("DE", "1011"),
+            ("FR", "7500A"),
+            ("ES", "99001"),
+            ("RU", "10100"),
+            ("BR", "0131-0100"),
+            ("AU", "20000"),
+            ("CA", "D1A 0B1"),
+            ("DE", ""),
+        ];
+        for (c, raw) in bad {
+            assert!(postal_code(c, raw).is_err(), "{c} {raw} accepted");
+        }
+    }
+
+    fn input() -> AddressInput {
+        AddressInput {
+            name: "Anna Müller".into(),
+            street1: "Friedrichstraße 12".into(),
+            city: "Berlin".into(),
+            postal_code: "10117".into(),
+            country: "de".into(),
+            phone: "+49 30 1234567".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn recipients_must_be_latin_and_senders_need_not() {
+        let a = input().parse(Party::Recipient, "recipient.").unwrap();
+        assert_eq!(a.country, "DE");
+        let mut chinese = input();
+        chinese.name = "王小明".into();
+        let e = chinese.parse(Party::Recipient, "recipient.").unwrap_err();
+        assert!(e["recipient.name"].contains("Latin letters"));
+        assert!(chinese.parse(Party::Sender, "").is_ok());
+    }
+
+    #[test]
+    fn every_missing_field_is_named() {
+        let e = AddressInput::default().parse(Party::Recipient, "r.").unwrap_err();
+        for f in ["r.name", "r.street1", "r.city", "r.country", "r.phone"] {
+            assert!(e.contains_key(f), "{f} in {e:?}");
+        }
+    }
+}

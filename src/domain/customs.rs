@@ -1,0 +1,201 @@
+//! Customs declaration (CN22/CN23 fields): what is in the parcel, item by item.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Currency, Money, required_text};
+
+pub const CONTENTS_TYPES: [&str; 6] = ["merchandise", "gift", "documents", "sample", "return", "other"];
+pub const MAX_ITEMS: usize = 20;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomsItem {
+    pub description: String,
+    pub quantity: i64,
+    /// Minor units of `currency`, per unit.
+    pub unit_value: i64,
+    pub currency: String,
+    pub weight_g: i64,
+    pub hs_code: String,
+    pub origin_country: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customs {
+    pub contents_type: String,
+    pub items: Vec<CustomsItem>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CustomsItemInput {
+    pub description: String,
+    pub quantity: Option<i64>,
+    /// Decimal, as a person writes it ("12.50"), or a JSON number.
+    pub unit_value: serde_json::Value,
+    pub currency: String,
+    pub weight_g: Option<i64>,
+    pub hs_code: String,
+    pub origin_country: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CustomsInput {
+    pub contents_type: String,
+    pub items: Vec<CustomsItemInput>,
+}
+
+impl Customs {
+    /// Total declared value per currency.
+    pub fn total_value(&self) -> Vec<Money> {
+        let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+        for i in &self.items {
+            *totals.entry(i.currency.clone()).or_default() += i.unit_value * i.quantity;
+        }
+        totals
+            .into_iter()
+            .filter_map(|(c, v)| Currency::parse(&c).ok().map(|c| Money::new(v, c)))
+            .collect()
+    }
+
+    pub fn total_weight_g(&self) -> i64 {
+        self.items.iter().map(|i| i.weight_g * i.quantity).sum()
+    }
+}
+
+impl CustomsInput {
+    /// `parcel_weight_g`: the items cannot weigh more than the parcel they are in.
+    pub fn parse(&self, parcel_weight_g: Option<i64>) -> Result<Customs, BTreeMap<String, String>> {
+        let mut errors = BTreeMap::new();
+        let contents_type = self.contents_type.trim().to_ascii_lowercase();
+        if !CONTENTS_TYPES.contains(&contents_type.as_str()) {
+            errors.insert(
+                "customs.contents_type".into(),
+                format!("Choose one of: {}.", CONTENTS_TYPES.join(", ")),
+            );
+        }
+        if self.items.is_empty() {
+            errors.insert("customs.items".into(), "Declare at least one item.".into());
+        }
+        if self.items.len() > MAX_ITEMS {
+            errors.insert("customs.items".into(), format!("Declare at most {MAX_ITEMS} items."));
+        }
+        let mut items = Vec::new();
+        for (n, it) in self.items.iter().enumerate() {
+            let mut put = |f: &str, m: String| {
+                errors.insert(format!("customs.items.{n}.{f}"), m);
+            };
+            let description = match required_text(&it.description, "description", 60) {
+                Ok(d) if super::address::is_latin(&d) => d,
+                Ok(_) => {
+                    put("description", "Describe the item in English (Latin letters).".into());
+                    String::new()
+                }
+                Err(e) => {
+                    put("description", e);
+                    String::new()
+                }
+            };
+            let quantity = it.quantity.filter(|q| (1..=9_999).contains(q)).unwrap_or_else(|| {
+                put("quantity", "Enter a quantity from 1 to 9999.".into());
+                0
+            });
+            let currency = Currency::parse(&it.currency).unwrap_or_else(|e| {
+                put("currency", e);
+                Currency::NONE
+            });
+            let raw_value = match &it.unit_value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            };
+            let unit_value = Money::parse_decimal(&raw_value, currency)
+                .map(|m| m.minor)
+                .unwrap_or_else(|e| {
+                    put("unit_value", e);
+                    0
+                });
+            let weight_g = it.weight_g.filter(|w| (1..=70_000).contains(w)).unwrap_or_else(|| {
+                put("weight_g", "Enter the item's weight in grams (1 to 70000).".into());
+                0
+            });
+            let hs: String = it.hs_code.chars().filter(|c| !matches!(c, ' ' | '.')).collect();
+            if !(6..=10).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_digit()) {
+                put("hs_code", "Enter the HS code: 6 to 10 digits.".into());
+            }
+            let origin = crate::quotes::parse_country(&it.origin_country).unwrap_or_else(|e| {
+                put("origin_country", e);
+                String::new()
+            });
+            items.push(CustomsItem {
+                description,
+                quantity,
+                unit_value,
+                currency: currency.code().to_string(),
+                weight_g,
+                hs_code: hs,
+                origin_country: origin,
+            });
+        }
+        let customs = Customs { contents_type, items };
+        if let Some(parcel) = parcel_weight_g {
+            if errors.is_empty() && customs.total_weight_g() > parcel {
+                errors.insert(
+                    "customs.items".into(),
+                    format!(
+                        "The items weigh {} g together, more than the parcel's {parcel} g.",
+                        customs.total_weight_g()
+                    ),
+                );
+            }
+        }
+        if errors.is_empty() { Ok(customs) } else { Err(errors) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item() -> CustomsItemInput {
+        CustomsItemInput {
+            description: "Cotton T-shirt".into(),
+            quantity: Some(2),
+            unit_value: serde_json::json!("12.50"),
+            currency: "USD".into(),
+            weight_g: Some(180),
+            hs_code: "6109.10".into(),
+            origin_country: "cn".into(),
+        }
+    }
+
+    #[test]
+    fn a_good_declaration() {
+        let c = CustomsInput { contents_type: "Merchandise".into(), items: vec![item()] }.parse(Some(400)).unwrap();
+        assert_eq!(c.items[0].hs_code, "610910");
+        assert_eq!(c.items[0].unit_value, 1_250);
+        assert_eq!(c.total_value()[0].to_string(), "$25.00");
+        assert_eq!(c.total_weight_g(), 360);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let bad = CustomsItemInput {
+            description: "".into(),
+            quantity: Some(0),
+            unit_value: serde_json::json!("abc"),
+            currency: "dollars".into(),
+            weight_g: None,
+            hs_code: "12345".into(),
+            origin_country: "China".into(),
+        };
+        let e = CustomsInput { contents_type: "stuff".into(), items: vec![bad] }.parse(None).unwrap_err();
+        for f in ["contents_type", "items.0.description", "items.0.quantity", "items.0.unit_value", "items.0.currency", "items.0.weight_g", "items.0.hs_code", "items.0.origin_country"] {
+            assert!(e.contains_key(&format!("customs.{f}")), "{f} missing: {e:?}");
+        }
+        let heavy = CustomsInput { contents_type: "gift".into(), items: vec![item()] }.parse(Some(300)).unwrap_err();
+        assert!(heavy["customs.items"].contains("more than the parcel"));
+    }
+}
