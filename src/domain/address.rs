@@ -132,7 +132,7 @@ impl AddressInput {
                 );
             }
         };
-        let mut text = |field: &str, v: &str, what: &str, max: usize, put: &mut dyn FnMut(&str, String)| {
+        let text = |field: &str, v: &str, what: &str, max: usize, put: &mut dyn FnMut(&str, String)| {
             match required_text(v, what, max) {
                 Ok(t) => {
                     latin(field, &t, put);
@@ -147,7 +147,7 @@ impl AddressInput {
         let name = text("name", &self.name, "name", 70, &mut put);
         let street1 = text("street1", &self.street1, "street address", 100, &mut put);
         let city = text("city", &self.city, "city", 60, &mut put);
-        let mut opt = |field: &str, v: &Option<String>, max: usize, put: &mut dyn FnMut(&str, String)| {
+        let opt = |field: &str, v: &Option<String>, max: usize, put: &mut dyn FnMut(&str, String)| {
             optional(v).map(|t| {
                 if t.chars().count() > max {
                     put(field, format!("Use at most {max} characters."));
