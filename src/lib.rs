@@ -1,6 +1,7 @@
 //! Waybill: online delivery for a cross-border marketplace.
 
 pub mod accounts;
+pub mod booking;
 pub mod channels;
 pub mod cli;
 pub mod config;

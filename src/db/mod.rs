@@ -1,6 +1,7 @@
 //! Database access: one connection type over SQLite and PostgreSQL, its pool and migrations.
 //! Handlers never build queries; they call the per-aggregate functions in this module's files.
 
+pub mod addresses;
 pub mod api_keys;
 pub mod channels;
 pub mod ledger;
@@ -8,6 +9,7 @@ pub mod login_failures;
 pub mod outbox;
 pub mod password_resets;
 pub mod schema;
+pub mod shipments;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -162,3 +162,79 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    addresses (id) {
+        id -> Text,
+        seller_id -> Text,
+        name -> Text,
+        company -> Nullable<Text>,
+        street1 -> Text,
+        street2 -> Nullable<Text>,
+        city -> Text,
+        state -> Nullable<Text>,
+        postal_code -> Text,
+        country -> Text,
+        phone -> Text,
+        email -> Nullable<Text>,
+        is_default -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    shipments (id) {
+        id -> Text,
+        seller_id -> Text,
+        channel_code -> Text,
+        tracking_number -> Text,
+        status -> Text,
+        reference -> Nullable<Text>,
+        sender -> Text,
+        recipient_name -> Text,
+        recipient_company -> Nullable<Text>,
+        recipient_street1 -> Text,
+        recipient_street2 -> Nullable<Text>,
+        recipient_city -> Text,
+        recipient_state -> Nullable<Text>,
+        recipient_postal_code -> Text,
+        recipient_country -> Text,
+        recipient_phone -> Text,
+        recipient_email -> Nullable<Text>,
+        weight_g -> BigInt,
+        length_mm -> BigInt,
+        width_mm -> BigInt,
+        height_mm -> BigInt,
+        chargeable_weight_g -> BigInt,
+        price_amount -> BigInt,
+        currency -> Text,
+        price_breakdown -> Text,
+        customs -> Text,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
+        label_count -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    shipment_events (id) {
+        id -> Text,
+        shipment_id -> Text,
+        status -> Text,
+        occurred_at -> Timestamp,
+        location -> Nullable<Text>,
+        description -> Text,
+        source -> Text,
+        verified -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(shipment_events -> shipments (shipment_id));
+diesel::joinable!(shipments -> channels (channel_code));
+
+diesel::allow_tables_to_appear_in_same_query!(shipments, shipment_events, channels, addresses);

@@ -59,7 +59,12 @@ fn optional(v: &Option<String>) -> Option<&str> {
 
 /// Checks a postal code for `country`; returns it normalised (upper case, canonical space).
 pub fn postal_code(country: &str, raw: &str) -> Result<String, String> {
-    let compact: String = raw.trim().to_ascii_uppercase().chars().filter(|c| *c != ' ').collect();
+    let compact: String = raw
+        .trim()
+        .to_ascii_uppercase()
+        .chars()
+        .filter(|c| *c != ' ')
+        .collect();
     let fits = |patterns: &[&str]| {
         patterns.iter().any(|p| {
             p.len() == compact.len()
@@ -74,10 +79,17 @@ pub fn postal_code(country: &str, raw: &str) -> Result<String, String> {
     let (ok, example, spaced_at) = match country {
         "CN" => (fits(&["999999"]), "100000", None),
         "RU" => (fits(&["999999"]), "101000", None),
-        "US" => (fits(&["99999", "99999-9999", "999999999"]), "94105 or 94105-1234", None),
+        "US" => (
+            fits(&["99999", "99999-9999", "999999999"]),
+            "94105 or 94105-1234",
+            None,
+        ),
         "DE" | "FR" => (fits(&["99999"]), "10115", None),
         "ES" => (
-            fits(&["99999"]) && compact[..2].parse::<u8>().is_ok_and(|p| (1..=52).contains(&p)),
+            fits(&["99999"])
+                && compact[..2]
+                    .parse::<u8>()
+                    .is_ok_and(|p| (1..=52).contains(&p)),
             "28001",
             None,
         ),
@@ -95,7 +107,9 @@ pub fn postal_code(country: &str, raw: &str) -> Result<String, String> {
         ),
         _ => {
             let ok = (2..=10).contains(&compact.len())
-                && compact.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+                && compact
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-');
             (ok, "", None)
         }
     };
@@ -110,7 +124,11 @@ pub fn postal_code(country: &str, raw: &str) -> Result<String, String> {
         });
     }
     Ok(match (spaced_at, country) {
-        (Some(n), _) => format!("{} {}", &compact[..compact.len() - n], &compact[compact.len() - n..]),
+        (Some(n), _) => format!(
+            "{} {}",
+            &compact[..compact.len() - n],
+            &compact[compact.len() - n..]
+        ),
         (None, "BR") if compact.len() == 8 => format!("{}-{}", &compact[..5], &compact[5..]),
         _ => compact,
     })
@@ -132,30 +150,32 @@ impl AddressInput {
                 );
             }
         };
-        let text = |field: &str, v: &str, what: &str, max: usize, put: &mut dyn FnMut(&str, String)| {
-            match required_text(v, what, max) {
-                Ok(t) => {
-                    latin(field, &t, put);
-                    t
+        let text =
+            |field: &str, v: &str, what: &str, max: usize, put: &mut dyn FnMut(&str, String)| {
+                match required_text(v, what, max) {
+                    Ok(t) => {
+                        latin(field, &t, put);
+                        t
+                    }
+                    Err(e) => {
+                        put(field, e);
+                        String::new()
+                    }
                 }
-                Err(e) => {
-                    put(field, e);
-                    String::new()
-                }
-            }
-        };
+            };
         let name = text("name", &self.name, "name", 70, &mut put);
         let street1 = text("street1", &self.street1, "street address", 100, &mut put);
         let city = text("city", &self.city, "city", 60, &mut put);
-        let opt = |field: &str, v: &Option<String>, max: usize, put: &mut dyn FnMut(&str, String)| {
-            optional(v).map(|t| {
-                if t.chars().count() > max {
-                    put(field, format!("Use at most {max} characters."));
-                }
-                latin(field, t, put);
-                t.to_string()
-            })
-        };
+        let opt =
+            |field: &str, v: &Option<String>, max: usize, put: &mut dyn FnMut(&str, String)| {
+                optional(v).map(|t| {
+                    if t.chars().count() > max {
+                        put(field, format!("Use at most {max} characters."));
+                    }
+                    latin(field, t, put);
+                    t.to_string()
+                })
+            };
         let company = opt("company", &self.company, 70, &mut put);
         let street2 = opt("street2", &self.street2, 100, &mut put);
         let state = opt("state", &self.state, 60, &mut put);
@@ -292,7 +312,9 @@ mod tests {
 
     #[test]
     fn every_missing_field_is_named() {
-        let e = AddressInput::default().parse(Party::Recipient, "r.").unwrap_err();
+        let e = AddressInput::default()
+            .parse(Party::Recipient, "r.")
+            .unwrap_err();
         for f in ["r.name", "r.street1", "r.city", "r.country", "r.phone"] {
             assert!(e.contains_key(f), "{f} in {e:?}");
         }

@@ -6,7 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{Currency, Money, required_text};
 
-pub const CONTENTS_TYPES: [&str; 6] = ["merchandise", "gift", "documents", "sample", "return", "other"];
+pub const CONTENTS_TYPES: [&str; 6] = [
+    "merchandise",
+    "gift",
+    "documents",
+    "sample",
+    "return",
+    "other",
+];
 pub const MAX_ITEMS: usize = 20;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,7 +87,10 @@ impl CustomsInput {
             errors.insert("customs.items".into(), "Declare at least one item.".into());
         }
         if self.items.len() > MAX_ITEMS {
-            errors.insert("customs.items".into(), format!("Declare at most {MAX_ITEMS} items."));
+            errors.insert(
+                "customs.items".into(),
+                format!("Declare at most {MAX_ITEMS} items."),
+            );
         }
         let mut items = Vec::new();
         for (n, it) in self.items.iter().enumerate() {
@@ -90,7 +100,10 @@ impl CustomsInput {
             let description = match required_text(&it.description, "description", 60) {
                 Ok(d) if super::address::is_latin(&d) => d,
                 Ok(_) => {
-                    put("description", "Describe the item in English (Latin letters).".into());
+                    put(
+                        "description",
+                        "Describe the item in English (Latin letters).".into(),
+                    );
                     String::new()
                 }
                 Err(e) => {
@@ -98,10 +111,13 @@ impl CustomsInput {
                     String::new()
                 }
             };
-            let quantity = it.quantity.filter(|q| (1..=9_999).contains(q)).unwrap_or_else(|| {
-                put("quantity", "Enter a quantity from 1 to 9999.".into());
-                0
-            });
+            let quantity = it
+                .quantity
+                .filter(|q| (1..=9_999).contains(q))
+                .unwrap_or_else(|| {
+                    put("quantity", "Enter a quantity from 1 to 9999.".into());
+                    0
+                });
             let currency = Currency::parse(&it.currency).unwrap_or_else(|e| {
                 put("currency", e);
                 Currency::NONE
@@ -117,11 +133,21 @@ impl CustomsInput {
                     put("unit_value", e);
                     0
                 });
-            let weight_g = it.weight_g.filter(|w| (1..=70_000).contains(w)).unwrap_or_else(|| {
-                put("weight_g", "Enter the item's weight in grams (1 to 70000).".into());
-                0
-            });
-            let hs: String = it.hs_code.chars().filter(|c| !matches!(c, ' ' | '.')).collect();
+            let weight_g = it
+                .weight_g
+                .filter(|w| (1..=70_000).contains(w))
+                .unwrap_or_else(|| {
+                    put(
+                        "weight_g",
+                        "Enter the item's weight in grams (1 to 70000).".into(),
+                    );
+                    0
+                });
+            let hs: String = it
+                .hs_code
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '.'))
+                .collect();
             if !(6..=10).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_digit()) {
                 put("hs_code", "Enter the HS code: 6 to 10 digits.".into());
             }
@@ -139,7 +165,10 @@ impl CustomsInput {
                 origin_country: origin,
             });
         }
-        let customs = Customs { contents_type, items };
+        let customs = Customs {
+            contents_type,
+            items,
+        };
         if let Some(parcel) = parcel_weight_g {
             if errors.is_empty() && customs.total_weight_g() > parcel {
                 errors.insert(
@@ -151,7 +180,11 @@ impl CustomsInput {
                 );
             }
         }
-        if errors.is_empty() { Ok(customs) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(customs)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -173,7 +206,12 @@ mod tests {
 
     #[test]
     fn a_good_declaration() {
-        let c = CustomsInput { contents_type: "Merchandise".into(), items: vec![item()] }.parse(Some(400)).unwrap();
+        let c = CustomsInput {
+            contents_type: "Merchandise".into(),
+            items: vec![item()],
+        }
+        .parse(Some(400))
+        .unwrap();
         assert_eq!(c.items[0].hs_code, "610910");
         assert_eq!(c.items[0].unit_value, 1_250);
         assert_eq!(c.total_value()[0].to_string(), "$25.00");
@@ -191,11 +229,33 @@ mod tests {
             hs_code: "12345".into(),
             origin_country: "China".into(),
         };
-        let e = CustomsInput { contents_type: "stuff".into(), items: vec![bad] }.parse(None).unwrap_err();
-        for f in ["contents_type", "items.0.description", "items.0.quantity", "items.0.unit_value", "items.0.currency", "items.0.weight_g", "items.0.hs_code", "items.0.origin_country"] {
-            assert!(e.contains_key(&format!("customs.{f}")), "{f} missing: {e:?}");
+        let e = CustomsInput {
+            contents_type: "stuff".into(),
+            items: vec![bad],
         }
-        let heavy = CustomsInput { contents_type: "gift".into(), items: vec![item()] }.parse(Some(300)).unwrap_err();
+        .parse(None)
+        .unwrap_err();
+        for f in [
+            "contents_type",
+            "items.0.description",
+            "items.0.quantity",
+            "items.0.unit_value",
+            "items.0.currency",
+            "items.0.weight_g",
+            "items.0.hs_code",
+            "items.0.origin_country",
+        ] {
+            assert!(
+                e.contains_key(&format!("customs.{f}")),
+                "{f} missing: {e:?}"
+            );
+        }
+        let heavy = CustomsInput {
+            contents_type: "gift".into(),
+            items: vec![item()],
+        }
+        .parse(Some(300))
+        .unwrap_err();
         assert!(heavy["customs.items"].contains("more than the parcel"));
     }
 }

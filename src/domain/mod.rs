@@ -14,7 +14,7 @@ pub mod tracking;
 
 pub use email::EmailAddress;
 pub use money::{Currency, Money};
-pub use parcel::{Parcel, format_weight};
+pub use parcel::{Parcel, ParcelInput, format_weight};
 pub use password::NewPassword;
 pub use phone::Phone;
 pub use role::Role;

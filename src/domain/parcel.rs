@@ -12,6 +12,41 @@ pub struct Parcel {
     pub height_mm: i64,
 }
 
+/// Parcel fields as they arrive; missing ones become field errors, not parse failures.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ParcelInput {
+    pub weight_g: Option<i64>,
+    pub length_mm: Option<i64>,
+    pub width_mm: Option<i64>,
+    pub height_mm: Option<i64>,
+}
+
+impl ParcelInput {
+    pub fn parse(&self, errors: &mut std::collections::BTreeMap<String, String>) -> Option<Parcel> {
+        let mut get = |name: &str, v: Option<i64>| {
+            v.or_else(|| {
+                errors.insert(format!("parcel.{name}"), "This field is required.".into());
+                None
+            })
+        };
+        let (w, l, wi, h) = (
+            get("weight_g", self.weight_g),
+            get("length_mm", self.length_mm),
+            get("width_mm", self.width_mm),
+            get("height_mm", self.height_mm),
+        );
+        let (w, l, wi, h) = (w?, l?, wi?, h?);
+        Parcel::parse(w, l, wi, h)
+            .map_err(|es| {
+                for (f, m) in es {
+                    errors.insert(format!("parcel.{f}"), m);
+                }
+            })
+            .ok()
+    }
+}
+
 pub const MAX_WEIGHT_G: i64 = 70_000;
 pub const MAX_SIDE_MM: i64 = 3_000;
 

@@ -7,6 +7,7 @@ mod helpers;
 
 mod accounts;
 mod api_keys;
+mod booking;
 mod browser;
 mod cli;
 mod mail;

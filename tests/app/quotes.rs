@@ -40,7 +40,11 @@ async fn every_enabled_channel_answers_with_price_or_reasons() {
         .iter()
         .take_while(|q| q["eligible"] == true)
         .collect();
-    assert_eq!(eligible.len(), 8, "all but TOLL, which does not serve Europe");
+    assert_eq!(
+        eligible.len(),
+        8,
+        "all but TOLL, which does not serve Europe"
+    );
     let prices: Vec<i64> = eligible
         .iter()
         .map(|q| q["price"]["amount"].as_i64().unwrap())

@@ -2,6 +2,7 @@
 //! `{"error", "fields"}` with a fitting status, never an HTML page.
 
 mod quotes;
+pub mod shipments;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
@@ -11,7 +12,7 @@ use crate::error::{ApiError, AppError};
 use crate::web::extract::ApiSeller;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
+    cfg.service(shipments::routes(
         web::scope("/api/v1")
             .app_data(
                 web::JsonConfig::default()
@@ -23,7 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(me)
             .service(wallet)
             .service(quotes::create_quotes),
-    );
+    ));
 }
 
 fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {

@@ -6,47 +6,12 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Parcel;
+use crate::domain::ParcelInput;
 use crate::domain::rates::Breakdown;
 use crate::error::{ApiError, AppError};
 use crate::quotes;
 use crate::web::AppState;
 use crate::web::extract::ApiSeller;
-
-/// Parcel fields are optional here so a missing one is a field error, not a parse failure.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct ParcelIn {
-    pub weight_g: Option<i64>,
-    pub length_mm: Option<i64>,
-    pub width_mm: Option<i64>,
-    pub height_mm: Option<i64>,
-}
-
-impl ParcelIn {
-    pub fn parse(&self, errors: &mut BTreeMap<String, String>) -> Option<Parcel> {
-        let mut get = |name: &str, v: Option<i64>| {
-            v.or_else(|| {
-                errors.insert(format!("parcel.{name}"), "This field is required.".into());
-                None
-            })
-        };
-        let (w, l, wi, h) = (
-            get("weight_g", self.weight_g),
-            get("length_mm", self.length_mm),
-            get("width_mm", self.width_mm),
-            get("height_mm", self.height_mm),
-        );
-        let (w, l, wi, h) = (w?, l?, wi?, h?);
-        Parcel::parse(w, l, wi, h)
-            .map_err(|es| {
-                for (f, m) in es {
-                    errors.insert(format!("parcel.{f}"), m);
-                }
-            })
-            .ok()
-    }
-}
 
 /// For a quote only the destination matters; the rest of the address is checked at booking.
 #[derive(Deserialize, Default)]
@@ -59,7 +24,7 @@ struct RecipientIn {
 #[serde(default)]
 struct QuoteRequest {
     recipient: RecipientIn,
-    parcel: ParcelIn,
+    parcel: ParcelInput,
 }
 
 #[derive(Serialize)]

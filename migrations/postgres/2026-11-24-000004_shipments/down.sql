@@ -1,0 +1,3 @@
+DROP TABLE shipment_events;
+DROP TABLE shipments;
+DROP TABLE addresses;

@@ -1,0 +1,201 @@
+//! Shipments and their timeline; every query is scoped by the seller's id.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{shipment_events, shipments};
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = shipments)]
+pub struct Shipment {
+    pub id: String,
+    pub seller_id: String,
+    pub channel_code: String,
+    pub tracking_number: String,
+    pub status: String,
+    pub reference: Option<String>,
+    pub sender: String,
+    pub recipient_name: String,
+    pub recipient_company: Option<String>,
+    pub recipient_street1: String,
+    pub recipient_street2: Option<String>,
+    pub recipient_city: String,
+    pub recipient_state: Option<String>,
+    pub recipient_postal_code: String,
+    pub recipient_country: String,
+    pub recipient_phone: String,
+    pub recipient_email: Option<String>,
+    pub weight_g: i64,
+    pub length_mm: i64,
+    pub width_mm: i64,
+    pub height_mm: i64,
+    pub chargeable_weight_g: i64,
+    pub price_amount: i64,
+    pub currency: String,
+    pub price_breakdown: String,
+    pub customs: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<String>,
+    pub label_count: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub cancelled_at: Option<NaiveDateTime>,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = shipment_events)]
+pub struct ShipmentEvent {
+    pub id: String,
+    pub shipment_id: String,
+    pub status: String,
+    pub occurred_at: NaiveDateTime,
+    pub location: Option<String>,
+    pub description: String,
+    pub source: String,
+    pub verified: bool,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, s: &Shipment) -> QueryResult<()> {
+    diesel::insert_into(shipments::table)
+        .values(s)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn insert_event(conn: &mut DbConn, e: &ShipmentEvent) -> QueryResult<()> {
+    diesel::insert_into(shipment_events::table)
+        .values(e)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<Option<Shipment>> {
+    shipments::table
+        .filter(shipments::seller_id.eq(seller_id))
+        .filter(shipments::id.eq(id))
+        .select(Shipment::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_key(conn: &mut DbConn, seller_id: &str, key: &str) -> QueryResult<Option<Shipment>> {
+    shipments::table
+        .filter(shipments::seller_id.eq(seller_id))
+        .filter(shipments::idempotency_key.eq(key))
+        .select(Shipment::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The timeline, in the order things happened.
+pub fn events(conn: &mut DbConn, shipment_id: &str) -> QueryResult<Vec<ShipmentEvent>> {
+    shipment_events::table
+        .filter(shipment_events::shipment_id.eq(shipment_id))
+        .order((
+            shipment_events::occurred_at.asc(),
+            shipment_events::created_at.asc(),
+        ))
+        .select(ShipmentEvent::as_select())
+        .load(conn)
+}
+
+#[derive(Default, Clone, Debug)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    /// Tracking number, reference or recipient name.
+    pub q: Option<String>,
+}
+
+fn filtered<'a>(
+    seller_id: &'a str,
+    f: &'a Filter,
+) -> shipments::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend> {
+    let mut q = shipments::table
+        .filter(shipments::seller_id.eq(seller_id))
+        .into_boxed();
+    if let Some(s) = &f.status {
+        q = q.filter(shipments::status.eq(s));
+    }
+    if let Some(c) = &f.channel {
+        q = q.filter(shipments::channel_code.eq(c));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(shipments::created_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(shipments::created_at.lt(to));
+    }
+    if let Some(text) = &f.q {
+        let like = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+        q = q.filter(
+            shipments::tracking_number
+                .eq(text.to_uppercase())
+                .or(lower(shipments::reference.assume_not_null()).like(like.clone()))
+                .or(lower(shipments::recipient_name).like(like)),
+        );
+    }
+    q
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    seller_id: &str,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<Shipment>> {
+    filtered(seller_id, f)
+        .order((shipments::created_at.desc(), shipments::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(Shipment::as_select())
+        .load(conn)
+}
+
+pub fn count(conn: &mut DbConn, seller_id: &str, f: &Filter) -> QueryResult<i64> {
+    filtered(seller_id, f).count().get_result(conn)
+}
+
+/// Moves a shipment from one of `from` to `to`; `Ok(false)` if it was in another state.
+pub fn transition(
+    conn: &mut DbConn,
+    seller_id: &str,
+    id: &str,
+    from: &[&str],
+    to: &str,
+) -> QueryResult<bool> {
+    let now = super::now();
+    let n = diesel::update(
+        shipments::table
+            .filter(shipments::seller_id.eq(seller_id))
+            .filter(shipments::id.eq(id))
+            .filter(shipments::status.eq_any(from)),
+    )
+    .set((
+        shipments::status.eq(to),
+        shipments::updated_at.eq(now),
+        shipments::cancelled_at.eq((to == "cancelled").then_some(now)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Takes the channel's next tracking serial (inside the booking transaction).
+pub fn take_serial(conn: &mut DbConn, channel_code: &str) -> QueryResult<i64> {
+    use super::schema::channels;
+    diesel::update(channels::table.find(channel_code))
+        .set(channels::next_serial.eq(channels::next_serial + 1))
+        .execute(conn)?;
+    let next: i64 = channels::table
+        .find(channel_code)
+        .select(channels::next_serial)
+        .first(conn)?;
+    Ok(next - 1)
+}

@@ -1,0 +1,296 @@
+//! Addresses and shipments over the API: book (idempotent), list, get with events, cancel.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+
+use crate::booking::{self, BookingInput, Settings};
+use crate::db::addresses::AddressRow;
+use crate::db::shipments::{Filter, Shipment, ShipmentEvent};
+use crate::domain::address::{Address, AddressInput, Party};
+use crate::error::{ApiError, AppError};
+use crate::web::AppState;
+use crate::web::extract::ApiSeller;
+
+pub const PAGE_SIZE: i64 = 50;
+
+pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
+    scope
+        .service(list_addresses)
+        .service(create_address)
+        .service(create_shipment)
+        .service(list_shipments)
+        .service(get_shipment)
+        .service(cancel_shipment)
+}
+
+#[derive(Serialize)]
+struct AddressOut {
+    id: String,
+    #[serde(flatten)]
+    address: Address,
+    default: bool,
+}
+
+fn address_out(r: &AddressRow) -> AddressOut {
+    AddressOut {
+        id: r.id.clone(),
+        address: r.address(),
+        default: r.is_default,
+    }
+}
+
+#[get("/addresses")]
+async fn list_addresses(
+    state: web::Data<AppState>,
+    seller: ApiSeller,
+) -> Result<HttpResponse, ApiError> {
+    let id = seller.user.id;
+    let rows = state
+        .db(move |c| Ok(crate::db::addresses::list(c, &id)?))
+        .await?;
+    let out: Vec<AddressOut> = rows.iter().map(address_out).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "addresses": out })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AddressIn {
+    #[serde(flatten)]
+    address: AddressInput,
+    default: Option<bool>,
+}
+
+#[post("/addresses")]
+async fn create_address(
+    state: web::Data<AppState>,
+    seller: ApiSeller,
+    body: web::Json<AddressIn>,
+) -> Result<HttpResponse, ApiError> {
+    let address = body
+        .address
+        .parse(Party::Sender, "")
+        .map_err(AppError::validation)?;
+    let (id, make_default) = (seller.user.id, body.default.unwrap_or(false));
+    let row = state
+        .db(move |c| {
+            Ok(crate::db::addresses::insert(
+                c,
+                &id,
+                &address,
+                make_default,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(address_out(&row)))
+}
+
+#[derive(Serialize)]
+pub struct Amount {
+    pub amount: i64,
+    pub currency: String,
+}
+
+#[derive(Serialize)]
+pub struct ParcelOut {
+    pub weight_g: i64,
+    pub length_mm: i64,
+    pub width_mm: i64,
+    pub height_mm: i64,
+    pub chargeable_weight_g: i64,
+}
+
+#[derive(Serialize)]
+pub struct EventOut {
+    pub status: String,
+    pub occurred_at: String,
+    pub location: Option<String>,
+    pub description: String,
+    pub source: String,
+    pub verified: bool,
+}
+
+#[derive(Serialize)]
+pub struct ShipmentOut {
+    pub id: String,
+    pub tracking_number: String,
+    pub status: String,
+    pub channel: String,
+    pub price: Amount,
+    pub reference: Option<String>,
+    pub sender: serde_json::Value,
+    pub recipient: Address,
+    pub parcel: ParcelOut,
+    pub customs: serde_json::Value,
+    pub label_count: i32,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventOut>>,
+}
+
+pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentOut {
+    ShipmentOut {
+        id: s.id.clone(),
+        tracking_number: s.tracking_number.clone(),
+        status: s.status.clone(),
+        channel: s.channel_code.clone(),
+        price: Amount {
+            amount: s.price_amount,
+            currency: s.currency.clone(),
+        },
+        reference: s.reference.clone(),
+        sender: serde_json::from_str(&s.sender).unwrap_or_default(),
+        recipient: Address {
+            name: s.recipient_name.clone(),
+            company: s.recipient_company.clone(),
+            street1: s.recipient_street1.clone(),
+            street2: s.recipient_street2.clone(),
+            city: s.recipient_city.clone(),
+            state: s.recipient_state.clone(),
+            postal_code: s.recipient_postal_code.clone(),
+            country: s.recipient_country.clone(),
+            phone: s.recipient_phone.clone(),
+            email: s.recipient_email.clone(),
+        },
+        parcel: ParcelOut {
+            weight_g: s.weight_g,
+            length_mm: s.length_mm,
+            width_mm: s.width_mm,
+            height_mm: s.height_mm,
+            chargeable_weight_g: s.chargeable_weight_g,
+        },
+        customs: serde_json::from_str(&s.customs).unwrap_or_default(),
+        label_count: s.label_count,
+        created_at: s.created_at.and_utc().to_rfc3339(),
+        events: events.map(|es| {
+            es.iter()
+                .map(|e| EventOut {
+                    status: e.status.clone(),
+                    occurred_at: e.occurred_at.and_utc().to_rfc3339(),
+                    location: e.location.clone(),
+                    description: e.description.clone(),
+                    source: e.source.clone(),
+                    verified: e.verified,
+                })
+                .collect()
+        }),
+    }
+}
+
+#[post("/shipments")]
+async fn create_shipment(
+    state: web::Data<AppState>,
+    seller: ApiSeller,
+    req: HttpRequest,
+    body: web::Json<BookingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let key = match req.headers().get("Idempotency-Key") {
+        Some(v) => {
+            let k = v.to_str().unwrap_or("").trim().to_string();
+            if k.is_empty() || k.len() > 255 {
+                return Err(AppError::BadRequest(
+                    "Idempotency-Key must be 1 to 255 visible characters.".into(),
+                )
+                .into());
+            }
+            Some(k)
+        }
+        None => None,
+    };
+    let booking = body.parse().map_err(AppError::validation)?;
+    let user = seller.user;
+    let (currency, base) = (state.config.currency, state.config.base_url.clone());
+    let (shipment, replayed) = state
+        .db(move |c| {
+            booking::book(
+                c,
+                &user,
+                &booking,
+                key.as_deref(),
+                &Settings {
+                    currency,
+                    base_url: &base,
+                },
+            )
+        })
+        .await?;
+    if !replayed {
+        state.mail.wake();
+    }
+    let mut resp = HttpResponse::Created();
+    if replayed {
+        resp.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(resp.json(shipment_out(&shipment, None)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ListQuery {
+    status: Option<String>,
+    channel: Option<String>,
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+#[get("/shipments")]
+async fn list_shipments(
+    state: web::Data<AppState>,
+    seller: ApiSeller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = q.page.unwrap_or(1).max(1);
+    let filter = Filter {
+        status: q.status.filter(|s| !s.is_empty()),
+        channel: q
+            .channel
+            .filter(|s| !s.is_empty())
+            .map(|c| c.to_ascii_uppercase()),
+        q: q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    let id = seller.user.id;
+    let (rows, total) = state
+        .db(move |c| {
+            Ok((
+                crate::db::shipments::list(c, &id, &filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)?,
+                crate::db::shipments::count(c, &id, &filter)?,
+            ))
+        })
+        .await?;
+    let out: Vec<ShipmentOut> = rows.iter().map(|s| shipment_out(s, None)).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "shipments": out, "page": page, "per_page": PAGE_SIZE, "total": total,
+    })))
+}
+
+#[get("/shipments/{id}")]
+async fn get_shipment(
+    state: web::Data<AppState>,
+    seller: ApiSeller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (seller_id, id) = (seller.user.id, path.into_inner());
+    let (s, events) = state
+        .db(move |c| {
+            let s = crate::db::shipments::find(c, &seller_id, &id)?.ok_or(AppError::NotFound)?;
+            let events = crate::db::shipments::events(c, &s.id)?;
+            Ok((s, events))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(shipment_out(&s, Some(&events))))
+}
+
+#[post("/shipments/{id}/cancel")]
+async fn cancel_shipment(
+    state: web::Data<AppState>,
+    seller: ApiSeller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (seller_id, id) = (seller.user.id, path.into_inner());
+    let currency = state.config.currency;
+    let s = state
+        .db(move |c| booking::cancel(c, &seller_id, &id, currency))
+        .await?;
+    Ok(HttpResponse::Ok().json(shipment_out(&s, None)))
+}

@@ -1,0 +1,328 @@
+//! Booking through the API: addresses, book (idempotent, charged, 402 when short), list,
+//! get with events, cancel with one refund, and sellers kept apart.
+
+use serde_json::{Value, json};
+use waybill::domain::Role;
+use waybill::domain::tracking::TrackingFormat;
+use waybill::wallet::Kind;
+
+use crate::helpers::*;
+
+pub fn sender() -> Value {
+    json!({"name": "李伟 Li Wei", "company": "深圳灯饰 Shenzhen Lights", "street1": "科技园南路 18号",
+           "city": "Shenzhen", "state": "Guangdong", "postal_code": "518057", "country": "CN",
+           "phone": "+86 755 8888 0000"})
+}
+
+pub fn booking(channel: &str) -> Value {
+    json!({
+        "channel": channel,
+        "reference": "ORD-10042",
+        "recipient": {"name": "Anna Müller", "street1": "Friedrichstraße 12", "city": "Berlin",
+                      "postal_code": "10117", "country": "DE", "phone": "+49 30 1234567",
+                      "email": "anna@example.de"},
+        "parcel": {"weight_g": 455, "length_mm": 200, "width_mm": 150, "height_mm": 50},
+        "customs": {"contents_type": "merchandise", "items": [
+            {"description": "LED desk lamp", "quantity": 1, "unit_value": "24.90", "currency": "USD",
+             "weight_g": 400, "hs_code": "9405.20", "origin_country": "CN"}]}
+    })
+}
+
+/// A seller with a default sender address, money in the wallet and an API key.
+pub async fn funded_seller(app: &TestApp, email: &str, fen: i64) -> (String, String) {
+    app.load_channels();
+    let id = app.create_user(Role::Seller, email).id;
+    let key = app.api_key(&id);
+    if fen > 0 {
+        app.post(&id, Kind::TopUp, fen, &format!("fund-{email}"))
+            .unwrap();
+    }
+    let r = app.api_post(&key, "/addresses", &sender()).await;
+    assert_eq!(r.status(), 201);
+    (id, key)
+}
+
+async fn book(app: &TestApp, key: &str, body: &Value, idem: Option<&str>) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/api/v1/shipments", app.address))
+        .bearer_auth(key)
+        .json(body);
+    if let Some(k) = idem {
+        req = req.header("Idempotency-Key", k);
+    }
+    req.send().await.unwrap()
+}
+
+async fn get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{}/api/v1{path}", app.address))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn book_list_get_and_cancel_through_the_api() {
+    let app = spawn_app().await;
+    let (seller, key) = funded_seller(&app, "api-seller@example.com", 50_000).await;
+    let r = book(&app, &key, &booking("CNPOST-RAM"), Some("order-10042")).await;
+    assert_eq!(r.status(), 201);
+    let s: Value = r.json().await.unwrap();
+    let tn = s["tracking_number"].as_str().unwrap();
+    let ram = TrackingFormat::S10 {
+        service: "RR".into(),
+        country: "CN".into(),
+    };
+    assert!(ram.accepts(tn), "{tn}");
+    assert_eq!(s["status"], "booked");
+    assert_eq!(s["channel"], "CNPOST-RAM");
+    let price = s["price"]["amount"].as_i64().unwrap();
+    assert_eq!(price, 720 + 41 * 144 + 2_880, "the quoted price");
+    assert_eq!(s["recipient"]["postal_code"], "10117");
+    assert_eq!(s["sender"]["name"], "李伟 Li Wei");
+    assert_eq!(
+        app.balance(&seller),
+        50_000 - price,
+        "freight charged from the wallet"
+    );
+
+    let list: Value = get(&app, &key, "/shipments?status=booked")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["shipments"][0]["tracking_number"], tn);
+    let found: Value = get(&app, &key, &format!("/shipments?q={}", "anna"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["total"], 1, "search by recipient name, any case");
+    let found: Value = get(&app, &key, "/shipments?q=ORD-10042")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["total"], 1, "search by reference");
+    let none: Value = get(&app, &key, "/shipments?status=delivered")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["total"], 0);
+
+    let id = s["id"].as_str().unwrap();
+    let one: Value = get(&app, &key, &format!("/shipments/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["events"][0]["status"], "booked");
+    assert_eq!(one["events"][0]["verified"], true);
+
+    for _ in 0..3 {
+        let r = app
+            .api_post(&key, &format!("/shipments/{id}/cancel"), &json!({}))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["status"], "cancelled");
+    }
+    assert_eq!(
+        app.balance(&seller),
+        50_000,
+        "refunded once, however often cancelled"
+    );
+    let one: Value = get(&app, &key, &format!("/shipments/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["events"][1]["status"], "cancelled");
+    app.assert_ledger_consistent(&seller);
+    let mail = eventually(10, "the booking confirmation", || {
+        mails_in(&app.mail_dir)
+            .into_iter()
+            .find(|m| m.contains("Booked: "))
+    })
+    .await;
+    assert!(mail.contains(tn));
+}
+
+#[actix_web::test]
+async fn the_same_idempotency_key_books_once() {
+    let app = spawn_app().await;
+    let (seller, key) = funded_seller(&app, "retry@example.com", 100_000).await;
+    let first: Value = book(&app, &key, &booking("UPS-SAVER"), Some("k-1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = book(&app, &key, &booking("UPS-SAVER"), Some("k-1")).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["idempotent-replayed"], "true");
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again, first, "same key and body: the same response");
+    let r = book(&app, &key, &booking("DHL-EXPRESS"), Some("k-1")).await;
+    assert_eq!(r.status(), 409);
+    let price = first["price"]["amount"].as_i64().unwrap();
+    assert_eq!(app.balance(&seller), 100_000 - price, "charged once");
+    let list: Value = get(&app, &key, "/shipments").await.json().await.unwrap();
+    assert_eq!(list["total"], 1);
+    // Without a key, two requests are two shipments with different tracking numbers.
+    let a: Value = book(&app, &key, &booking("UPS-SAVER"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: Value = book(&app, &key, &booking("UPS-SAVER"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(a["tracking_number"], b["tracking_number"]);
+    assert_ne!(a["tracking_number"], first["tracking_number"]);
+}
+
+#[actix_web::test]
+async fn a_short_wallet_gets_402_and_books_nothing() {
+    let app = spawn_app().await;
+    let (seller, key) = funded_seller(&app, "poor@example.com", 1_000).await;
+    let r = book(&app, &key, &booking("CNPOST-RAM"), Some("k")).await;
+    assert_eq!(r.status(), 402);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("Top up at least"),
+        "{body}"
+    );
+    assert_eq!(app.balance(&seller), 1_000);
+    let list: Value = get(&app, &key, "/shipments").await.json().await.unwrap();
+    assert_eq!(list["total"], 0);
+    // The key was not used up by the failure: after a top-up the same request books.
+    app.post(&seller, Kind::TopUp, 50_000, "more").unwrap();
+    assert_eq!(
+        book(&app, &key, &booking("CNPOST-RAM"), Some("k"))
+            .await
+            .status(),
+        201
+    );
+}
+
+#[actix_web::test]
+async fn invalid_bookings_get_every_field_error() {
+    let app = spawn_app().await;
+    let (_, key) = funded_seller(&app, "careless@example.com", 100_000).await;
+    let mut b = booking("CNPOST-RAM");
+    b["recipient"]["name"] = json!("王小明");
+    b["recipient"]["postal_code"] = json!("1011");
+    b["parcel"]["weight_g"] = json!(0);
+    b["customs"]["items"][0]["hs_code"] = json!("12");
+    let r = book(&app, &key, &b, None).await;
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    let f = &body["fields"];
+    assert!(
+        f["recipient.name"]
+            .as_str()
+            .unwrap()
+            .contains("Latin letters")
+    );
+    assert!(
+        f["recipient.postal_code"]
+            .as_str()
+            .unwrap()
+            .contains("DE postal code")
+    );
+    assert!(f["parcel.weight_g"].is_string());
+    assert!(f["customs.items.0.hs_code"].is_string());
+    // Eligibility is checked on the chosen channel: a 2.5 kg parcel cannot go as a small packet.
+    let mut heavy = booking("CNPOST-RAM");
+    heavy["parcel"]["weight_g"] = json!(2_500);
+    let body: Value = book(&app, &key, &heavy, None).await.json().await.unwrap();
+    assert!(
+        body["fields"]["channel"]
+            .as_str()
+            .unwrap()
+            .contains("Too heavy"),
+        "{body}"
+    );
+    let body: Value = book(&app, &key, &booking("NOPE"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body["fields"]["channel"]
+            .as_str()
+            .unwrap()
+            .contains("not an approved channel")
+    );
+}
+
+#[actix_web::test]
+async fn sellers_cannot_see_cancel_or_book_with_each_other_s_things() {
+    let app = spawn_app().await;
+    let (_, key_a) = funded_seller(&app, "a@example.com", 100_000).await;
+    let (b_id, key_b) = funded_seller(&app, "b@example.com", 100_000).await;
+    let s: Value = book(&app, &key_a, &booking("DHL-EXPRESS"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = s["id"].as_str().unwrap();
+    assert_eq!(
+        get(&app, &key_b, &format!("/shipments/{id}"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.api_post(&key_b, &format!("/shipments/{id}/cancel"), &json!({}))
+            .await
+            .status(),
+        404
+    );
+    let list: Value = get(&app, &key_b, "/shipments").await.json().await.unwrap();
+    assert_eq!(list["total"], 0);
+    let a_addresses: Value = get(&app, &key_a, "/addresses").await.json().await.unwrap();
+    let a_address = a_addresses["addresses"][0]["id"].as_str().unwrap();
+    let mut with_a_address = booking("DHL-EXPRESS");
+    with_a_address["sender_address_id"] = json!(a_address);
+    let r = book(&app, &key_b, &with_a_address, None).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.json::<Value>().await.unwrap()["fields"]["sender_address_id"].is_string());
+    assert_eq!(app.balance(&b_id), 100_000);
+    let got: Value = get(&app, &key_a, &format!("/shipments/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["status"], "booked");
+}
+
+#[actix_web::test]
+async fn a_seller_without_a_sender_address_is_told_to_add_one() {
+    let app = spawn_app().await;
+    app.load_channels();
+    let id = app.create_user(Role::Seller, "new@example.com").id;
+    let key = app.api_key(&id);
+    app.post(&id, Kind::TopUp, 100_000, "f").unwrap();
+    let body: Value = book(&app, &key, &booking("DHL-EXPRESS"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body["fields"]["sender_address_id"]
+            .as_str()
+            .unwrap()
+            .contains("Add a sender address")
+    );
+    let r = app
+        .api_post(&key, "/addresses", &json!({"name": "x"}))
+        .await;
+    assert_eq!(r.status(), 422);
+    let list: Value = get(&app, &key, "/addresses").await.json().await.unwrap();
+    assert_eq!(list["addresses"].as_array().unwrap().len(), 0);
+}
