@@ -53,7 +53,10 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
         Role::Seller => &[
             ("/seller", "Dashboard"),
+            ("/shipments", "Shipments"),
+            ("/shipments/new", "Ship a parcel"),
             ("/wallet", "Wallet"),
+            ("/seller/addresses", "Addresses"),
             ("/seller/settings", "Settings"),
         ],
         Role::Courier => &[("/courier", "Pickups")],

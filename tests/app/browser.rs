@@ -203,3 +203,79 @@ async fn a_seller_tops_up_through_the_sandbox_gateway() {
     assert!(row.contains("Top-up") && row.contains("¥888.80"), "{row}");
     c.close().await.unwrap();
 }
+
+#[actix_web::test]
+async fn a_seller_books_a_shipment_through_the_form_and_sees_it_listed() {
+    let app = spawn_app().await;
+    app.load_channels();
+    let seller = app.create_user(Role::Seller, "shipper@example.com").id;
+    app.post(&seller, waybill::wallet::Kind::TopUp, 100_000, "fund")
+        .unwrap();
+    let (_driver, c) = browser().await;
+    login(&c, &app, "shipper@example.com", PASSWORD).await;
+    // First a sender address, from the address book.
+    c.goto(&format!("{}/seller/addresses", app.address))
+        .await
+        .unwrap();
+    for (id, v) in [
+        ("#name", "王芳 Wang Fang"),
+        ("#street1", "南山区科技园 1号"),
+        ("#city", "Shenzhen"),
+        ("#postal_code", "518057"),
+        ("#phone", "+86 755 1234 5678"),
+    ] {
+        fill(&c, id, v).await;
+    }
+    click(&c, "form[action='/seller/addresses'] button[type=submit]").await;
+    assert!(text(&c, "#addresses").await.contains("王芳 Wang Fang"));
+
+    click(&c, "nav a[href='/shipments/new']").await;
+    wait_path(&c, "/shipments/new").await;
+    for (id, v) in [
+        ("#recipient_name", "John Smith"),
+        ("#recipient_street1", "1 Market St"),
+        ("#recipient_city", "San Francisco"),
+        ("#recipient_state", "CA"),
+        ("#recipient_postal_code", "94105"),
+        ("#recipient_country", "US"),
+        ("#recipient_phone", "+1 415 555 0100"),
+        ("#weight_kg", "1.2"),
+        ("#length_cm", "30"),
+        ("#width_cm", "20"),
+        ("#height_cm", "10"),
+        ("#reference", "SHOP-777"),
+        ("#item1_description", "Silk scarf"),
+        ("#item1_quantity", "2"),
+        ("#item1_value", "15"),
+        ("#item1_weight_g", "300"),
+        ("#item1_hs_code", "621410"),
+    ] {
+        fill(&c, id, v).await;
+    }
+    click(&c, "#get-quotes").await;
+    find(&c, "#quotes").await;
+    let quotes = text(&c, "#quotes").await;
+    assert!(
+        quotes.contains("DHL Express Worldwide") && quotes.contains("Does not deliver to US."),
+        "{quotes}"
+    );
+    click(&c, "#channel-DHL-EXPRESS").await;
+    click(&c, "#book").await;
+    let flash = text(&c, ".flash-ok").await;
+    assert!(flash.starts_with("Booked: tracking number "), "{flash}");
+    let tn = text(&c, "#tracking-number").await;
+    assert!(
+        waybill::domain::tracking::TrackingFormat::Dhl.accepts(&tn),
+        "{tn}"
+    );
+    assert_eq!(text(&c, "#status").await, "Booked");
+    assert!(text(&c, "#recipient").await.contains("John Smith"));
+    click(&c, "nav a[href='/shipments']").await;
+    wait_path(&c, "/shipments").await;
+    let table = text(&c, "#shipments").await;
+    assert!(
+        table.contains(&tn) && table.contains("SHOP-777") && table.contains("DHL-EXPRESS"),
+        "{table}"
+    );
+    c.close().await.unwrap();
+}

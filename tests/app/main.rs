@@ -15,4 +15,5 @@ mod pages;
 mod quotes;
 mod schema;
 mod security;
+mod shipment_pages;
 mod wallet;

@@ -1,6 +1,8 @@
 //! The seller's pages: dashboard and settings (API keys).
 
+mod addresses;
 mod settings;
+pub mod shipments;
 pub mod wallet;
 
 use actix_web::{HttpResponse, get, web};
@@ -14,6 +16,8 @@ use crate::web::page::PageCtx;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(dashboard);
     settings::routes(cfg);
+    addresses::routes(cfg);
+    shipments::routes(cfg);
     wallet::routes(cfg);
 }
 

@@ -1,0 +1,189 @@
+//! The seller's sender address book: add, edit, delete, choose the default.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::addresses::AddressRow;
+use crate::domain::address::{AddressInput, Party};
+use crate::error::AppError;
+use crate::web::extract::{CsrfForm, Seller};
+use crate::web::page::{PageCtx, flash};
+use crate::web::{AppState, html_status, redirect};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(page)
+        .service(create)
+        .service(edit_page)
+        .service(update)
+        .service(delete)
+        .service(default_address);
+}
+
+#[derive(Template)]
+#[template(path = "seller/addresses.html")]
+struct AddressesPage {
+    ctx: PageCtx,
+    rows: Vec<AddressRow>,
+    form: AddressInput,
+    errors: BTreeMap<String, String>,
+    /// Set when editing an existing address.
+    editing: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    auth: &Seller,
+    form: AddressInput,
+    errors: BTreeMap<String, String>,
+    editing: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = auth.user.id.clone();
+    let rows = state
+        .db(move |c| Ok(crate::db::addresses::list(c, &id)?))
+        .await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    html_status(
+        status,
+        &AddressesPage {
+            ctx: PageCtx::new(&auth.viewer),
+            rows,
+            form,
+            errors,
+            editing,
+        },
+    )
+}
+
+#[get("/seller/addresses")]
+async fn page(state: web::Data<AppState>, auth: Seller) -> Result<HttpResponse, AppError> {
+    let blank = AddressInput {
+        country: "CN".into(),
+        ..Default::default()
+    };
+    render(&state, &auth, blank, BTreeMap::new(), None).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AddressForm {
+    #[serde(flatten)]
+    address: AddressInput,
+    default: Option<String>,
+}
+
+#[post("/seller/addresses")]
+async fn create(
+    state: web::Data<AppState>,
+    auth: Seller,
+    CsrfForm(form): CsrfForm<AddressForm>,
+) -> Result<HttpResponse, AppError> {
+    let address = match form.address.parse(Party::Sender, "") {
+        Ok(a) => a,
+        Err(errors) => return render(&state, &auth, form.address, errors, None).await,
+    };
+    let (id, make_default) = (auth.user.id.clone(), form.default.is_some());
+    state
+        .db(move |c| {
+            Ok(crate::db::addresses::insert(
+                c,
+                &id,
+                &address,
+                make_default,
+            )?)
+        })
+        .await?;
+    flash(&auth.viewer.session, "ok", "Address added.");
+    Ok(redirect("/seller/addresses"))
+}
+
+#[get("/seller/addresses/{id}/edit")]
+async fn edit_page(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (seller, id) = (auth.user.id.clone(), path.into_inner());
+    let row = state
+        .db(move |c| crate::db::addresses::find(c, &seller, &id)?.ok_or(AppError::NotFound))
+        .await?;
+    let form = AddressInput::from(&row.address());
+    render(&state, &auth, form, BTreeMap::new(), Some(row.id)).await
+}
+
+#[post("/seller/addresses/{id}")]
+async fn update(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<AddressForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let address = match form.address.parse(Party::Sender, "") {
+        Ok(a) => a,
+        Err(errors) => return render(&state, &auth, form.address, errors, Some(id)).await,
+    };
+    let seller = auth.user.id.clone();
+    let found = state
+        .db(move |c| Ok(crate::db::addresses::update(c, &seller, &id, &address)?))
+        .await?;
+    if !found {
+        return Err(AppError::NotFound);
+    }
+    flash(&auth.viewer.session, "ok", "Address saved.");
+    Ok(redirect("/seller/addresses"))
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+#[post("/seller/addresses/{id}/delete")]
+async fn delete(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: web::Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let (seller, id) = (auth.user.id.clone(), path.into_inner());
+    if !state
+        .db(move |c| Ok(crate::db::addresses::delete(c, &seller, &id)?))
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    flash(
+        &auth.viewer.session,
+        "ok",
+        "Address deleted. Shipments booked from it keep their copy.",
+    );
+    Ok(redirect("/seller/addresses"))
+}
+
+#[post("/seller/addresses/{id}/default")]
+async fn default_address(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: web::Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let (seller, id) = (auth.user.id.clone(), path.into_inner());
+    if !state
+        .db(move |c| Ok(crate::db::addresses::set_default(c, &seller, &id)?))
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    flash(
+        &auth.viewer.session,
+        "ok",
+        "Default sender address changed.",
+    );
+    Ok(redirect("/seller/addresses"))
+}

@@ -1,0 +1,250 @@
+//! The seller's booking pages over HTTP: address book, form errors, quote and book, list
+//! filters, cancel, and one seller never reaching another's shipment.
+
+use waybill::domain::Role;
+use waybill::wallet::Kind;
+
+use crate::helpers::*;
+
+async fn seller_with_address(app: &TestApp, email: &str) -> (Visitor, String) {
+    app.load_channels();
+    let v = app.signed_in(Role::Seller, email).await;
+    let id = waybill::db::users::find_by_email(&mut app.conn(), email)
+        .unwrap()
+        .unwrap()
+        .id;
+    app.post(&id, Kind::TopUp, 200_000, &format!("fund-{email}"))
+        .unwrap();
+    let r = v
+        .submit(
+            "/seller/addresses",
+            "/seller/addresses",
+            &[
+                ("name", "Li Wei"),
+                ("street1", "18 Keyuan Rd"),
+                ("city", "Shenzhen"),
+                ("postal_code", "518057"),
+                ("country", "CN"),
+                ("phone", "13800138000"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/seller/addresses");
+    (v, id)
+}
+
+fn form_fields<'a>(action: &'a str, channel: &'a str, key: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("recipient_name", "Marie Dubois"),
+        ("recipient_street1", "12 Rue de Rivoli"),
+        ("recipient_city", "Paris"),
+        ("recipient_postal_code", "75004"),
+        ("recipient_country", "FR"),
+        ("recipient_phone", "+33 1 23 45 67 89"),
+        ("weight_kg", "0.8"),
+        ("length_cm", "25"),
+        ("width_cm", "18"),
+        ("height_cm", "8"),
+        ("reference", "FR-1"),
+        ("contents_type", "gift"),
+        ("item1_description", "Tea set"),
+        ("item1_quantity", "1"),
+        ("item1_value", "30"),
+        ("item1_currency", "EUR"),
+        ("item1_weight_g", "700"),
+        ("item1_hs_code", "691110"),
+        ("item1_origin", "CN"),
+        ("action", action),
+        ("channel", channel),
+        ("form_key", key),
+    ]
+}
+
+#[actix_web::test]
+async fn the_address_book_adds_edits_defaults_and_deletes() {
+    let app = spawn_app().await;
+    let (v, seller) = seller_with_address(&app, "book@example.com").await;
+    let bad = v
+        .submit(
+            "/seller/addresses",
+            "/seller/addresses",
+            &[("name", ""), ("country", "GB"), ("postal_code", "123")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let page = bad.text().await.unwrap();
+    assert!(page.contains("id=\"name-error\"") && page.contains("not a valid GB postal code"));
+    v.submit(
+        "/seller/addresses",
+        "/seller/addresses",
+        &[
+            ("name", "Warehouse 2"),
+            ("street1", "9 Port Rd"),
+            ("city", "Ningbo"),
+            ("postal_code", "315000"),
+            ("country", "CN"),
+            ("phone", "13900139000"),
+            ("default", "1"),
+        ],
+    )
+    .await;
+    let rows = waybill::db::addresses::list(&mut app.conn(), &seller).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].name, "Warehouse 2", "the new default comes first");
+    let first = rows[1].id.clone();
+    let r = v
+        .submit(
+            &format!("/seller/addresses/{first}/edit"),
+            &format!("/seller/addresses/{first}"),
+            &[
+                ("name", "Li Wei (front desk)"),
+                ("street1", "18 Keyuan Rd"),
+                ("city", "Shenzhen"),
+                ("postal_code", "518057"),
+                ("country", "CN"),
+                ("phone", "13800138000"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/seller/addresses");
+    v.submit(
+        "/seller/addresses",
+        &format!("/seller/addresses/{first}/default"),
+        &[],
+    )
+    .await;
+    let d = waybill::db::addresses::default_for(&mut app.conn(), &seller)
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.name, "Li Wei (front desk)");
+    v.submit(
+        "/seller/addresses",
+        &format!("/seller/addresses/{first}/delete"),
+        &[],
+    )
+    .await;
+    let rows = waybill::db::addresses::list(&mut app.conn(), &seller).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0].is_default,
+        "the remaining address becomes the default"
+    );
+    // Another seller cannot touch it.
+    let other = app.signed_in(Role::Seller, "other@example.com").await;
+    let id = &rows[0].id;
+    assert_eq!(
+        other
+            .get(&format!("/seller/addresses/{id}/edit"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        other
+            .submit(
+                "/seller/addresses",
+                &format!("/seller/addresses/{id}/delete"),
+                &[]
+            )
+            .await
+            .status(),
+        404
+    );
+}
+
+#[actix_web::test]
+async fn quote_then_book_then_cancel_on_the_pages() {
+    let app = spawn_app().await;
+    let (v, seller) = seller_with_address(&app, "pages@example.com").await;
+    let key = "0123456789abcdef0123456789abcdef";
+    let r = v
+        .submit(
+            "/shipments/new",
+            "/shipments/new",
+            &form_fields("quote", "", key),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"channel-CNPOST-RAM\"") && page.contains("Book and pay"));
+    let r = v
+        .submit(
+            "/shipments/new",
+            "/shipments/new",
+            &form_fields("book", "CNPOST-EPACKET", key),
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    // A double submit of the same form books once.
+    let again = v
+        .submit(
+            "/shipments/new",
+            "/shipments/new",
+            &form_fields("book", "CNPOST-EPACKET", key),
+        )
+        .await;
+    assert_eq!(location(&again), to);
+    let detail = v.get_html(&to).await;
+    assert!(detail.contains("Marie Dubois") && detail.contains("Tea set"));
+    let list = v.get_html("/shipments?q=marie").await;
+    assert!(list.contains("FR-1") && list.contains("1 shipment<"));
+    assert!(
+        v.get_html("/shipments?status=cancelled")
+            .await
+            .contains("0 shipments")
+    );
+    let before = app.balance(&seller);
+    let id = to.trim_start_matches("/shipments/");
+    let r = v.submit(&to, &format!("/shipments/{id}/cancel"), &[]).await;
+    assert_eq!(location(&r), to);
+    let detail = v.get_html(&to).await;
+    assert!(
+        detail.contains("is back in your wallet") && detail.contains("id=\"status\">Cancelled<")
+    );
+    assert!(before < app.balance(&seller));
+    assert_eq!(app.balance(&seller), 200_000);
+    assert!(
+        v.get_html("/shipments?status=cancelled")
+            .await
+            .contains("1 shipment<")
+    );
+    let other = app.signed_in(Role::Seller, "nosy@example.com").await;
+    assert_eq!(other.get(&to).await.status(), 404);
+    assert!(other.get_html("/shipments").await.contains("0 shipments"));
+}
+
+#[actix_web::test]
+async fn the_form_shows_each_error_next_to_its_field() {
+    let app = spawn_app().await;
+    let (v, _) = seller_with_address(&app, "typo@example.com").await;
+    let mut fields = form_fields("book", "", "0123456789abcdef0123456789abcdef");
+    for f in fields.iter_mut() {
+        match f.0 {
+            "recipient_name" => f.1 = "Мария",
+            "recipient_postal_code" => f.1 = "7500",
+            "weight_kg" => f.1 = "heavy",
+            "item1_hs_code" => f.1 = "12",
+            _ => {}
+        }
+    }
+    let r = v.submit("/shipments/new", "/shipments/new", &fields).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    for (id, msg) in [
+        ("recipient_name-error", "Latin letters"),
+        ("recipient_postal_code-error", "FR postal code"),
+        ("weight_kg-error", "weight in kg"),
+        ("item1_hs_code-error", "6 to 10 digits"),
+    ] {
+        let at = page
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no {id}"));
+        assert!(
+            page[at..at + 250].contains(msg),
+            "{id}: {}",
+            &page[at..at + 250]
+        );
+    }
+    assert!(page.contains("value=\"Мария\""), "what was typed stays");
+}
