@@ -4,6 +4,7 @@
 pub mod addresses;
 pub mod api_keys;
 pub mod channels;
+pub mod imports;
 pub mod ledger;
 pub mod login_failures;
 pub mod outbox;

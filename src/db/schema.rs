@@ -238,3 +238,20 @@ diesel::joinable!(shipment_events -> shipments (shipment_id));
 diesel::joinable!(shipments -> channels (channel_code));
 
 diesel::allow_tables_to_appear_in_same_query!(shipments, shipment_events, channels, addresses);
+
+diesel::table! {
+    imports (id) {
+        id -> Text,
+        seller_id -> Text,
+        filename -> Text,
+        csv -> Text,
+        status -> Text,
+        total_rows -> Integer,
+        valid_rows -> Integer,
+        booked -> Integer,
+        failed -> Integer,
+        results -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

@@ -40,6 +40,15 @@ pub fn csrf_token(session: &Session) -> Result<String, AppError> {
     Ok(token)
 }
 
+/// Refuses a state-changing request whose token is not this session's.
+pub fn check_csrf(session: &Session, sent: Option<&str>) -> Result<(), AppError> {
+    let expected = session.get::<String>(SESSION_CSRF).ok().flatten();
+    match (sent, expected) {
+        (Some(s), Some(e)) if security::constant_time_eq(s.as_bytes(), e.as_bytes()) => Ok(()),
+        _ => Err(AppError::Csrf),
+    }
+}
+
 /// Whoever is asking, signed in or not.
 pub struct Viewer {
     pub user: Option<User>,
@@ -194,11 +203,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 .iter()
                 .find(|(k, _)| k == "csrf_token")
                 .map(|(_, v)| v.as_str());
-            let expected = session.get::<String>(SESSION_CSRF).ok().flatten();
-            match (sent, expected) {
-                (Some(s), Some(e)) if security::constant_time_eq(s.as_bytes(), e.as_bytes()) => {}
-                _ => return Err(AppError::Csrf),
-            }
+            check_csrf(&session, sent)?;
             serde_urlencoded::from_bytes::<T>(&body)
                 .map(CsrfForm)
                 .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))

@@ -5,6 +5,8 @@
 
 mod helpers;
 
+mod import;
+
 mod accounts;
 mod api_keys;
 mod booking;

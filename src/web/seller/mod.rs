@@ -1,6 +1,7 @@
 //! The seller's pages: dashboard and settings (API keys).
 
 mod addresses;
+mod import;
 mod settings;
 pub mod shipments;
 pub mod wallet;
@@ -17,6 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(dashboard);
     settings::routes(cfg);
     addresses::routes(cfg);
+    import::routes(cfg);
     shipments::routes(cfg);
     wallet::routes(cfg);
 }

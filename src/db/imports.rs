@@ -1,0 +1,86 @@
+//! Bulk CSV imports, scoped by seller.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::imports;
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = imports)]
+pub struct Import {
+    pub id: String,
+    pub seller_id: String,
+    pub filename: String,
+    pub csv: String,
+    pub status: String,
+    pub total_rows: i32,
+    pub valid_rows: i32,
+    pub booked: i32,
+    pub failed: i32,
+    pub results: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, i: &Import) -> QueryResult<()> {
+    diesel::insert_into(imports::table)
+        .values(i)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<Option<Import>> {
+    imports::table
+        .filter(imports::seller_id.eq(seller_id))
+        .filter(imports::id.eq(id))
+        .select(Import::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Claims a previewed import for a booking run; `Ok(false)` if it already ran or runs.
+pub fn start(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        imports::table
+            .filter(imports::seller_id.eq(seller_id))
+            .filter(imports::id.eq(id))
+            .filter(imports::status.eq("previewed")),
+    )
+    .set((
+        imports::status.eq("running"),
+        imports::updated_at.eq(super::now()),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn progress(conn: &mut DbConn, id: &str, booked: i32, failed: i32) -> QueryResult<()> {
+    diesel::update(imports::table.find(id))
+        .set((
+            imports::booked.eq(booked),
+            imports::failed.eq(failed),
+            imports::updated_at.eq(super::now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn finish(
+    conn: &mut DbConn,
+    id: &str,
+    booked: i32,
+    failed: i32,
+    results: &str,
+) -> QueryResult<()> {
+    diesel::update(imports::table.find(id))
+        .set((
+            imports::status.eq("done"),
+            imports::booked.eq(booked),
+            imports::failed.eq(failed),
+            imports::results.eq(Some(results)),
+            imports::updated_at.eq(super::now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,0 +1,326 @@
+//! Bulk booking from a CSV file: one shipment per row, one customs item per row. A preview
+//! checks every row as booking would (without charging); the run books the valid rows, each
+//! with the idempotency key `csv:REFERENCE`, so importing the same file twice books once.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::booking::{self, Booking, BookingInput, Settings};
+use crate::db::users::User;
+use crate::db::{self, DbConn, Pool};
+use crate::domain::ParcelInput;
+use crate::domain::address::AddressInput;
+use crate::domain::customs::{CustomsInput, CustomsItemInput};
+use crate::error::AppError;
+
+pub const MAX_ROWS: usize = 5_000;
+
+/// The documented columns, in the order of the sample file.
+pub const COLUMNS: [(&str, &str); 24] = [
+    (
+        "reference",
+        "required: your order number; importing the same reference again books nothing new",
+    ),
+    ("channel", "required: a channel code, e.g. CNPOST-RAM"),
+    ("recipient_name", "required, Latin letters"),
+    ("recipient_company", "optional"),
+    ("recipient_street1", "required"),
+    ("recipient_street2", "optional"),
+    ("recipient_city", "required"),
+    ("recipient_state", "optional"),
+    ("recipient_postal_code", "required, in the country's format"),
+    ("recipient_country", "required, ISO code like US"),
+    ("recipient_phone", "required"),
+    ("recipient_email", "optional"),
+    ("weight_g", "required, grams"),
+    ("length_mm", "required, millimetres"),
+    ("width_mm", "required, millimetres"),
+    ("height_mm", "required, millimetres"),
+    (
+        "contents_type",
+        "merchandise, gift, documents, sample, return or other",
+    ),
+    ("item_description", "required, English"),
+    ("item_quantity", "required"),
+    ("item_unit_value", "required, decimal like 12.50"),
+    ("item_currency", "required, e.g. USD"),
+    ("item_weight_g", "required, grams per unit"),
+    ("item_hs_code", "required, 6 to 10 digits"),
+    ("item_origin_country", "required, ISO code like CN"),
+];
+
+pub fn sample_csv() -> String {
+    let header: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+    let rows = [
+        "ORD-1001,CNPOST-RAM,Anna Müller,,Friedrichstraße 12,,Berlin,,10117,DE,+49 30 1234567,anna@example.de,455,200,150,50,merchandise,LED desk lamp,1,24.90,USD,400,940520,CN",
+        "ORD-1002,UPS-SAVER,John Smith,Acme Inc,1 Market St,Suite 300,San Francisco,CA,94105,US,+1 415 555 0100,,1200,300,200,100,merchandise,Silk scarf,2,15.00,USD,300,621410,CN",
+    ];
+    format!("{}\n{}\n", header.join(","), rows.join("\n"))
+}
+
+/// One data row: its line number, reference, what it would book, and its problems.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Row {
+    pub line: usize,
+    pub reference: String,
+    pub channel: String,
+    pub recipient: String,
+    pub price: Option<i64>,
+    pub errors: Vec<String>,
+    #[serde(skip)]
+    pub input: BookingInput,
+}
+
+fn get<'a>(rec: &'a csv::StringRecord, idx: &BTreeMap<&str, usize>, col: &str) -> &'a str {
+    idx.get(col)
+        .and_then(|i| rec.get(*i))
+        .map(str::trim)
+        .unwrap_or("")
+}
+
+fn opt(s: &str) -> Option<String> {
+    Some(s.to_string()).filter(|s| !s.is_empty())
+}
+
+fn num(s: &str) -> Option<i64> {
+    s.parse().ok()
+}
+
+/// Reads the file; a missing required column or an unreadable file is an error for the whole upload.
+pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
+    let text =
+        std::str::from_utf8(data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data)).map_err(|_| {
+            "The file is not UTF-8 text. Save it as CSV UTF-8 and upload again.".to_string()
+        })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("The file's header could not be read: {e}"))?
+        .clone();
+    let idx: BTreeMap<&str, usize> = COLUMNS
+        .iter()
+        .filter_map(|(c, _)| {
+            headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(c))
+                .map(|i| (*c, i))
+        })
+        .collect();
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .filter(|(c, doc)| doc.starts_with("required") && !idx.contains_key(c))
+        .map(|(c, _)| *c)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "These columns are missing: {}. Start from the sample file.",
+            missing.join(", ")
+        ));
+    }
+    let mut rows = Vec::new();
+    for (n, rec) in reader.records().enumerate() {
+        let line = n + 2;
+        let rec = rec.map_err(|e| format!("Line {line} could not be read: {e}"))?;
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if rows.len() == MAX_ROWS {
+            return Err(format!(
+                "At most {MAX_ROWS} rows per file; split it and upload the parts."
+            ));
+        }
+        let g = |c: &str| get(&rec, &idx, c);
+        let input = BookingInput {
+            channel: g("channel").to_string(),
+            sender_address_id: None,
+            recipient: AddressInput {
+                name: g("recipient_name").into(),
+                company: opt(g("recipient_company")),
+                street1: g("recipient_street1").into(),
+                street2: opt(g("recipient_street2")),
+                city: g("recipient_city").into(),
+                state: opt(g("recipient_state")),
+                postal_code: g("recipient_postal_code").into(),
+                country: g("recipient_country").into(),
+                phone: g("recipient_phone").into(),
+                email: opt(g("recipient_email")),
+            },
+            parcel: ParcelInput {
+                weight_g: num(g("weight_g")),
+                length_mm: num(g("length_mm")),
+                width_mm: num(g("width_mm")),
+                height_mm: num(g("height_mm")),
+            },
+            reference: opt(g("reference")),
+            customs: CustomsInput {
+                contents_type: opt(g("contents_type")).unwrap_or_else(|| "merchandise".into()),
+                items: vec![CustomsItemInput {
+                    description: g("item_description").into(),
+                    quantity: num(g("item_quantity")),
+                    unit_value: serde_json::Value::String(g("item_unit_value").into()),
+                    currency: g("item_currency").into(),
+                    weight_g: num(g("item_weight_g")),
+                    hs_code: g("item_hs_code").into(),
+                    origin_country: g("item_origin_country").into(),
+                }],
+            },
+        };
+        rows.push(Row {
+            line,
+            reference: g("reference").to_string(),
+            channel: g("channel").to_ascii_uppercase(),
+            recipient: format!(
+                "{}, {} {}",
+                g("recipient_name"),
+                g("recipient_city"),
+                g("recipient_country")
+            ),
+            price: None,
+            errors: Vec::new(),
+            input,
+        });
+    }
+    if rows.is_empty() {
+        return Err("The file has no data rows.".into());
+    }
+    Ok(rows)
+}
+
+/// A readable line per field error ("recipient postal code: …").
+fn describe(errors: &BTreeMap<String, String>) -> Vec<String> {
+    errors
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}: {v}",
+                k.replace("customs.items.0.", "item ")
+                    .replace(['.', '_'], " ")
+            )
+        })
+        .collect()
+}
+
+/// Checks every row as booking would, without charging: fields, channel, eligibility,
+/// duplicate references within the file, and references already booked.
+pub fn check(conn: &mut DbConn, seller_id: &str, rows: &mut [Row]) -> Result<(), AppError> {
+    let has_sender = db::addresses::default_for(conn, seller_id)?.is_some();
+    let channels: BTreeMap<String, crate::domain::channel::ChannelSpec> =
+        db::channels::list_enabled(conn)?
+            .into_iter()
+            .map(|c| c.spec().map(|s| (c.code, s)))
+            .collect::<Result<_, _>>()?;
+    let mut seen = BTreeMap::new();
+    for row in rows.iter_mut() {
+        if row.reference.is_empty() {
+            row.errors
+                .push("reference: required, so the import is safe to repeat".into());
+        } else if let Some(first) = seen.insert(row.reference.clone(), row.line) {
+            row.errors.push(format!(
+                "reference: {} is already on line {first}",
+                row.reference
+            ));
+        }
+        match row.input.parse() {
+            Err(e) => row.errors.extend(describe(&e)),
+            Ok(b) => match channels.get(&b.channel) {
+                None => row.errors.push(format!(
+                    "channel: {} is not an approved channel open for booking",
+                    b.channel
+                )),
+                Some(spec) => {
+                    let q = spec.quote(&b.parcel, &b.recipient.country);
+                    if q.eligible {
+                        row.price = q.price.map(|p| p.total);
+                    } else {
+                        row.errors
+                            .extend(q.reasons.into_iter().map(|r| format!("channel: {r}")));
+                    }
+                }
+            },
+        }
+        if !has_sender {
+            row.errors
+                .push("sender: add a default sender address first".into());
+        }
+    }
+    Ok(())
+}
+
+/// One row's outcome in a finished run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Outcome {
+    pub line: usize,
+    pub reference: String,
+    pub tracking_number: Option<String>,
+    pub shipment_id: Option<String>,
+    pub error: Option<String>,
+    /// Booked by an earlier import of the same reference.
+    pub earlier: bool,
+}
+
+/// Books every valid row, reporting progress as it goes. Runs on a blocking thread.
+pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    let import = db::imports::find(&mut conn, &seller.id, import_id)?
+        .ok_or_else(|| anyhow::anyhow!("import {import_id} vanished"))?;
+    let mut rows = parse(import.csv.as_bytes()).map_err(anyhow::Error::msg)?;
+    check(&mut conn, &seller.id, &mut rows)?;
+    let (mut booked, mut failed) = (0i32, 0i32);
+    let mut outcomes = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if !row.errors.is_empty() {
+            continue;
+        }
+        let result = row
+            .input
+            .parse()
+            .map_err(AppError::validation)
+            .and_then(|b: Booking| {
+                let key = format!("csv:{}", row.reference);
+                booking::book(&mut conn, seller, &b, Some(&key), settings)
+            });
+        let outcome = match result {
+            Ok((s, earlier)) => {
+                booked += 1;
+                Outcome {
+                    line: row.line,
+                    reference: row.reference.clone(),
+                    tracking_number: Some(s.tracking_number),
+                    shipment_id: Some(s.id),
+                    error: None,
+                    earlier,
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                Outcome {
+                    line: row.line,
+                    reference: row.reference.clone(),
+                    tracking_number: None,
+                    shipment_id: None,
+                    error: Some(match e {
+                        AppError::Validation { fields, .. } => describe(&fields).join("; "),
+                        AppError::Internal(_) => "could not be booked; try again".into(),
+                        other => other.to_string(),
+                    }),
+                    earlier: false,
+                }
+            }
+        };
+        outcomes.push(outcome);
+        if i % 50 == 49 {
+            db::imports::progress(&mut conn, import_id, booked, failed)?;
+        }
+    }
+    db::imports::finish(
+        &mut conn,
+        import_id,
+        booked,
+        failed,
+        &serde_json::to_string(&outcomes)?,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Bulk CSV import: upload → preview of every row with its errors → book the valid rows in
+//! the background, with progress → per-row results.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+
+use crate::booking::Settings;
+use crate::db::imports::Import;
+use crate::domain::Money;
+use crate::error::AppError;
+use crate::import::{self, COLUMNS, Outcome, Row};
+use crate::web::extract::{CsrfForm, Seller, check_csrf};
+use crate::web::page::PageCtx;
+use crate::web::{AppState, html, html_status, redirect};
+
+const MAX_UPLOAD: usize = 5 << 20;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(upload_page)
+        .service(sample)
+        .service(upload)
+        .service(show)
+        .service(book);
+}
+
+#[derive(Template)]
+#[template(path = "seller/import.html")]
+struct UploadPage {
+    ctx: PageCtx,
+    columns: [(&'static str, &'static str); 24],
+    error: Option<String>,
+}
+
+#[get("/shipments/import")]
+async fn upload_page(auth: Seller) -> Result<HttpResponse, AppError> {
+    html(&UploadPage {
+        ctx: PageCtx::new(&auth.viewer),
+        columns: COLUMNS,
+        error: None,
+    })
+}
+
+#[get("/shipments/import/sample.csv")]
+async fn sample(_auth: Seller) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"waybill-import-sample.csv\"",
+        ))
+        .body(import::sample_csv())
+}
+
+fn bad_upload(e: impl std::fmt::Display) -> AppError {
+    AppError::BadRequest(format!("The upload could not be read: {e}"))
+}
+
+#[post("/shipments/import")]
+async fn upload(
+    state: web::Data<AppState>,
+    auth: Seller,
+    mut payload: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let (mut token, mut file, mut filename) = (None, None, String::from("upload.csv"));
+    while let Some(mut field) = payload.try_next().await.map_err(bad_upload)? {
+        let name = field.name().unwrap_or("").to_string();
+        if let Some(f) = field.content_disposition().and_then(|cd| cd.get_filename()) {
+            filename = f.chars().take(120).collect();
+        }
+        let mut data = Vec::new();
+        while let Some(chunk) = field.try_next().await.map_err(bad_upload)? {
+            data.extend_from_slice(&chunk);
+            if data.len() > MAX_UPLOAD {
+                return Err(AppError::BadRequest(
+                    "The file is larger than 5 MB; split it.".into(),
+                ));
+            }
+        }
+        match name.as_str() {
+            "csrf_token" => token = String::from_utf8(data).ok(),
+            "file" => file = Some(data),
+            _ => {}
+        }
+    }
+    check_csrf(&auth.viewer.session, token.as_deref())?;
+    let failed = |error: String| {
+        html_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &UploadPage {
+                ctx: PageCtx::new(&auth.viewer),
+                columns: COLUMNS,
+                error: Some(error),
+            },
+        )
+    };
+    let Some(data) = file.filter(|d| !d.is_empty()) else {
+        return failed("Choose a CSV file to upload.".into());
+    };
+    let mut rows = match import::parse(&data) {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    let seller = auth.user.id.clone();
+    let csv = String::from_utf8_lossy(&data).into_owned();
+    let id = state
+        .db(move |c| {
+            import::check(c, &seller, &mut rows)?;
+            let now = crate::db::now();
+            let import = Import {
+                id: crate::db::new_id(),
+                seller_id: seller,
+                filename,
+                csv,
+                status: "previewed".into(),
+                total_rows: rows.len() as i32,
+                valid_rows: rows.iter().filter(|r| r.errors.is_empty()).count() as i32,
+                booked: 0,
+                failed: 0,
+                results: None,
+                created_at: now,
+                updated_at: now,
+            };
+            crate::db::imports::insert(c, &import)?;
+            Ok(import.id)
+        })
+        .await?;
+    Ok(redirect(&format!("/shipments/import/{id}")))
+}
+
+#[derive(Template)]
+#[template(path = "seller/import_show.html")]
+struct ShowPage {
+    ctx: PageCtx,
+    import: Import,
+    rows: Vec<Row>,
+    outcomes: Vec<Outcome>,
+    total_price: String,
+    prices: Vec<String>,
+}
+
+#[get("/shipments/import/{id}")]
+async fn show(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (seller, id) = (auth.user.id.clone(), path.into_inner());
+    let (import, rows) = state
+        .db(move |c| {
+            let import = crate::db::imports::find(c, &seller, &id)?.ok_or(AppError::NotFound)?;
+            let mut rows = Vec::new();
+            if import.status == "previewed" {
+                rows = import::parse(import.csv.as_bytes()).map_err(AppError::BadRequest)?;
+                import::check(c, &seller, &mut rows)?;
+            }
+            Ok((import, rows))
+        })
+        .await?;
+    let currency = state.config.currency;
+    let outcomes: Vec<Outcome> = import
+        .results
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(AppError::internal)?
+        .unwrap_or_default();
+    let total: i64 = rows
+        .iter()
+        .filter(|r| r.errors.is_empty())
+        .filter_map(|r| r.price)
+        .sum();
+    html(&ShowPage {
+        ctx: PageCtx::new(&auth.viewer),
+        prices: rows
+            .iter()
+            .map(|r| {
+                r.price
+                    .map(|p| Money::new(p, currency).to_string())
+                    .unwrap_or_default()
+            })
+            .collect(),
+        total_price: Money::new(total, currency).to_string(),
+        rows,
+        outcomes,
+        import,
+    })
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+#[post("/shipments/import/{id}/book")]
+async fn book(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: web::Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let (seller, id) = (auth.user.id.clone(), path.into_inner());
+    let to = format!("/shipments/import/{id}");
+    let i = id.clone();
+    let started = state
+        .db(move |c| {
+            crate::db::imports::find(c, &seller, &i)?.ok_or(AppError::NotFound)?;
+            Ok(crate::db::imports::start(c, &seller, &i)?)
+        })
+        .await?;
+    if started {
+        let (pool, user, mail) = (state.pool.clone(), auth.user.clone(), state.mail.clone());
+        let (currency, base) = (state.config.currency, state.config.base_url.clone());
+        tokio::task::spawn_blocking(move || {
+            let settings = Settings {
+                currency,
+                base_url: &base,
+            };
+            if let Err(e) = import::run(&pool, &id, &user, &settings) {
+                tracing::error!(import = %id, error = format!("{e:#}"), "import run failed");
+                if let Ok(mut c) = pool.get() {
+                    let _ = crate::db::imports::finish(&mut c, &id, 0, 0, "[]");
+                }
+            }
+            mail.wake();
+        });
+    }
+    Ok(redirect(&to))
+}

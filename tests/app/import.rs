@@ -1,0 +1,165 @@
+//! Bulk CSV import: preview with every row's errors, book only the good rows, repeatable.
+
+use waybill::domain::Role;
+use waybill::wallet::Kind;
+
+use crate::helpers::*;
+
+pub async fn upload(v: &Visitor, name: &str, csv: &str) -> reqwest::Response {
+    let token = v.csrf("/shipments/import").await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", token)
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name(name.to_string()),
+        );
+    v.http
+        .post(format!("{}/shipments/import", v.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn seller_ready(app: &TestApp, email: &str) -> (Visitor, String) {
+    app.load_channels();
+    let v = app.signed_in(Role::Seller, email).await;
+    let id = waybill::db::users::find_by_email(&mut app.conn(), email)
+        .unwrap()
+        .unwrap()
+        .id;
+    app.post(&id, Kind::TopUp, 50_000_000, &format!("fund-{email}"))
+        .unwrap();
+    let r = v
+        .submit(
+            "/seller/addresses",
+            "/seller/addresses",
+            &[
+                ("name", "Li Wei"),
+                ("street1", "18 Keyuan Rd"),
+                ("city", "Shenzhen"),
+                ("postal_code", "518057"),
+                ("country", "CN"),
+                ("phone", "13800138000"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    (v, id)
+}
+
+/// Books an uploaded import and waits for the run to finish; returns the results page.
+pub async fn book_and_wait(v: &Visitor, import_page: &str) -> String {
+    let id = import_page.trim_start_matches("/shipments/import/");
+    let r = v
+        .submit(import_page, &format!("/shipments/import/{id}/book"), &[])
+        .await;
+    assert_eq!(location(&r), import_page);
+    for _ in 0..400 {
+        let page = v.get_html(import_page).await;
+        if page.contains("id=\"results\"") {
+            return page;
+        }
+        assert!(
+            page.contains("Booking…") || page.contains("id=\"progress\""),
+            "{page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import did not finish");
+}
+
+#[actix_web::test]
+async fn a_csv_with_bad_rows_shows_them_and_books_only_the_good_ones() {
+    let app = spawn_app().await;
+    let (v, seller) = seller_ready(&app, "importer@example.com").await;
+    let sample = v
+        .get("/shipments/import/sample.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut lines: Vec<String> = sample.lines().map(String::from).collect();
+    lines.push("ORD-1003,CNPOST-RAM,王小明,,1 Main St,,Austin,TX,7870,US,+1 512 555 0100,,2500,200,150,50,merchandise,Mug,1,5.00,USD,300,6912,CN".into());
+    lines.push("ORD-1001,DHL-EXPRESS,Dup Row,,1 Main St,,Austin,TX,78701,US,+1 512 555 0100,,500,200,150,50,merchandise,Mug,1,5.00,USD,300,691200,CN".into());
+    lines.push("ORD-1005,CNPOST-RAM,Jane Roe,,1 Main St,,Austin,TX,78701,US,+1 512 555 0100,,2500,200,150,50,merchandise,Mug,1,5.00,USD,300,691200,CN".into());
+    let csv = lines.join("\n");
+    let r = upload(&v, "orders.csv", &csv).await;
+    assert_eq!(r.status(), 303);
+    let page_path = location(&r);
+    let preview = v.get_html(&page_path).await;
+    assert!(
+        preview.contains("<strong>2</strong> of 5 rows can be booked"),
+        "{preview}"
+    );
+    for msg in [
+        "Latin letters",
+        "US postal code",
+        "Too heavy",
+        "6 to 10 digits",
+        "ORD-1001 is already on line 2",
+    ] {
+        assert!(preview.contains(msg), "{msg} missing");
+    }
+    assert_eq!(
+        app.balance(&seller),
+        50_000_000,
+        "nothing is charged by a preview"
+    );
+    let results = book_and_wait(&v, &page_path).await;
+    assert!(
+        results.contains("<strong>2</strong> booked, 0 failed."),
+        "{results}"
+    );
+    let shipments = v.get_html("/shipments").await;
+    assert!(shipments.contains("2 shipments<") && shipments.contains("ORD-1002"));
+
+    // The same file again: nothing new is booked.
+    let again = location(&upload(&v, "orders.csv", &csv).await);
+    let results = book_and_wait(&v, &again).await;
+    assert!(results.contains("booked by an earlier import"), "{results}");
+    assert!(v.get_html("/shipments").await.contains("2 shipments<"));
+    app.assert_ledger_consistent(&seller);
+}
+
+#[actix_web::test]
+async fn unreadable_uploads_are_explained() {
+    let app = spawn_app().await;
+    let (v, _) = seller_ready(&app, "bad-file@example.com").await;
+    let r = upload(&v, "x.csv", "reference,channel\nA,B\n").await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("These columns are missing: recipient_name")
+    );
+    let r = upload(&v, "x.csv", "").await;
+    assert_eq!(r.status(), 422);
+    // Without the session's CSRF token the upload is refused.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"a,b".to_vec()).file_name("x.csv"),
+    );
+    let r = v
+        .http
+        .post(format!("{}/shipments/import", v.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Another seller cannot open someone's import.
+    let ok = upload(
+        &v,
+        "s.csv",
+        &v.get("/shipments/import/sample.csv")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let other = app.signed_in(Role::Seller, "peek@example.com").await;
+    assert_eq!(other.get(&location(&ok)).await.status(), 404);
+}
