@@ -130,3 +130,45 @@ pub fn set_enabled(conn: &mut DbConn, code: &str, enabled: bool) -> QueryResult<
         .execute(conn)?;
     Ok(n == 1)
 }
+
+/// What an operator may change about a channel besides its rate card.
+pub struct Limits {
+    pub max_weight_g: i64,
+    pub max_length_mm: i64,
+    pub max_sum_sides_mm: i64,
+    pub volumetric_divisor: Option<i64>,
+    pub transit_min_days: i32,
+    pub transit_max_days: i32,
+    pub door_pickup: bool,
+}
+
+pub fn update_limits(conn: &mut DbConn, code: &str, l: &Limits) -> QueryResult<bool> {
+    let n = diesel::update(channels::table.find(code))
+        .set((
+            channels::max_weight_g.eq(l.max_weight_g),
+            channels::max_length_mm.eq(l.max_length_mm),
+            channels::max_sum_sides_mm.eq(l.max_sum_sides_mm),
+            channels::volumetric_divisor.eq(l.volumetric_divisor),
+            channels::transit_min_days.eq(l.transit_min_days),
+            channels::transit_max_days.eq(l.transit_max_days),
+            channels::door_pickup.eq(l.door_pickup),
+            channels::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn update_rate_card(
+    conn: &mut DbConn,
+    code: &str,
+    card: &crate::domain::rates::RateCard,
+) -> QueryResult<bool> {
+    let json = serde_json::to_string(card).unwrap_or_default();
+    let n = diesel::update(channels::table.find(code))
+        .set((
+            channels::rate_card.eq(json),
+            channels::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}

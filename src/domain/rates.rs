@@ -300,3 +300,180 @@ mod tests {
         }
     }
 }
+
+/// The rate-card CSV operators download and upload. One row per zone for step pricing; one
+/// row per band for band pricing (countries and fee on the zone's first row). Prices are
+/// decimals in the platform currency.
+pub const CSV_HEADER: &str = "zone,countries,pricing,first_weight_g,first_price,step_weight_g,step_price,band_up_to_g,band_price,per_piece_fee";
+
+impl RateCard {
+    pub fn to_csv(&self, currency: super::Currency) -> String {
+        let m = |minor: i64| super::Money::new(minor, currency).decimal();
+        let mut out = format!("{CSV_HEADER}\n");
+        for z in &self.zones {
+            let countries = z.countries.join(" ");
+            match &z.pricing {
+                Pricing::Steps {
+                    first_g,
+                    first,
+                    step_g,
+                    step,
+                } => out.push_str(&format!(
+                    "{},{countries},steps,{first_g},{},{step_g},{},,,{}\n",
+                    z.zone,
+                    m(*first),
+                    m(*step),
+                    m(z.per_piece)
+                )),
+                Pricing::Bands { bands } => {
+                    for (i, b) in bands.iter().enumerate() {
+                        let (c, fee) = if i == 0 {
+                            (countries.as_str(), m(z.per_piece))
+                        } else {
+                            ("", String::new())
+                        };
+                        out.push_str(&format!(
+                            "{},{c},bands,,,,,{},{},{fee}\n",
+                            z.zone,
+                            b.up_to_g,
+                            m(b.price)
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads an uploaded card; every problem names its line. The result is validated.
+    pub fn from_csv(
+        text: &str,
+        round_to_g: i64,
+        currency: super::Currency,
+    ) -> Result<RateCard, String> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| format!("The header could not be read: {e}"))?
+            .clone();
+        let want: Vec<&str> = CSV_HEADER.split(',').collect();
+        let got: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+        if got != want {
+            return Err(format!("The header must be exactly: {CSV_HEADER}"));
+        }
+        let mut zones: Vec<ZoneRate> = Vec::new();
+        for (n, rec) in reader.records().enumerate() {
+            let line = n + 2;
+            let rec = rec.map_err(|e| format!("Line {line}: {e}"))?;
+            let f = |i: usize| rec.get(i).unwrap_or("");
+            if rec.iter().all(|c| c.is_empty()) {
+                continue;
+            }
+            let int = |i: usize, what: &str| {
+                f(i).parse::<i64>()
+                    .map_err(|_| format!("Line {line}: {what} must be a whole number of grams."))
+            };
+            let money = |i: usize, what: &str| {
+                if f(i).is_empty() {
+                    return Ok(0);
+                }
+                super::Money::parse_decimal(f(i), currency)
+                    .map(|m| m.minor)
+                    .map_err(|e| format!("Line {line}: {what}: {e}"))
+            };
+            let zone = f(0).to_string();
+            if zone.is_empty() {
+                return Err(format!("Line {line}: the zone needs a name."));
+            }
+            let countries: Vec<String> = f(1)
+                .split([' ', ';', '|'])
+                .filter(|c| !c.is_empty())
+                .map(|c| c.to_ascii_uppercase())
+                .collect();
+            match f(2) {
+                "steps" => zones.push(ZoneRate {
+                    zone,
+                    countries,
+                    pricing: Pricing::Steps {
+                        first_g: int(3, "first_weight_g")?,
+                        first: money(4, "first_price")?,
+                        step_g: int(5, "step_weight_g")?,
+                        step: money(6, "step_price")?,
+                    },
+                    per_piece: money(9, "per_piece_fee")?,
+                }),
+                "bands" => {
+                    let band = Band {
+                        up_to_g: int(7, "band_up_to_g")?,
+                        price: money(8, "band_price")?,
+                    };
+                    match zones.last_mut() {
+                        Some(z) if z.zone == zone => match &mut z.pricing {
+                            Pricing::Bands { bands } => bands.push(band),
+                            Pricing::Steps { .. } => {
+                                return Err(format!(
+                                    "Line {line}: zone {zone} mixes steps and bands."
+                                ));
+                            }
+                        },
+                        _ => zones.push(ZoneRate {
+                            zone,
+                            countries,
+                            pricing: Pricing::Bands { bands: vec![band] },
+                            per_piece: money(9, "per_piece_fee")?,
+                        }),
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "Line {line}: pricing must be `steps` or `bands`, not `{other}`."
+                    ));
+                }
+            }
+        }
+        let card = RateCard { round_to_g, zones };
+        card.validate()?;
+        Ok(card)
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+
+    #[test]
+    fn every_catalogue_card_round_trips_through_csv() {
+        let cny = crate::domain::Currency::parse("CNY").unwrap();
+        for c in crate::channels::demo_channels() {
+            let csv = c.rate_card.to_csv(cny);
+            let back = RateCard::from_csv(&csv, c.rate_card.round_to_g, cny)
+                .unwrap_or_else(|e| panic!("{}: {e}", c.code));
+            assert_eq!(back, c.rate_card, "{}", c.code);
+        }
+    }
+
+    #[test]
+    fn bad_cards_name_the_line() {
+        let cny = crate::domain::Currency::parse("CNY").unwrap();
+        let bad = format!("{CSV_HEADER}\nEurope,DE FR,steps,500,abc,500,25,,,0\n");
+        assert!(
+            RateCard::from_csv(&bad, 500, cny)
+                .unwrap_err()
+                .starts_with("Line 2: first_price")
+        );
+        assert!(
+            RateCard::from_csv("zone,countries\n", 500, cny)
+                .unwrap_err()
+                .contains("header")
+        );
+        let falling = format!("{CSV_HEADER}\nUS,US,bands,,,,,500,100,0\nUS,,bands,,,,,1000,90,\n");
+        assert!(
+            RateCard::from_csv(&falling, 500, cny)
+                .unwrap_err()
+                .contains("never fall")
+        );
+    }
+}

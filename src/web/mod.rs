@@ -9,6 +9,7 @@ pub mod page;
 pub mod public;
 mod sandbox;
 pub mod seller;
+pub mod upload;
 pub mod warehouse;
 
 use std::sync::Arc;

@@ -166,3 +166,93 @@ async fn a_disabled_channel_is_no_longer_quoted() {
         .await;
     assert_eq!(r.status(), 404);
 }
+
+#[actix_web::test]
+async fn operators_edit_limits_and_replace_the_rate_card() {
+    let app = spawn_app().await;
+    app.load_channels();
+    let key = app.api_key(&app.create_user(Role::Seller, "price-watch@example.com").id);
+    let admin = app.signed_in(Role::Admin, "rates@example.com").await;
+    let page = "/admin/channels/CNPOST-RAM";
+    let limits = |w: &'static str| {
+        vec![
+            ("max_weight_g", w),
+            ("max_length_mm", "600"),
+            ("max_sum_sides_mm", "900"),
+            ("volumetric_divisor", ""),
+            ("transit_min_days", "10"),
+            ("transit_max_days", "25"),
+            ("door_pickup", "1"),
+        ]
+    };
+    let bad = admin.submit(page, page, &limits("heavy")).await;
+    assert_eq!(bad.status(), 422);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("id=\"max_weight_g-error\"")
+    );
+    assert_eq!(
+        location(&admin.submit(page, page, &limits("1500")).await),
+        page
+    );
+    let parcel = json!({"weight_g": 1_800, "length_mm": 200, "width_mm": 150, "height_mm": 50});
+    let ram = quote(&app, &key, "DE", parcel)
+        .await
+        .into_iter()
+        .find(|q| q["channel"] == "CNPOST-RAM")
+        .unwrap();
+    assert_eq!(
+        ram["reasons"],
+        json!(["Too heavy: 1.8 kg is over this channel's limit of 1.5 kg."])
+    );
+
+    // Download the card, raise Europe's registration fee, upload it again.
+    let csv = admin.get_html(&format!("{page}/rates.csv")).await;
+    assert!(csv.starts_with(waybill::domain::rates::CSV_HEADER));
+    let europe = csv
+        .lines()
+        .find(|l| l.starts_with("Europe,"))
+        .unwrap()
+        .to_string();
+    assert!(europe.ends_with(",28.80"), "{europe}");
+    let edited = csv.replace(&europe, &europe.replace(",28.80", ",40.00"));
+    let upload = |body: String| {
+        let admin = &admin;
+        async move {
+            let token = admin.csrf(page).await;
+            let form = reqwest::multipart::Form::new()
+                .text("csrf_token", token)
+                .text("round_to_g", "10")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(body.into_bytes()).file_name("rates.csv"),
+                );
+            admin
+                .http
+                .post(format!("{}{page}/rates", admin.base))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = upload(edited).await;
+    assert_eq!(location(&r), page);
+    let small = json!({"weight_g": 455, "length_mm": 200, "width_mm": 150, "height_mm": 50});
+    let ram = quote(&app, &key, "DE", small)
+        .await
+        .into_iter()
+        .find(|q| q["channel"] == "CNPOST-RAM")
+        .unwrap();
+    assert_eq!(ram["price"]["amount"], 720 + 41 * 144 + 4_000);
+    let r = upload(csv.replace("steps", "stairs")).await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("pricing must be `steps` or `bands`")
+    );
+}

@@ -5,14 +5,27 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
+use std::collections::BTreeMap;
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+
+use crate::accounts::take;
+use crate::db::channels::{Channel, Limits};
 use crate::domain::format_weight;
+use crate::domain::rates::RateCard;
 use crate::error::AppError;
 use crate::web::extract::{Admin, CsrfForm};
 use crate::web::page::{PageCtx, flash};
-use crate::web::{AppState, html, redirect};
+use crate::web::{AppState, html, html_status, redirect};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(channels_page).service(toggle);
+    cfg.service(channels_page)
+        .service(toggle)
+        .service(edit_page)
+        .service(save_limits)
+        .service(rates_csv)
+        .service(upload_rates);
 }
 
 pub struct Row {
@@ -100,4 +113,248 @@ async fn toggle(
     };
     flash(&auth.viewer.session, "ok", format!("{code} {word}."));
     Ok(redirect("/admin/channels"))
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+struct LimitsForm {
+    max_weight_g: String,
+    max_length_mm: String,
+    max_sum_sides_mm: String,
+    volumetric_divisor: String,
+    transit_min_days: String,
+    transit_max_days: String,
+    door_pickup: Option<String>,
+}
+
+impl LimitsForm {
+    fn of(c: &Channel) -> LimitsForm {
+        LimitsForm {
+            max_weight_g: c.max_weight_g.to_string(),
+            max_length_mm: c.max_length_mm.to_string(),
+            max_sum_sides_mm: c.max_sum_sides_mm.to_string(),
+            volumetric_divisor: c
+                .volumetric_divisor
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            transit_min_days: c.transit_min_days.to_string(),
+            transit_max_days: c.transit_max_days.to_string(),
+            door_pickup: c.door_pickup.then(|| "1".into()),
+        }
+    }
+
+    fn parse(&self) -> Result<Limits, BTreeMap<String, String>> {
+        let mut e = BTreeMap::new();
+        let int = |v: &str, lo: i64, hi: i64, what: &str| {
+            v.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (lo..=hi).contains(n))
+                .ok_or_else(|| format!("Enter {what} from {lo} to {hi}."))
+        };
+        let w = take(
+            &mut e,
+            "max_weight_g",
+            int(&self.max_weight_g, 1, 70_000, "a weight in grams"),
+        );
+        let l = take(
+            &mut e,
+            "max_length_mm",
+            int(&self.max_length_mm, 1, 3_000, "a length in mm"),
+        );
+        let s = take(
+            &mut e,
+            "max_sum_sides_mm",
+            int(&self.max_sum_sides_mm, 1, 9_000, "a length in mm"),
+        );
+        let d = if self.volumetric_divisor.trim().is_empty() {
+            Some(None)
+        } else {
+            take(
+                &mut e,
+                "volumetric_divisor",
+                int(&self.volumetric_divisor, 1_000, 10_000, "a divisor"),
+            )
+            .map(Some)
+        };
+        let tmin = take(
+            &mut e,
+            "transit_min_days",
+            int(&self.transit_min_days, 1, 90, "days"),
+        );
+        let tmax = take(
+            &mut e,
+            "transit_max_days",
+            int(&self.transit_max_days, 1, 90, "days"),
+        );
+        if let (Some(a), Some(b)) = (tmin, tmax) {
+            if b < a {
+                e.insert(
+                    "transit_max_days".into(),
+                    "The longest transit cannot be shorter than the shortest.".into(),
+                );
+            }
+        }
+        match (w, l, s, d, tmin, tmax) {
+            (Some(w), Some(l), Some(s), Some(d), Some(a), Some(b)) if e.is_empty() => Ok(Limits {
+                max_weight_g: w,
+                max_length_mm: l,
+                max_sum_sides_mm: s,
+                volumetric_divisor: d,
+                transit_min_days: a as i32,
+                transit_max_days: b as i32,
+                door_pickup: self.door_pickup.is_some(),
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/channel.html")]
+struct EditPage {
+    ctx: PageCtx,
+    channel: Channel,
+    form: LimitsForm,
+    errors: BTreeMap<String, String>,
+    rates_error: Option<String>,
+    zones: Vec<String>,
+    round_to_g: i64,
+}
+
+async fn render_edit(
+    state: &AppState,
+    auth: &Admin,
+    code: String,
+    form: Option<LimitsForm>,
+    errors: BTreeMap<String, String>,
+    rates_error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let channel = state
+        .db(move |c| crate::db::channels::find(c, &code)?.ok_or(AppError::NotFound))
+        .await?;
+    let card = channel.spec()?.rate_card;
+    let status = if errors.is_empty() && rates_error.is_none() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    html_status(
+        status,
+        &EditPage {
+            ctx: PageCtx::new(&auth.viewer),
+            form: form.unwrap_or_else(|| LimitsForm::of(&channel)),
+            zones: card
+                .zones
+                .iter()
+                .map(|z| format!("{}: {}", z.zone, z.countries.join(" ")))
+                .collect(),
+            round_to_g: card.round_to_g,
+            channel,
+            errors,
+            rates_error,
+        },
+    )
+}
+
+#[get("/admin/channels/{code}")]
+async fn edit_page(
+    state: web::Data<AppState>,
+    auth: Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    render_edit(
+        &state,
+        &auth,
+        path.into_inner(),
+        None,
+        BTreeMap::new(),
+        None,
+    )
+    .await
+}
+
+#[post("/admin/channels/{code}")]
+async fn save_limits(
+    state: web::Data<AppState>,
+    auth: Admin,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<LimitsForm>,
+) -> Result<HttpResponse, AppError> {
+    let code = path.into_inner();
+    let limits = match form.parse() {
+        Ok(l) => l,
+        Err(e) => return render_edit(&state, &auth, code, Some(form), e, None).await,
+    };
+    let c = code.clone();
+    if !state
+        .db(move |conn| Ok(crate::db::channels::update_limits(conn, &c, &limits)?))
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(admin = %auth.user.id, channel = %code, "channel limits changed");
+    flash(&auth.viewer.session, "ok", format!("{code}: limits saved."));
+    Ok(redirect(&format!("/admin/channels/{code}")))
+}
+
+#[get("/admin/channels/{code}/rates.csv")]
+async fn rates_csv(
+    state: web::Data<AppState>,
+    _auth: Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let code = path.into_inner();
+    let c = code.clone();
+    let channel = state
+        .db(move |conn| crate::db::channels::find(conn, &c)?.ok_or(AppError::NotFound))
+        .await?;
+    let csv = channel.spec()?.rate_card.to_csv(state.config.currency);
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{code}-rates.csv\""),
+        ))
+        .body(csv))
+}
+
+#[post("/admin/channels/{code}/rates")]
+async fn upload_rates(
+    state: web::Data<AppState>,
+    auth: Admin,
+    path: web::Path<String>,
+    payload: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let code = path.into_inner();
+    let up = crate::web::upload::read(payload, &auth.viewer.session, 1 << 20).await?;
+    let round_to_g = up
+        .fields
+        .get("round_to_g")
+        .and_then(|r| r.trim().parse::<i64>().ok())
+        .filter(|r| (1..=1_000).contains(r));
+    let parsed = match (round_to_g, std::str::from_utf8(&up.file)) {
+        (None, _) => Err("Enter the rounding step in grams (1 to 1000).".to_string()),
+        (_, Err(_)) => Err("The file is not UTF-8 text.".to_string()),
+        (Some(r), Ok(text)) => RateCard::from_csv(text, r, state.config.currency),
+    };
+    let card = match parsed {
+        Ok(card) => card,
+        Err(e) => return render_edit(&state, &auth, code, None, BTreeMap::new(), Some(e)).await,
+    };
+    let c = code.clone();
+    let zones = card.zones.len();
+    if !state
+        .db(move |conn| Ok(crate::db::channels::update_rate_card(conn, &c, &card)?))
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(admin = %auth.user.id, channel = %code, zones, "rate card replaced");
+    flash(
+        &auth.viewer.session,
+        "ok",
+        format!("{code}: new rate card with {zones} zones in force for new quotes and bookings."),
+    );
+    Ok(redirect(&format!("/admin/channels/{code}")))
 }

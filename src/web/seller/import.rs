@@ -5,7 +5,6 @@ use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
-use futures_util::TryStreamExt;
 use serde::Deserialize;
 
 use crate::booking::Settings;
@@ -13,7 +12,7 @@ use crate::db::imports::Import;
 use crate::domain::Money;
 use crate::error::AppError;
 use crate::import::{self, COLUMNS, Outcome, Row};
-use crate::web::extract::{CsrfForm, Seller, check_csrf};
+use crate::web::extract::{CsrfForm, Seller};
 use crate::web::page::PageCtx;
 use crate::web::{AppState, html, html_status, redirect};
 
@@ -55,38 +54,14 @@ async fn sample(_auth: Seller) -> HttpResponse {
         .body(import::sample_csv())
 }
 
-fn bad_upload(e: impl std::fmt::Display) -> AppError {
-    AppError::BadRequest(format!("The upload could not be read: {e}"))
-}
-
 #[post("/shipments/import")]
 async fn upload(
     state: web::Data<AppState>,
     auth: Seller,
-    mut payload: Multipart,
+    payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let (mut token, mut file, mut filename) = (None, None, String::from("upload.csv"));
-    while let Some(mut field) = payload.try_next().await.map_err(bad_upload)? {
-        let name = field.name().unwrap_or("").to_string();
-        if let Some(f) = field.content_disposition().and_then(|cd| cd.get_filename()) {
-            filename = f.chars().take(120).collect();
-        }
-        let mut data = Vec::new();
-        while let Some(chunk) = field.try_next().await.map_err(bad_upload)? {
-            data.extend_from_slice(&chunk);
-            if data.len() > MAX_UPLOAD {
-                return Err(AppError::BadRequest(
-                    "The file is larger than 5 MB; split it.".into(),
-                ));
-            }
-        }
-        match name.as_str() {
-            "csrf_token" => token = String::from_utf8(data).ok(),
-            "file" => file = Some(data),
-            _ => {}
-        }
-    }
-    check_csrf(&auth.viewer.session, token.as_deref())?;
+    let up = crate::web::upload::read(payload, &auth.viewer.session, MAX_UPLOAD).await?;
+    let filename = up.filename.clone();
     let failed = |error: String| {
         html_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -97,9 +72,10 @@ async fn upload(
             },
         )
     };
-    let Some(data) = file.filter(|d| !d.is_empty()) else {
+    let data = up.file;
+    if data.is_empty() {
         return failed("Choose a CSV file to upload.".into());
-    };
+    }
     let mut rows = match import::parse(&data) {
         Ok(r) => r,
         Err(e) => return failed(e),
