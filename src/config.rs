@@ -50,6 +50,7 @@ pub enum MailUrl {
 pub struct Config {
     pub mode: Mode,
     pub database_url: DbUrl,
+    pub sqlite_sync: crate::db::SqliteSync,
     pub bind: String,
     pub base_url: String,
     pub mail_url: MailUrl,
@@ -82,9 +83,11 @@ struct RawConfig {
     workers: Option<String>,
     mail_retry_seconds: Option<String>,
     mail_poll_seconds: Option<String>,
+    sqlite_sync: Option<String>,
 }
 
-pub const ENV_KEYS: [(&str, &str); 12] = [
+pub const ENV_KEYS: [(&str, &str); 13] = [
+    ("sqlite_sync", "WAYBILL_SQLITE_SYNC"),
     ("mode", "WAYBILL_MODE"),
     ("database_url", "DATABASE_URL"),
     ("bind", "WAYBILL_BIND"),
@@ -158,6 +161,7 @@ impl RawConfig {
             "data_dir" => &mut self.data_dir,
             "workers" => &mut self.workers,
             "mail_retry_seconds" => &mut self.mail_retry_seconds,
+            "sqlite_sync" => &mut self.sqlite_sync,
             _ => &mut self.mail_poll_seconds,
         }
     }
@@ -215,9 +219,13 @@ impl RawConfig {
             ),
             None => None,
         };
+        let sqlite_sync =
+            crate::db::SqliteSync::parse(self.sqlite_sync.as_deref().unwrap_or("full"))
+                .map_err(anyhow::Error::msg)?;
         Ok(Config {
             mode,
             database_url,
+            sqlite_sync,
             bind,
             base_url,
             mail_url,

@@ -26,7 +26,7 @@ pub struct Application {
 impl Application {
     /// Must run inside a Tokio runtime: it spawns the mail worker.
     pub fn build(mut config: Config) -> anyhow::Result<Application> {
-        let pool = db::connect(&config.database_url, 10)?;
+        let pool = db::connect_with(&config.database_url, 10, config.sqlite_sync)?;
         {
             let mut conn = pool.get()?;
             let applied = db::migrate(&mut conn)?;

@@ -92,9 +92,31 @@ impl std::fmt::Debug for DbUrl {
     }
 }
 
+/// How SQLite syncs commits to disk: FULL (each commit durable; the default, money moves
+/// here) or NORMAL (in WAL mode, the last commits may be lost on power failure, not on a crash
+/// of Waybill). BENCHMARKS.md has both measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
+impl SqliteSync {
+    pub fn parse(s: &str) -> Result<SqliteSync, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(SqliteSync::Full),
+            "normal" => Ok(SqliteSync::Normal),
+            other => Err(format!(
+                "WAYBILL_SQLITE_SYNC must be `full` or `normal`, not `{other}`"
+            )),
+        }
+    }
+}
+
 /// r2d2 manager that opens the right backend for the URL and tunes SQLite on every connection.
 pub struct Manager {
     url: DbUrl,
+    sync: SqliteSync,
 }
 
 impl ManageConnection for Manager {
@@ -107,13 +129,15 @@ impl ManageConnection for Manager {
                 let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the writer; busy_timeout makes writers queue
-                // instead of failing; foreign keys are off by default in SQLite. Money moves
-                // here, so every commit is synced (FULL): measured in BENCHMARKS.md, it costs
-                // throughput but not tail latency.
-                conn.batch_execute(
+                // instead of failing; foreign keys are off by default in SQLite.
+                let sync = match self.sync {
+                    SqliteSync::Full => "FULL",
+                    SqliteSync::Normal => "NORMAL",
+                };
+                conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-                )
+                     PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+                ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -136,8 +160,13 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Opens the pool (creating the SQLite file and its folder if missing).
+/// Opens the pool with durable SQLite commits (see `connect_with`).
 pub fn connect(url: &DbUrl, max_size: u32) -> anyhow::Result<Pool> {
+    connect_with(url, max_size, SqliteSync::Full)
+}
+
+/// Opens the pool (creating the SQLite file and its folder if missing).
+pub fn connect_with(url: &DbUrl, max_size: u32, sync: SqliteSync) -> anyhow::Result<Pool> {
     if let DbUrl::Sqlite(path) = url {
         ensure_parent_dir(path)?;
     }
@@ -147,7 +176,10 @@ pub fn connect(url: &DbUrl, max_size: u32) -> anyhow::Result<Pool> {
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
         .test_on_check_out(false)
-        .build(Manager { url: url.clone() })?;
+        .build(Manager {
+            url: url.clone(),
+            sync,
+        })?;
     Ok(pool)
 }
 
@@ -182,6 +214,8 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     Ok(applied)
 }
 
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A write transaction. On SQLite it begins IMMEDIATE, taking the write lock up front (and
 /// waiting for it under busy_timeout): a deferred transaction that reads first and writes
 /// later could fail with SQLITE_BUSY instead of waiting.
@@ -194,6 +228,11 @@ where
     let DbConn::Sqlite(inner) = conn else {
         return conn.transaction(f);
     };
+    // SQLite has one writer at a time. Writers of this process queue here, in order, rather
+    // than in SQLite's busy handler, which sleeps with back-off and makes the tail slow.
+    let _writer = SQLITE_WRITER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
     let result = f(conn);
     let DbConn::Sqlite(inner) = conn else {

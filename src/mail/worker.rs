@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::Mailer;
+use crate::db::outbox::OutboxMail;
 use crate::db::{self, Pool};
 
 /// After this many failed attempts a mail is marked dead (visible to operators).
@@ -54,51 +55,60 @@ pub fn backoff(base: Duration, attempts: i32) -> Duration {
     base.saturating_mul(factor).min(Duration::from_secs(3600))
 }
 
+/// Mail claimed per pass: each pass costs two write transactions, however many it sends.
+const BATCH: i64 = 50;
+
 async fn run_once(pool: &Pool, mailer: &Mailer, retry_base: Duration) -> anyhow::Result<()> {
     loop {
         let p = pool.clone();
-        let ids = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        let batch = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<OutboxMail>> {
             let mut conn = p.get()?;
-            Ok(db::outbox::due(&mut conn, db::now(), 20)?)
+            let now = db::now();
+            let until = now + chrono::Duration::from_std(CLAIM_FOR)?;
+            Ok(db::write_tx(&mut conn, |c| {
+                let mut claimed = Vec::new();
+                for id in db::outbox::due(c, now, BATCH)? {
+                    claimed.extend(db::outbox::claim(c, &id, now, until)?);
+                }
+                Ok::<_, diesel::result::Error>(claimed)
+            })?)
         })
         .await??;
-        if ids.is_empty() {
+        if batch.is_empty() {
             return Ok(());
         }
-        for id in ids {
-            let p = pool.clone();
-            let claimed = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let mut conn = p.get()?;
-                let now = db::now();
-                let until = now + chrono::Duration::from_std(CLAIM_FOR)?;
-                Ok(db::outbox::claim(&mut conn, &id, now, until)?)
-            })
-            .await??;
-            let Some(mail) = claimed else { continue };
+        let mut results = Vec::with_capacity(batch.len());
+        for mail in batch {
             let result = mailer.send(&mail).await;
-            let p = pool.clone();
-            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                let mut conn = p.get()?;
-                match result {
-                    Ok(()) => {
-                        tracing::info!(mail = %mail.id, kind = %mail.kind, "mail sent");
-                        db::outbox::mark_sent(&mut conn, &mail.id, db::now())?;
-                    }
-                    Err(err) => {
-                        let attempts = mail.attempts + 1;
-                        let next = (attempts < MAX_ATTEMPTS).then(|| {
-                            db::now()
-                                + chrono::Duration::from_std(backoff(retry_base, mail.attempts))
-                                    .unwrap_or_else(|_| chrono::Duration::hours(1))
-                        });
-                        tracing::warn!(mail = %mail.id, attempts, error = %err, "mail not sent");
-                        db::outbox::mark_failed(&mut conn, &mail.id, &err, next)?;
+            results.push((mail, result));
+        }
+        let p = pool.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut conn = p.get()?;
+            db::write_tx(&mut conn, |c| {
+                for (mail, result) in &results {
+                    match result {
+                        Ok(()) => {
+                            tracing::info!(mail = %mail.id, kind = %mail.kind, "mail sent");
+                            db::outbox::mark_sent(c, &mail.id, db::now())?;
+                        }
+                        Err(err) => {
+                            let attempts = mail.attempts + 1;
+                            let next = (attempts < MAX_ATTEMPTS).then(|| {
+                                db::now()
+                                    + chrono::Duration::from_std(backoff(retry_base, mail.attempts))
+                                        .unwrap_or_else(|_| chrono::Duration::hours(1))
+                            });
+                            tracing::warn!(mail = %mail.id, attempts, error = %err, "mail not sent");
+                            db::outbox::mark_failed(c, &mail.id, err, next)?;
+                        }
                     }
                 }
-                Ok(())
-            })
-            .await??;
-        }
+                Ok::<_, diesel::result::Error>(())
+            })?;
+            Ok(())
+        })
+        .await??;
     }
 }
 

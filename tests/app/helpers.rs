@@ -458,3 +458,37 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// A signed-in seller with the channels loaded, ¥2,000 in the wallet and a default sender
+/// address added through the address book page.
+pub async fn seller_with_address(app: &TestApp, email: &str) -> (Visitor, String) {
+    app.load_channels();
+    let v = app.signed_in(waybill::domain::Role::Seller, email).await;
+    let id = waybill::db::users::find_by_email(&mut app.conn(), email)
+        .unwrap()
+        .unwrap()
+        .id;
+    app.post(
+        &id,
+        waybill::wallet::Kind::TopUp,
+        200_000,
+        &format!("fund-{email}"),
+    )
+    .unwrap();
+    let r = v
+        .submit(
+            "/seller/addresses",
+            "/seller/addresses",
+            &[
+                ("name", "Li Wei"),
+                ("street1", "18 Keyuan Rd"),
+                ("city", "Shenzhen"),
+                ("postal_code", "518057"),
+                ("country", "CN"),
+                ("phone", "13800138000"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/seller/addresses");
+    (v, id)
+}

@@ -1,7 +1,6 @@
 //! Bulk CSV import: preview with every row's errors, book only the good rows, repeatable.
 
 use waybill::domain::Role;
-use waybill::wallet::Kind;
 
 use crate::helpers::*;
 
@@ -19,33 +18,6 @@ pub async fn upload(v: &Visitor, name: &str, csv: &str) -> reqwest::Response {
         .send()
         .await
         .unwrap()
-}
-
-pub async fn seller_ready(app: &TestApp, email: &str) -> (Visitor, String) {
-    app.load_channels();
-    let v = app.signed_in(Role::Seller, email).await;
-    let id = waybill::db::users::find_by_email(&mut app.conn(), email)
-        .unwrap()
-        .unwrap()
-        .id;
-    app.post(&id, Kind::TopUp, 50_000_000, &format!("fund-{email}"))
-        .unwrap();
-    let r = v
-        .submit(
-            "/seller/addresses",
-            "/seller/addresses",
-            &[
-                ("name", "Li Wei"),
-                ("street1", "18 Keyuan Rd"),
-                ("city", "Shenzhen"),
-                ("postal_code", "518057"),
-                ("country", "CN"),
-                ("phone", "13800138000"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
-    (v, id)
 }
 
 /// Books an uploaded import and waits for the run to finish; returns the results page.
@@ -72,7 +44,7 @@ pub async fn book_and_wait(v: &Visitor, import_page: &str) -> String {
 #[actix_web::test]
 async fn a_csv_with_bad_rows_shows_them_and_books_only_the_good_ones() {
     let app = spawn_app().await;
-    let (v, seller) = seller_ready(&app, "importer@example.com").await;
+    let (v, seller) = seller_with_address(&app, "importer@example.com").await;
     let sample = v
         .get("/shipments/import/sample.csv")
         .await
@@ -125,7 +97,7 @@ async fn a_csv_with_bad_rows_shows_them_and_books_only_the_good_ones() {
 #[actix_web::test]
 async fn unreadable_uploads_are_explained() {
     let app = spawn_app().await;
-    let (v, _) = seller_ready(&app, "bad-file@example.com").await;
+    let (v, _) = seller_with_address(&app, "bad-file@example.com").await;
     let r = upload(&v, "x.csv", "reference,channel\nA,B\n").await;
     assert_eq!(r.status(), 422);
     assert!(

@@ -2,36 +2,8 @@
 //! filters, cancel, and one seller never reaching another's shipment.
 
 use waybill::domain::Role;
-use waybill::wallet::Kind;
 
 use crate::helpers::*;
-
-async fn seller_with_address(app: &TestApp, email: &str) -> (Visitor, String) {
-    app.load_channels();
-    let v = app.signed_in(Role::Seller, email).await;
-    let id = waybill::db::users::find_by_email(&mut app.conn(), email)
-        .unwrap()
-        .unwrap()
-        .id;
-    app.post(&id, Kind::TopUp, 200_000, &format!("fund-{email}"))
-        .unwrap();
-    let r = v
-        .submit(
-            "/seller/addresses",
-            "/seller/addresses",
-            &[
-                ("name", "Li Wei"),
-                ("street1", "18 Keyuan Rd"),
-                ("city", "Shenzhen"),
-                ("postal_code", "518057"),
-                ("country", "CN"),
-                ("phone", "13800138000"),
-            ],
-        )
-        .await;
-    assert_eq!(location(&r), "/seller/addresses");
-    (v, id)
-}
 
 fn form_fields<'a>(action: &'a str, channel: &'a str, key: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
