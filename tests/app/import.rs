@@ -75,7 +75,7 @@ async fn a_csv_with_bad_rows_shows_them_and_books_only_the_good_ones() {
     }
     assert_eq!(
         app.balance(&seller),
-        50_000_000,
+        200_000,
         "nothing is charged by a preview"
     );
     let results = book_and_wait(&v, &page_path).await;
