@@ -255,3 +255,14 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    label_prints (id) {
+        id -> Text,
+        shipment_id -> Text,
+        user_id -> Text,
+        format -> Text,
+        size -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -199,3 +199,28 @@ pub fn take_serial(conn: &mut DbConn, channel_code: &str) -> QueryResult<i64> {
         .first(conn)?;
     Ok(next - 1)
 }
+
+/// Records one print of a shipment's label and counts it on the shipment.
+pub fn record_print(
+    conn: &mut DbConn,
+    shipment_id: &str,
+    user_id: &str,
+    format: &str,
+    size: &str,
+) -> QueryResult<()> {
+    use super::schema::label_prints;
+    diesel::insert_into(label_prints::table)
+        .values((
+            label_prints::id.eq(super::new_id()),
+            label_prints::shipment_id.eq(shipment_id),
+            label_prints::user_id.eq(user_id),
+            label_prints::format.eq(format),
+            label_prints::size.eq(size),
+            label_prints::created_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    diesel::update(shipments::table.find(shipment_id))
+        .set(shipments::label_count.eq(shipments::label_count + 1))
+        .execute(conn)
+        .map(|_| ())
+}

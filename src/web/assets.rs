@@ -5,6 +5,7 @@ use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
 #[folder = "static/"]
+#[exclude = "fonts/*"]
 struct Assets;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

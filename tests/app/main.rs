@@ -6,6 +6,7 @@
 mod helpers;
 
 mod import;
+mod labels;
 
 mod accounts;
 mod api_keys;

@@ -10,6 +10,7 @@ use crate::domain::address::{Address, AddressInput, Party};
 use crate::error::{ApiError, AppError};
 use crate::web::AppState;
 use crate::web::extract::ApiSeller;
+use crate::web::seller::shipments::LabelFile;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -21,6 +22,53 @@ pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
         .service(list_shipments)
         .service(get_shipment)
         .service(cancel_shipment)
+        .service(shipment_label)
+        .service(batch_labels)
+}
+
+#[get("/shipments/{id}/label")]
+async fn shipment_label(
+    state: web::Data<AppState>,
+    seller: ApiSeller,
+    path: web::Path<String>,
+    q: web::Query<crate::web::seller::shipments::LabelQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (format, size) = crate::web::seller::shipments::parse_label_query(&q)?;
+    let (id, base) = (path.into_inner(), state.config.base_url.clone());
+    let user = seller.user.id;
+    let labels = state
+        .db(move |c| crate::printing::labels(c, &user, &user, &[id], format, size, &base))
+        .await?;
+    let file = web::block(move || LabelFile::render(&labels, format, size)).await??;
+    Ok(file.into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct BatchIn {
+    ids: Vec<String>,
+    size: String,
+    format: String,
+}
+
+#[post("/labels")]
+async fn batch_labels(
+    state: web::Data<AppState>,
+    seller: ApiSeller,
+    body: web::Json<BatchIn>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let q = crate::web::seller::shipments::LabelQuery {
+        format: b.format,
+        size: b.size,
+    };
+    let (format, size) = crate::web::seller::shipments::parse_label_query(&q)?;
+    let (base, user, ids) = (state.config.base_url.clone(), seller.user.id, b.ids);
+    let labels = state
+        .db(move |c| crate::printing::labels(c, &user, &user, &ids, format, size, &base))
+        .await?;
+    let file = web::block(move || LabelFile::render(&labels, format, size)).await??;
+    Ok(file.into_response())
 }
 
 #[derive(Serialize)]

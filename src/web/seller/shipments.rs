@@ -41,6 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list_page)
         .service(new_form)
         .service(submit)
+        .service(bulk_labels)
+        .service(label_file)
         .service(detail)
         .service(cancel);
 }
@@ -616,4 +618,114 @@ async fn cancel(
         ),
     );
     Ok(redirect(&to))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LabelQuery {
+    pub format: String,
+    pub size: String,
+}
+
+/// A rendered label file, made on the blocking pool (PDF drawing is CPU work).
+pub struct LabelFile {
+    body: Vec<u8>,
+    content_type: &'static str,
+    disposition: String,
+}
+
+impl LabelFile {
+    pub fn render(
+        labels: &[crate::labels::Label],
+        format: crate::printing::Format,
+        size: crate::labels::Size,
+    ) -> Result<LabelFile, AppError> {
+        let name = match labels {
+            [one] => one.tracking_number.clone(),
+            many => format!("labels-{}", many.len()),
+        };
+        Ok(match format {
+            crate::printing::Format::Pdf => LabelFile {
+                body: crate::labels::render_pdf(labels, size).map_err(AppError::internal)?,
+                content_type: "application/pdf",
+                disposition: format!("inline; filename=\"{name}.pdf\""),
+            },
+            crate::printing::Format::Zpl => LabelFile {
+                body: labels
+                    .iter()
+                    .map(crate::labels::render_zpl)
+                    .collect::<String>()
+                    .into_bytes(),
+                content_type: "application/zpl; charset=utf-8",
+                disposition: format!("attachment; filename=\"{name}.zpl\""),
+            },
+        })
+    }
+
+    pub fn into_response(self) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type(self.content_type)
+            .insert_header(("Content-Disposition", self.disposition))
+            .body(self.body)
+    }
+}
+
+pub fn parse_label_query(
+    q: &LabelQuery,
+) -> Result<(crate::printing::Format, crate::labels::Size), AppError> {
+    let format = crate::printing::Format::parse(&q.format)
+        .ok_or_else(|| AppError::BadRequest("format must be pdf or zpl.".into()))?;
+    let size = crate::labels::Size::parse(&q.size)
+        .ok_or_else(|| AppError::BadRequest("size must be 4x6 or a4.".into()))?;
+    Ok((format, size))
+}
+
+#[get("/shipments/{id}/label")]
+async fn label_file(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: web::Path<String>,
+    q: web::Query<LabelQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (format, size) = parse_label_query(&q)?;
+    let (seller, id, base) = (
+        auth.user.id.clone(),
+        path.into_inner(),
+        state.config.base_url.clone(),
+    );
+    let labels = state
+        .db(move |c| crate::printing::labels(c, &seller, &seller, &[id], format, size, &base))
+        .await?;
+    let file = web::block(move || LabelFile::render(&labels, format, size)).await??;
+    Ok(file.into_response())
+}
+
+/// The Shipments page's "print selected": one PDF with every chosen label.
+#[post("/shipments/labels")]
+async fn bulk_labels(
+    state: web::Data<AppState>,
+    auth: Seller,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let ids: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let size = pairs
+        .iter()
+        .find(|(k, _)| k == "size")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let q = LabelQuery {
+        format: "pdf".into(),
+        size: size.into(),
+    };
+    let (format, size) = parse_label_query(&q)?;
+    let (seller, base) = (auth.user.id.clone(), state.config.base_url.clone());
+    let labels = state
+        .db(move |c| crate::printing::labels(c, &seller, &seller, &ids, format, size, &base))
+        .await?;
+    let file = web::block(move || LabelFile::render(&labels, format, size)).await??;
+    Ok(file.into_response())
 }
