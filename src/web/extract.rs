@@ -211,6 +211,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     }
 }
 
+/// A form that carries nothing but its CSRF token (a button: sign out, revoke, cancel…).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+pub type CsrfOnly = CsrfForm<NoFields>;
+
 /// The seller behind `Authorization: Bearer KEY` on `/api/v1`.
 pub struct ApiSeller {
     pub user: User,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::accounts::{self, AccountInput, FieldErrors, SignIn};
 use crate::domain::{NewPassword, Role};
 use crate::error::AppError;
-use crate::web::extract::{CsrfForm, Viewer};
+use crate::web::extract::{CsrfForm, CsrfOnly, Viewer};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html, html_status, redirect, safe_next};
 
@@ -113,11 +113,8 @@ async fn login(
     )
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 #[post("/logout")]
-async fn logout(viewer: Viewer, CsrfForm(_): CsrfForm<Empty>) -> HttpResponse {
+async fn logout(viewer: Viewer, _: CsrfOnly) -> HttpResponse {
     viewer.session.purge();
     redirect("/login?signed_out=1")
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::db::addresses::AddressRow;
 use crate::domain::address::{AddressInput, Party};
 use crate::error::AppError;
-use crate::web::extract::{CsrfForm, Seller};
+use crate::web::extract::{CsrfForm, CsrfOnly, Seller};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html_status, redirect};
 
@@ -141,15 +141,12 @@ async fn update(
     Ok(redirect("/seller/addresses"))
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 #[post("/seller/addresses/{id}/delete")]
 async fn delete(
     state: web::Data<AppState>,
     auth: Seller,
     path: web::Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
     if !state
@@ -171,7 +168,7 @@ async fn default_address(
     state: web::Data<AppState>,
     auth: Seller,
     path: web::Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
     if !state

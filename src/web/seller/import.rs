@@ -5,14 +5,13 @@ use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
-use serde::Deserialize;
 
 use crate::booking::Settings;
 use crate::db::imports::Import;
 use crate::domain::Money;
 use crate::error::AppError;
 use crate::import::{self, COLUMNS, Outcome, Row};
-use crate::web::extract::{CsrfForm, Seller};
+use crate::web::extract::{CsrfOnly, Seller};
 use crate::web::page::PageCtx;
 use crate::web::{AppState, html, html_status, redirect};
 
@@ -166,15 +165,12 @@ async fn show(
     })
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 #[post("/shipments/import/{id}/book")]
 async fn book(
     state: web::Data<AppState>,
     auth: Seller,
     path: web::Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
     let to = format!("/shipments/import/{id}");

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::db::api_keys::{ApiKey, NewApiKey};
 use crate::domain::required_text;
 use crate::error::AppError;
-use crate::web::extract::{CsrfForm, Seller};
+use crate::web::extract::{CsrfForm, CsrfOnly, Seller};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html, redirect};
 
@@ -98,15 +98,12 @@ pub async fn create_api_key(
     Ok(key)
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 #[post("/seller/settings/api-keys/{id}/revoke")]
 async fn revoke_key(
     state: web::Data<AppState>,
     auth: Seller,
     path: web::Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
     // Reached through the seller's id: another seller's key is simply not found.

@@ -16,7 +16,7 @@ use crate::domain::address::AddressInput;
 use crate::domain::customs::{CONTENTS_TYPES, CustomsInput, CustomsItemInput};
 use crate::domain::{Currency, Money, ParcelInput, format_weight};
 use crate::error::AppError;
-use crate::web::extract::{CsrfForm, Seller};
+use crate::web::extract::{CsrfForm, CsrfOnly, Seller};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html, html_status, redirect};
 
@@ -593,15 +593,12 @@ async fn detail(
     })
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 #[post("/shipments/{id}/cancel")]
 async fn cancel(
     state: web::Data<AppState>,
     auth: Seller,
     path: web::Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
     let currency = state.config.currency;
