@@ -166,6 +166,29 @@ async fn quote_then_book_then_cancel_on_the_pages() {
             .await
             .contains("0 shipments")
     );
+    // Filters by channel and by booking date.
+    assert!(
+        v.get_html("/shipments?channel=CNPOST-EPACKET")
+            .await
+            .contains("1 shipment<")
+    );
+    assert!(
+        v.get_html("/shipments?channel=DHL-EXPRESS")
+            .await
+            .contains("0 shipments")
+    );
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = today + chrono::Duration::days(1);
+    assert!(
+        v.get_html(&format!("/shipments?from={today}&to={today}"))
+            .await
+            .contains("1 shipment<")
+    );
+    assert!(
+        v.get_html(&format!("/shipments?from={tomorrow}"))
+            .await
+            .contains("0 shipments")
+    );
     let before = app.balance(&seller);
     let id = to.trim_start_matches("/shipments/");
     let r = v.submit(&to, &format!("/shipments/{id}/cancel"), &[]).await;
