@@ -51,6 +51,9 @@ pub struct Config {
     pub mode: Mode,
     pub database_url: DbUrl,
     pub sqlite_sync: crate::db::SqliteSync,
+    /// Whether the built-in sandbox gateway takes payments. On by default in local mode only:
+    /// in production it would let anyone top up for free.
+    pub sandbox_payments: bool,
     pub bind: String,
     pub base_url: String,
     pub mail_url: MailUrl,
@@ -84,9 +87,11 @@ struct RawConfig {
     mail_retry_seconds: Option<String>,
     mail_poll_seconds: Option<String>,
     sqlite_sync: Option<String>,
+    sandbox_payments: Option<String>,
 }
 
-pub const ENV_KEYS: [(&str, &str); 13] = [
+pub const ENV_KEYS: [(&str, &str); 14] = [
+    ("sandbox_payments", "WAYBILL_SANDBOX_PAYMENTS"),
     ("sqlite_sync", "WAYBILL_SQLITE_SYNC"),
     ("mode", "WAYBILL_MODE"),
     ("database_url", "DATABASE_URL"),
@@ -162,6 +167,7 @@ impl RawConfig {
             "workers" => &mut self.workers,
             "mail_retry_seconds" => &mut self.mail_retry_seconds,
             "sqlite_sync" => &mut self.sqlite_sync,
+            "sandbox_payments" => &mut self.sandbox_payments,
             _ => &mut self.mail_poll_seconds,
         }
     }
@@ -222,10 +228,19 @@ impl RawConfig {
         let sqlite_sync =
             crate::db::SqliteSync::parse(self.sqlite_sync.as_deref().unwrap_or("full"))
                 .map_err(anyhow::Error::msg)?;
+        let sandbox_payments = match self.sandbox_payments.as_deref() {
+            None => mode == Mode::Local,
+            Some("on" | "true" | "1") => true,
+            Some("off" | "false" | "0") => false,
+            Some(other) => {
+                anyhow::bail!("WAYBILL_SANDBOX_PAYMENTS must be on or off, not `{other}`")
+            }
+        };
         Ok(Config {
             mode,
             database_url,
             sqlite_sync,
+            sandbox_payments,
             bind,
             base_url,
             mail_url,

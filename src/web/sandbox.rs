@@ -36,6 +36,9 @@ async fn checkout_page(
     state: web::Data<AppState>,
     q: web::Query<Checkout>,
 ) -> Result<HttpResponse, AppError> {
+    if !state.config.sandbox_payments {
+        return Err(AppError::NotFound);
+    }
     let c = q.into_inner();
     let now = chrono::Utc::now().timestamp();
     match state.sandbox.verify_checkout(&c, now) {
@@ -74,6 +77,9 @@ async fn checkout_answer(
     state: web::Data<AppState>,
     form: web::Form<Answer>,
 ) -> Result<HttpResponse, AppError> {
+    if !state.config.sandbox_payments {
+        return Err(AppError::NotFound);
+    }
     let Answer {
         intent_id,
         amount,

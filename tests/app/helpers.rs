@@ -79,6 +79,8 @@ impl Drop for TestDb {
 pub struct Options {
     pub mail_url: Option<String>,
     pub base_url: Option<String>,
+    /// Further environment, e.g. `WAYBILL_MODE=production`.
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 pub struct TestApp {
@@ -121,6 +123,9 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     env.insert("WAYBILL_MAIL_RETRY_SECONDS".into(), "0.3".into());
     if let Some(b) = opts.base_url {
         env.insert("WAYBILL_BASE_URL".into(), b);
+    }
+    for (k, v) in opts.env {
+        env.insert(k.into(), v.into());
     }
     let config = Config::from_sources(None, &env).unwrap();
     let app = Application::build(config).unwrap();

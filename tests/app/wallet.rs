@@ -734,3 +734,46 @@ async fn operators_credit_and_debit_with_a_note_and_their_name() {
     assert!(t[0].actor_id.is_some());
     app.assert_ledger_consistent(&id);
 }
+
+#[actix_web::test]
+async fn production_takes_no_sandbox_payments_unless_asked() {
+    let app = spawn_app_with(Options {
+        env: vec![("WAYBILL_MODE", "production")],
+        ..Default::default()
+    })
+    .await;
+    let seller = app.signed_in(Role::Seller, "prod@example.com").await;
+    let id = seller_id(&app, "prod@example.com");
+    let page = seller.get_html("/wallet").await;
+    assert!(page.contains("id=\"top-up-off\""));
+    let r = seller
+        .submit("/wallet", "/wallet/topup", &[("amount", "100")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Online top-up is not available yet")
+    );
+    let n = Notification {
+        intent_id: "x".into(),
+        status: "succeeded".into(),
+        amount: 100,
+        currency: "CNY".into(),
+        provider_ref: "SBX".into(),
+    };
+    let (ts, sig, body) = app
+        .state
+        .sandbox
+        .notification(&n, chrono::Utc::now().timestamp());
+    assert_eq!(post_notify(&app, &ts, &sig, &body).await.status(), 404);
+    assert_eq!(
+        seller
+            .get("/sandbox/checkout?intent_id=x&amount=1&currency=CNY&expires=9999999999&sig=x")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(app.balance(&id), 0);
+}

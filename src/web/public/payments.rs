@@ -17,6 +17,9 @@ async fn notify(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    if !state.config.sandbox_payments {
+        return Err(AppError::NotFound.into());
+    }
     let header = |name: &str| {
         req.headers()
             .get(name)

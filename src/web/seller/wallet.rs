@@ -67,6 +67,7 @@ struct WalletPage {
     amount: String,
     amount_error: Option<String>,
     currency: String,
+    top_up_enabled: bool,
     today: String,
     month_start: String,
 }
@@ -116,6 +117,7 @@ async fn render(
             amount,
             amount_error,
             currency: currency.code().to_string(),
+            top_up_enabled: state.config.sandbox_payments,
             today: today.to_string(),
             month_start: today.format("%Y-%m-01").to_string(),
         },
@@ -161,6 +163,10 @@ async fn top_up(
     auth: Seller,
     CsrfForm(form): CsrfForm<TopUpForm>,
 ) -> Result<HttpResponse, AppError> {
+    if !state.config.sandbox_payments {
+        let msg = "Online top-up is not available yet: ask Waybill to credit your wallet.";
+        return render(&state, &auth, 1, form.amount, Some(msg.into())).await;
+    }
     let currency = state.config.currency;
     let scale = 10i64.pow(currency.exponent());
     let amount = Money::parse_decimal(&form.amount, currency).and_then(|m| {
@@ -194,6 +200,9 @@ async fn top_up_return(
     auth: Seller,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
+    if !state.config.sandbox_payments {
+        return Err(AppError::NotFound);
+    }
     let now = chrono::Utc::now().timestamp();
     let n = match state.payments.verify_return(req.query_string(), now) {
         Ok(n) => n,
