@@ -388,19 +388,7 @@ impl TestApp {
         minor: i64,
         key: &str,
     ) -> Result<waybill::wallet::Posted, waybill::error::AppError> {
-        waybill::wallet::post(
-            &mut self.conn(),
-            &waybill::wallet::Posting {
-                key,
-                kind,
-                seller_id,
-                amount: cny(minor),
-                shipment_id: None,
-                payment_intent_id: None,
-                note: None,
-                actor_id: None,
-            },
-        )
+        post_on(&mut self.conn(), seller_id, kind, minor, key, None)
     }
 
     pub fn balance(&self, seller_id: &str) -> i64 {
@@ -496,4 +484,29 @@ pub async fn seller_with_address(app: &TestApp, email: &str) -> (Visitor, String
         .await;
     assert_eq!(location(&r), "/seller/addresses");
     (v, id)
+}
+
+/// One wallet movement in CNY on a given connection (threads in the concurrency tests bring
+/// their own).
+pub fn post_on(
+    conn: &mut waybill::db::DbConn,
+    seller_id: &str,
+    kind: waybill::wallet::Kind,
+    minor: i64,
+    key: &str,
+    shipment_id: Option<&str>,
+) -> Result<waybill::wallet::Posted, waybill::error::AppError> {
+    waybill::wallet::post(
+        conn,
+        &waybill::wallet::Posting {
+            key,
+            kind,
+            seller_id,
+            amount: cny(minor),
+            shipment_id,
+            payment_intent_id: None,
+            note: None,
+            actor_id: None,
+        },
+    )
 }

@@ -288,18 +288,13 @@ async fn concurrent_charges_never_overdraw() {
         .map(|i| {
             let (pool, id) = (pool.clone(), id.clone());
             std::thread::spawn(move || {
-                waybill::wallet::post(
+                post_on(
                     &mut pool.get().unwrap(),
-                    &waybill::wallet::Posting {
-                        key: &format!("charge-{i}"),
-                        kind: Kind::Charge,
-                        seller_id: &id,
-                        amount: cny(1_000),
-                        shipment_id: None,
-                        payment_intent_id: None,
-                        note: None,
-                        actor_id: None,
-                    },
+                    &id,
+                    Kind::Charge,
+                    1_000,
+                    &format!("charge-{i}"),
+                    None,
                 )
             })
         })
@@ -383,18 +378,13 @@ async fn one_idempotency_key_moves_money_once() {
         .map(|_| {
             let (pool, id) = (pool.clone(), id.clone());
             std::thread::spawn(move || {
-                waybill::wallet::post(
+                post_on(
                     &mut pool.get().unwrap(),
-                    &waybill::wallet::Posting {
-                        key: "k-race",
-                        kind: Kind::Charge,
-                        seller_id: &id,
-                        amount: cny(500),
-                        shipment_id: None,
-                        payment_intent_id: None,
-                        note: None,
-                        actor_id: None,
-                    },
+                    &id,
+                    Kind::Charge,
+                    500,
+                    "k-race",
+                    None,
                 )
                 .unwrap()
             })
@@ -457,18 +447,13 @@ fn random_operations_keep_the_ledger_balanced() {
                 let shipment = about_a_shipment(op.kind).then_some(op.shipment);
                 let shipment_id = shipment.map(|s| format!("{id}-shipment-{s}"));
                 let key = format!("{id}:{}", op.key);
-                let r = waybill::wallet::post(
+                let r = post_on(
                     &mut app.conn(),
-                    &waybill::wallet::Posting {
-                        key: &key,
-                        kind: op.kind,
-                        seller_id: &id,
-                        amount: cny(op.amount),
-                        shipment_id: shipment_id.as_deref(),
-                        payment_intent_id: None,
-                        note: None,
-                        actor_id: None,
-                    },
+                    &id,
+                    op.kind,
+                    op.amount,
+                    &key,
+                    shipment_id.as_deref(),
                 );
                 let this = (op.kind, op.amount, shipment);
                 match (seen.get(&op.key), &r) {
@@ -510,19 +495,7 @@ async fn refunds_never_exceed_what_a_shipment_was_charged() {
     let id = app.create_user(Role::Seller, "refunds@example.com").id;
     app.post(&id, Kind::TopUp, 10_000, "fund").unwrap();
     let move_ = |kind, minor, key: &str, shipment: Option<&str>| {
-        waybill::wallet::post(
-            &mut app.conn(),
-            &waybill::wallet::Posting {
-                key,
-                kind,
-                seller_id: &id,
-                amount: cny(minor),
-                shipment_id: shipment,
-                payment_intent_id: None,
-                note: None,
-                actor_id: None,
-            },
-        )
+        post_on(&mut app.conn(), &id, kind, minor, key, shipment)
     };
     move_(Kind::Charge, 3_000, "charge", Some("S1")).unwrap();
     assert!(matches!(
