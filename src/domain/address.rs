@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{EmailAddress, Phone, required_text};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     pub name: String,
     pub company: Option<String>,

@@ -61,18 +61,7 @@ impl Label {
         kind: ChannelKind,
         base_url: &str,
     ) -> Label {
-        let sender: Address = serde_json::from_str(&s.sender).unwrap_or_else(|_| Address {
-            name: String::new(),
-            company: None,
-            street1: String::new(),
-            street2: None,
-            city: String::new(),
-            state: None,
-            postal_code: String::new(),
-            country: String::new(),
-            phone: String::new(),
-            email: None,
-        });
+        let sender: Address = serde_json::from_str(&s.sender).unwrap_or_default();
         let customs: Customs = serde_json::from_str(&s.customs).unwrap_or(Customs {
             contents_type: "other".into(),
             items: vec![],

@@ -139,7 +139,7 @@ async fn postal_and_express_labels_scan_and_read_back() {
 #[actix_web::test]
 async fn a4_holds_four_labels_a_page_and_batches_are_one_pdf() {
     let app = spawn_app().await;
-    let (seller, key) = funded_seller(&app, "a4@example.com", 500_000).await;
+    let (_, key) = funded_seller(&app, "a4@example.com", 500_000).await;
     let mut ids = Vec::new();
     let mut tns = Vec::new();
     for _ in 0..5 {
@@ -174,7 +174,6 @@ async fn a4_holds_four_labels_a_page_and_batches_are_one_pdf() {
         .await
         .unwrap();
     assert_eq!(one["label_count"], 2);
-    let _ = seller;
 }
 
 #[actix_web::test]
