@@ -16,6 +16,10 @@ use crate::domain::{Currency, Money, Parcel, ParcelInput, required_text};
 use crate::error::AppError;
 use crate::wallet::{self, Kind, Posting};
 
+/// Stands for the tracking number in a confirmation rendered before the number is issued
+/// (invisible separators: no recipient field in Latin script can contain it).
+const TRACKING_MARK: &str = "\u{2063}tracking-number\u{2063}";
+
 /// Statuses a shipment may be cancelled from (before the courier has it).
 pub const CANCELLABLE: [&str; 2] = ["booked", "pickup_scheduled"];
 
@@ -290,6 +294,17 @@ fn book_once(
     };
     let channel_name = format!("{} {}", channel.carrier, channel.service);
     let ledger_key = format!("charge:{id}");
+    // The confirmation is rendered here, outside the write transaction, where every other
+    // booking would wait for it; only the tracking number is filled in inside.
+    let mut mail = crate::mail::Rendered::of(&BookedMail {
+        shipment: &Shipment {
+            tracking_number: TRACKING_MARK.into(),
+            ..shipment.clone()
+        },
+        channel: &channel_name,
+        price: amount,
+        base_url: settings.base_url,
+    })?;
     let mut stored = None;
     wallet::post_with(
         conn,
@@ -325,16 +340,8 @@ fn book_once(
                     created_at: now,
                 },
             )?;
-            crate::mail::enqueue(
-                c,
-                &seller.email,
-                &BookedMail {
-                    shipment: &shipment,
-                    channel: &channel_name,
-                    price: amount,
-                    base_url: settings.base_url,
-                },
-            )?;
+            mail.fill(TRACKING_MARK, &shipment.tracking_number);
+            mail.enqueue(c, &seller.email)?;
             stored = Some(shipment.clone());
             Ok(())
         },

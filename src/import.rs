@@ -207,7 +207,7 @@ fn describe(errors: &BTreeMap<String, String>) -> Vec<String> {
 /// duplicate references within the file, and references already booked.
 pub fn check(conn: &mut DbConn, seller_id: &str, rows: &mut [Row]) -> Result<(), AppError> {
     let has_sender = db::addresses::default_for(conn, seller_id)?.is_some();
-    let channels: BTreeMap<String, crate::domain::channel::ChannelSpec> =
+    let channels: BTreeMap<String, std::sync::Arc<crate::domain::channel::ChannelSpec>> =
         db::channels::list_enabled(conn)?
             .into_iter()
             .map(|c| c.spec().map(|s| (c.code, s)))

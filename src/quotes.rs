@@ -1,6 +1,8 @@
 //! Quotes: every enabled channel's answer for one parcel to one country, cheapest eligible
 //! first, then the ineligible ones with their reasons.
 
+use std::sync::Arc;
+
 use crate::db::channels::Channel;
 use crate::db::{self, DbConn};
 use crate::domain::Parcel;
@@ -9,7 +11,7 @@ use crate::error::AppError;
 
 pub struct ChannelQuote {
     pub channel: Channel,
-    pub spec: ChannelSpec,
+    pub spec: Arc<ChannelSpec>,
     pub quote: Quote,
 }
 

@@ -26,7 +26,14 @@ pub struct Application {
 impl Application {
     /// Must run inside a Tokio runtime: it spawns the mail worker.
     pub fn build(mut config: Config) -> anyhow::Result<Application> {
-        let pool = db::connect_with(&config.database_url, 10, config.sqlite_sync)?;
+        // A request holds its connection while its write waits for the group commit, so
+        // SQLite (whose connections are cheap, in-process) gets enough for every request in
+        // flight; PostgreSQL connections are server processes shared by every app server.
+        let size = match config.database_url {
+            db::DbUrl::Sqlite(_) => 32,
+            db::DbUrl::Postgres(_) => 10,
+        };
+        let pool = db::connect_with(&config.database_url, size, config.sqlite_sync)?;
         {
             let mut conn = pool.get()?;
             let applied = db::migrate(&mut conn)?;

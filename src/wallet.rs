@@ -119,17 +119,25 @@ pub fn post_with(
             "An amount must be more than zero.".into(),
         ));
     }
-    if let Some(done) = ledger::find_transaction_by_key(conn, p.key)? {
-        return replay(conn, p, done);
+    let mut also = Some(also);
+    let mut attempt = |conn: &mut DbConn| {
+        db::write_tx(conn, |c| {
+            let posted = post_in_tx(c, p)?;
+            if let Some(also) = also.take() {
+                also(c, &posted)?;
+            }
+            Ok(posted)
+        })
+    };
+    let mut result = attempt(conn);
+    if matches!(result, Err(AppError::NotFound)) && ledger::balance(conn, p.seller_id)?.is_none() {
+        // The seller's first movement: open the wallet (outside a transaction, where a lost
+        // race is only a unique violation) and post again.
+        ledger::ensure_wallet(conn, p.seller_id, p.amount.currency.code())?;
+        result = attempt(conn);
     }
-    ledger::ensure_wallet(conn, p.seller_id, p.amount.currency.code())?;
-    let result = db::write_tx(conn, |c| {
-        let posted = post_in_tx(c, p)?;
-        also(c, &posted)?;
-        Ok(posted)
-    });
     match result {
-        // Two requests with one key raced; the other one won and moved the money.
+        // The key has moved money before (a retry) or a concurrent duplicate won the race.
         Err(AppError::Internal(e))
             if e.downcast_ref::<diesel::result::Error>()
                 .is_some_and(db::is_unique_violation) =>
@@ -165,27 +173,6 @@ fn replay(conn: &mut DbConn, p: &Posting, done: LedgerTransaction) -> Result<Pos
 }
 
 fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
-    let (_, wallet_currency) = ledger::balance(conn, p.seller_id)?.ok_or(AppError::NotFound)?;
-    if wallet_currency != p.amount.currency.code() {
-        return Err(AppError::BadRequest(format!(
-            "This wallet holds {wallet_currency}, not {}.",
-            p.amount.currency.code()
-        )));
-    }
-    if matches!(p.kind, Kind::Refund | Kind::AdjustRefund) {
-        // Money is never created: a shipment gives back at most what it was charged.
-        let shipment = p.shipment_id.ok_or_else(|| {
-            AppError::BadRequest("A refund must name the shipment it refunds.".into())
-        })?;
-        let held = ledger::net_charged_for_shipment(conn, shipment)?;
-        if p.amount.minor > held {
-            return Err(AppError::Conflict(format!(
-                "A refund of {} is more than the {} charged for this shipment.",
-                p.amount,
-                Money::new(held, p.amount.currency)
-            )));
-        }
-    }
     let now = db::now();
     let t = LedgerTransaction {
         id: db::new_id(),
@@ -200,15 +187,46 @@ fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
         actor_id: p.actor_id.map(str::to_string),
         created_at: now,
     };
-    // The unique key is claimed first: a concurrent duplicate fails here, before any money moves.
+    // Money is never created: a shipment gives back at most what it was charged (read
+    // before this refund's own row exists, which would count against it).
+    let held = match (p.kind, p.shipment_id) {
+        (Kind::Refund | Kind::AdjustRefund, Some(shipment)) => {
+            Some(ledger::net_charged_for_shipment(conn, shipment)?)
+        }
+        (Kind::Refund | Kind::AdjustRefund, None) => {
+            return Err(AppError::BadRequest(
+                "A refund must name the shipment it refunds.".into(),
+            ));
+        }
+        _ => None,
+    };
+    // The unique key is claimed before the cap is applied: a retry or a concurrent duplicate
+    // fails here and is answered as a replay, not as "more than charged".
     ledger::insert_transaction(conn, &t)?;
+    if let Some(held) = held
+        && p.amount.minor > held
+    {
+        return Err(AppError::Conflict(format!(
+            "A refund of {} is more than the {} charged for this shipment.",
+            p.amount,
+            Money::new(held, p.amount.currency)
+        )));
+    }
     let delta = if p.kind.credits_wallet() {
         p.amount.minor
     } else {
         -p.amount.minor
     };
-    let Some(balance_after) = ledger::apply_to_balance(conn, p.seller_id, delta)? else {
-        let (balance, _) = ledger::balance(conn, p.seller_id)?.unwrap_or((0, String::new()));
+    let currency = p.amount.currency.code();
+    let Some(balance_after) = ledger::apply_to_balance(conn, p.seller_id, currency, delta)? else {
+        // Nothing moved: say why.
+        let (balance, wallet_currency) =
+            ledger::balance(conn, p.seller_id)?.ok_or(AppError::NotFound)?;
+        if wallet_currency != currency {
+            return Err(AppError::BadRequest(format!(
+                "This wallet holds {wallet_currency}, not {currency}."
+            )));
+        }
         let have = Money::new(balance, p.amount.currency);
         let short = Money::new(p.amount.minor - balance, p.amount.currency);
         return Err(AppError::PaymentRequired(format!(

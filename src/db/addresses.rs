@@ -65,17 +65,17 @@ pub fn find(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<Option<
         .filter(addresses::seller_id.eq(seller_id))
         .filter(addresses::id.eq(id))
         .select(AddressRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
 pub fn default_for(conn: &mut DbConn, seller_id: &str) -> QueryResult<Option<AddressRow>> {
-    addresses::table
+    per_backend!(conn, |c| addresses::table
         .filter(addresses::seller_id.eq(seller_id))
         .filter(addresses::is_default.eq(true))
         .select(AddressRow::as_select())
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Adds an address; the first one (or one marked default) becomes the default.
@@ -85,7 +85,7 @@ pub fn insert(
     a: &Address,
     make_default: bool,
 ) -> QueryResult<AddressRow> {
-    conn.transaction(|conn| {
+    super::write_tx(conn, |conn| {
         let first = default_for(conn, seller_id)?.is_none();
         let default = make_default || first;
         if default {
@@ -147,7 +147,7 @@ fn clear_default(conn: &mut DbConn, seller_id: &str) -> QueryResult<()> {
 }
 
 pub fn set_default(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool> {
-    conn.transaction(|conn| {
+    super::write_tx(conn, |conn| {
         if find(conn, seller_id, id)?.is_none() {
             return Ok(false);
         }
@@ -162,7 +162,7 @@ pub fn set_default(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<
 /// Deletes an address (shipments keep their own copy); if it was the default, the oldest
 /// remaining address becomes the default.
 pub fn delete(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool> {
-    conn.transaction(|conn| {
+    super::write_tx(conn, |conn| {
         let Some(row) = find(conn, seller_id, id)? else {
             return Ok(false);
         };

@@ -61,15 +61,15 @@ pub fn revoke(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool>
 
 /// The active key with this hash and its (enabled) seller.
 pub fn authenticate(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<(ApiKey, User)>> {
-    api_keys::table
+    per_backend!(conn, |c| api_keys::table
         .inner_join(users::table)
         .filter(api_keys::key_hash.eq(key_hash))
         .filter(api_keys::revoked_at.is_null())
         .filter(users::disabled.eq(false))
         .filter(users::role.eq("seller"))
         .select((ApiKey::as_select(), User::as_select()))
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 pub fn touch(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<()> {

@@ -1,6 +1,8 @@
 //! Approved channels as stored: columns for what is queried, JSON for the tracking format
 //! and the rate card (both checked by the domain before they are written).
 
+use std::sync::{Arc, Mutex};
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -60,8 +62,43 @@ impl Channel {
         })
     }
 
-    /// The domain view; fails only if a stored JSON document was damaged.
-    pub fn spec(&self) -> anyhow::Result<ChannelSpec> {
+    /// The domain view; fails only if a stored JSON document was damaged. Parsing the rate
+    /// card costs more than the rest of a quote, so parsed specs are kept per process and
+    /// reused while every field they come from is unchanged (an admin's edit changes them).
+    pub fn spec(&self) -> anyhow::Result<Arc<ChannelSpec>> {
+        static PARSED: Mutex<Vec<(Channel, Arc<ChannelSpec>)>> = Mutex::new(Vec::new());
+        let same = |c: &Channel| {
+            c.code == self.code
+                && c.rate_card == self.rate_card
+                && c.tracking_format == self.tracking_format
+                && c.carrier == self.carrier
+                && c.service == self.service
+                && c.kind == self.kind
+                && c.max_weight_g == self.max_weight_g
+                && c.max_length_mm == self.max_length_mm
+                && c.max_sum_sides_mm == self.max_sum_sides_mm
+                && c.volumetric_divisor == self.volumetric_divisor
+                && c.transit_min_days == self.transit_min_days
+                && c.transit_max_days == self.transit_max_days
+                && c.door_pickup == self.door_pickup
+        };
+        if let Some((_, spec)) = PARSED
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(c, _)| same(c))
+        {
+            return Ok(spec.clone());
+        }
+        let spec = Arc::new(self.parse_spec()?);
+        let mut parsed = PARSED.lock().unwrap_or_else(|p| p.into_inner());
+        // One entry per channel code: an edited channel replaces its old spec.
+        parsed.retain(|(c, _)| c.code != self.code);
+        parsed.push((self.clone(), spec.clone()));
+        Ok(spec)
+    }
+
+    fn parse_spec(&self) -> anyhow::Result<ChannelSpec> {
         Ok(ChannelSpec {
             code: self.code.clone(),
             carrier: self.carrier.clone(),
@@ -99,11 +136,11 @@ pub fn insert_if_missing(conn: &mut DbConn, c: &Channel) -> QueryResult<bool> {
 }
 
 pub fn find(conn: &mut DbConn, code: &str) -> QueryResult<Option<Channel>> {
-    channels::table
+    per_backend!(conn, |c| channels::table
         .find(code)
         .select(Channel::as_select())
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Channel>> {

@@ -35,7 +35,7 @@ pub fn find(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<Option<
         .filter(imports::seller_id.eq(seller_id))
         .filter(imports::id.eq(id))
         .select(Import::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

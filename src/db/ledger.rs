@@ -54,22 +54,22 @@ pub fn find_transaction_by_key(
     ledger_transactions::table
         .filter(ledger_transactions::idempotency_key.eq(key))
         .select(LedgerTransaction::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
 pub fn insert_transaction(conn: &mut DbConn, t: &LedgerTransaction) -> QueryResult<()> {
-    diesel::insert_into(ledger_transactions::table)
+    per_backend!(conn, |c| diesel::insert_into(ledger_transactions::table)
         .values(t)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 pub fn insert_entry(conn: &mut DbConn, e: &LedgerEntry) -> QueryResult<()> {
-    diesel::insert_into(ledger_entries::table)
+    per_backend!(conn, |c| diesel::insert_into(ledger_entries::table)
         .values(e)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 pub fn entries_of(conn: &mut DbConn, transaction_id: &str) -> QueryResult<Vec<LedgerEntry>> {
@@ -85,7 +85,7 @@ pub fn ensure_wallet(conn: &mut DbConn, seller_id: &str, currency: &str) -> Quer
     let exists = wallets::table
         .find(seller_id)
         .select(wallets::seller_id)
-        .first::<String>(conn)
+        .get_result::<String>(conn)
         .optional()?
         .is_some();
     if exists {
@@ -110,36 +110,27 @@ pub fn balance(conn: &mut DbConn, seller_id: &str) -> QueryResult<Option<(i64, S
     wallets::table
         .find(seller_id)
         .select((wallets::balance, wallets::currency))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
-/// Moves the cached balance by `delta`, refusing to go below zero: the check and the
-/// change are one statement, so concurrent charges cannot both pass it.
-/// Returns the new balance, or `None` when the funds are short.
+/// Moves the cached balance by `delta`, refusing to go below zero or to mix currencies: the
+/// check and the change are one statement, so concurrent charges cannot both pass it.
+/// Returns the new balance, or `None` when nothing moved (no such wallet, another currency,
+/// or the funds are short).
 pub fn apply_to_balance(
     conn: &mut DbConn,
     seller_id: &str,
+    currency: &str,
     delta: i64,
 ) -> QueryResult<Option<i64>> {
-    let n = diesel::update(
-        wallets::table
-            .filter(wallets::seller_id.eq(seller_id))
-            .filter(wallets::balance.ge(-delta)),
-    )
-    .set((
-        wallets::balance.eq(wallets::balance + delta),
-        wallets::updated_at.eq(super::now()),
-    ))
-    .execute(conn)?;
-    if n == 0 {
-        return Ok(None);
-    }
-    wallets::table
-        .find(seller_id)
-        .select(wallets::balance)
-        .first(conn)
-        .map(Some)
+    let update = super::cached::AddToBalance {
+        seller_id,
+        currency,
+        delta,
+        now: super::now(),
+    };
+    per_backend!(conn, |c| update.get_result::<i64>(c).optional())
 }
 
 /// A seller's wallet entries joined with their transactions.
@@ -272,7 +263,7 @@ pub fn find_intent(conn: &mut DbConn, id: &str) -> QueryResult<Option<PaymentInt
     payment_intents::table
         .find(id)
         .select(PaymentIntent::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

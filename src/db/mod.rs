@@ -1,8 +1,25 @@
 //! Database access: one connection type over SQLite and PostgreSQL, its pool and migrations.
 //! Handlers never build queries; they call the per-aggregate functions in this module's files.
+//!
+//! Lookups by a unique key use `get_result`, never `first`: `first` adds `LIMIT ?`, and the
+//! bundled SQLite (built with STAT4) re-prepares a statement whenever a parameter that
+//! shapes its plan is bound, which made every such cached statement parse again per call.
+
+/// Runs a query on the concrete connection inside a `DbConn`. The query is written once and
+/// compiled for each backend; used on the booking path, where going through the multi-backend
+/// wrapper meant rebuilding every statement's SQL text just to find it in the statement cache.
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Postgres($c) => $body,
+        }
+    };
+}
 
 pub mod addresses;
 pub mod api_keys;
+pub mod cached;
 pub mod channels;
 pub mod imports;
 pub mod ledger;
@@ -12,6 +29,7 @@ pub mod password_resets;
 pub mod schema;
 pub mod shipments;
 pub mod users;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -117,6 +135,27 @@ impl SqliteSync {
 pub struct Manager {
     url: DbUrl,
     sync: SqliteSync,
+    /// SQLite's group-commit writer, kept alive as long as the pool.
+    _writer: Option<std::sync::Arc<writer::Writer>>,
+}
+
+/// Opens a SQLite connection tuned as every Waybill connection is.
+fn open_sqlite(path: &Path, sync: SqliteSync) -> Result<DbConn, r2d2::Error> {
+    let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+        .map_err(r2d2::Error::ConnectionError)?;
+    // WAL lets readers run beside the writer; busy_timeout makes writers queue
+    // instead of failing; foreign keys are off by default in SQLite.
+    let sync = match sync {
+        SqliteSync::Full => "FULL",
+        SqliteSync::Normal => "NORMAL",
+    };
+    conn.batch_execute(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+         PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY;"
+    ))
+    .map_err(r2d2::Error::QueryError)?;
+    Ok(DbConn::Sqlite(conn))
 }
 
 impl ManageConnection for Manager {
@@ -125,22 +164,7 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match &self.url {
-            DbUrl::Sqlite(path) => {
-                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
-                    .map_err(r2d2::Error::ConnectionError)?;
-                // WAL lets readers run beside the writer; busy_timeout makes writers queue
-                // instead of failing; foreign keys are off by default in SQLite.
-                let sync = match self.sync {
-                    SqliteSync::Full => "FULL",
-                    SqliteSync::Normal => "NORMAL",
-                };
-                conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                     PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
-                ))
-                .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
-            }
+            DbUrl::Sqlite(path) => open_sqlite(path, self.sync),
             DbUrl::Postgres(url) => diesel::PgConnection::establish(url)
                 .map(DbConn::Postgres)
                 .map_err(r2d2::Error::ConnectionError),
@@ -167,9 +191,20 @@ pub fn connect(url: &DbUrl, max_size: u32) -> anyhow::Result<Pool> {
 
 /// Opens the pool (creating the SQLite file and its folder if missing).
 pub fn connect_with(url: &DbUrl, max_size: u32, sync: SqliteSync) -> anyhow::Result<Pool> {
-    if let DbUrl::Sqlite(path) = url {
-        ensure_parent_dir(path)?;
-    }
+    let writer = match url {
+        DbUrl::Sqlite(path) => {
+            ensure_parent_dir(path)?;
+            let path = path.clone();
+            Some(
+                writer::Writer::register(
+                    move || open_sqlite(&path, sync).map_err(|e| e.to_string()),
+                    sync == SqliteSync::Full,
+                )
+                .map_err(anyhow::Error::msg)?,
+            )
+        }
+        DbUrl::Postgres(_) => None,
+    };
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
         // Open connections on demand: start-up stays fast and idle servers hold few.
@@ -179,6 +214,7 @@ pub fn connect_with(url: &DbUrl, max_size: u32, sync: SqliteSync) -> anyhow::Res
         .build(Manager {
             url: url.clone(),
             sync,
+            _writer: writer,
         })?;
     Ok(pool)
 }
@@ -214,40 +250,27 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     Ok(applied)
 }
 
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// A write transaction. On SQLite it begins IMMEDIATE, taking the write lock up front (and
-/// waiting for it under busy_timeout): a deferred transaction that reads first and writes
-/// later could fail with SQLITE_BUSY instead of waiting.
+/// A write transaction: `f` runs all or nothing and the call returns once it is committed.
+/// On PostgreSQL that is a plain transaction on `conn`. On SQLite it is a member of a group
+/// commit on the database's write connection (`writer.rs`); `conn` only names the database.
+/// Every SQLite write that reads before it writes must come here: a deferred transaction on
+/// a pooled connection fails with SQLITE_BUSY when the writer commits in between.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let DbConn::Sqlite(inner) = conn else {
+    if let DbConn::Postgres(_) = conn {
         return conn.transaction(f);
-    };
-    // SQLite has one writer at a time. Writers of this process queue here, in order, rather
-    // than in SQLite's busy handler, which sleeps with back-off and makes the tail slow.
-    let _writer = SQLITE_WRITER
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-    let result = f(conn);
-    let DbConn::Sqlite(inner) = conn else {
-        unreachable!("the variant of a connection does not change")
-    };
-    match result {
-        Ok(v) => {
-            AnsiTransactionManager::commit_transaction(inner)?;
-            Ok(v)
-        }
-        Err(e) => {
-            AnsiTransactionManager::rollback_transaction(inner)?;
-            Err(e)
-        }
     }
+    // Every SQLite connection comes from a pool, which registered the writer of its file.
+    let writer = writer::Writer::of(conn)?.ok_or_else(|| {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("no write connection is open for this SQLite database".to_string()),
+        )
+    })?;
+    writer.run(f)
 }
 
 /// Whether an error is a unique-constraint violation (e.g. a duplicate e-mail or key).

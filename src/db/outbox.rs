@@ -41,10 +41,10 @@ pub struct NewMail<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewMail) -> QueryResult<()> {
-    diesel::insert_into(outbox::table)
+    per_backend!(conn, |c| diesel::insert_into(outbox::table)
         .values(new)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 /// Ids of pending mail that is due and not held by another worker.
@@ -88,7 +88,7 @@ pub fn claim(
     outbox::table
         .find(id)
         .select(OutboxMail::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

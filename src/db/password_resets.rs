@@ -34,7 +34,7 @@ pub fn find_valid(
         .filter(password_resets::used_at.is_null())
         .filter(password_resets::expires_at.gt(now))
         .select(password_resets::user_id)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -60,17 +60,17 @@ pub struct ShipmentEvent {
 }
 
 pub fn insert(conn: &mut DbConn, s: &Shipment) -> QueryResult<()> {
-    diesel::insert_into(shipments::table)
+    per_backend!(conn, |c| diesel::insert_into(shipments::table)
         .values(s)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 pub fn insert_event(conn: &mut DbConn, e: &ShipmentEvent) -> QueryResult<()> {
-    diesel::insert_into(shipment_events::table)
+    per_backend!(conn, |c| diesel::insert_into(shipment_events::table)
         .values(e)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 pub fn find(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<Option<Shipment>> {
@@ -78,17 +78,17 @@ pub fn find(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<Option<
         .filter(shipments::seller_id.eq(seller_id))
         .filter(shipments::id.eq(id))
         .select(Shipment::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
 pub fn find_by_key(conn: &mut DbConn, seller_id: &str, key: &str) -> QueryResult<Option<Shipment>> {
-    shipments::table
+    per_backend!(conn, |c| shipments::table
         .filter(shipments::seller_id.eq(seller_id))
         .filter(shipments::idempotency_key.eq(key))
         .select(Shipment::as_select())
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// The timeline, in the order things happened.
@@ -189,14 +189,8 @@ pub fn transition(
 
 /// Takes the channel's next tracking serial (inside the booking transaction).
 pub fn take_serial(conn: &mut DbConn, channel_code: &str) -> QueryResult<i64> {
-    use super::schema::channels;
-    diesel::update(channels::table.find(channel_code))
-        .set(channels::next_serial.eq(channels::next_serial + 1))
-        .execute(conn)?;
-    let next: i64 = channels::table
-        .find(channel_code)
-        .select(channels::next_serial)
-        .first(conn)?;
+    let bump = super::cached::BumpSerial { code: channel_code };
+    let next: i64 = per_backend!(conn, |c| bump.get_result(c))?;
     Ok(next - 1)
 }
 

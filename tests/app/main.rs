@@ -20,3 +20,4 @@ mod schema;
 mod security;
 mod shipment_pages;
 mod wallet;
+mod writes;

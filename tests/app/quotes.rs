@@ -185,6 +185,14 @@ async fn operators_edit_limits_and_replace_the_rate_card() {
             ("door_pickup", "1"),
         ]
     };
+    // Quoted once before the edit, so the channel's parsed terms are already cached.
+    let parcel = json!({"weight_g": 1_800, "length_mm": 200, "width_mm": 150, "height_mm": 50});
+    let ram = quote(&app, &key, "DE", parcel.clone())
+        .await
+        .into_iter()
+        .find(|q| q["channel"] == "CNPOST-RAM")
+        .unwrap();
+    assert_eq!(ram["eligible"], true, "{ram}");
     let bad = admin.submit(page, page, &limits("heavy")).await;
     assert_eq!(bad.status(), 422);
     assert!(
@@ -197,7 +205,6 @@ async fn operators_edit_limits_and_replace_the_rate_card() {
         location(&admin.submit(page, page, &limits("1500")).await),
         page
     );
-    let parcel = json!({"weight_g": 1_800, "length_mm": 200, "width_mm": 150, "height_mm": 50});
     let ram = quote(&app, &key, "DE", parcel)
         .await
         .into_iter()

@@ -233,7 +233,7 @@ async fn render_edit(
     let channel = state
         .db(move |c| crate::db::channels::find(c, &code)?.ok_or(AppError::NotFound))
         .await?;
-    let card = channel.spec()?.rate_card;
+    let card = channel.spec()?.rate_card.clone();
     let status = if errors.is_empty() && rates_error.is_none() {
         StatusCode::OK
     } else {

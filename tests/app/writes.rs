@@ -1,0 +1,68 @@
+//! Write transactions. On SQLite they commit in groups on one write connection
+//! (`db::writer`); what a caller sees must not depend on that, on either backend.
+
+use chrono::Duration;
+use diesel::result::Error;
+use waybill::db;
+
+use crate::helpers::*;
+
+fn failures(pool: &db::Pool, email: &str) -> usize {
+    db::login_failures::since(
+        &mut pool.get().unwrap(),
+        email,
+        db::now() - Duration::hours(1),
+    )
+    .unwrap()
+    .len()
+}
+
+#[actix_web::test]
+async fn concurrent_writes_commit_and_a_failed_one_leaves_no_trace() {
+    let app = spawn_app().await;
+    let pool = app.state.pool.clone();
+    let handles: Vec<_> = (0..40)
+        .map(|i| {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                let email = format!("writer-{i}@example.com");
+                let result = db::write_tx(&mut pool.get().unwrap(), |c| {
+                    db::login_failures::record(c, &email, db::now())?;
+                    if i % 5 == 0 {
+                        // Fails after writing: its row must go, its neighbours' must stay.
+                        return Err(Error::RollbackTransaction);
+                    }
+                    db::login_failures::record(c, &email, db::now())
+                });
+                // Once the call has returned, every other connection sees the outcome.
+                (i, result.is_ok(), failures(&pool, &email))
+            })
+        })
+        .collect();
+    for h in handles {
+        let (i, ok, seen) = h.join().unwrap();
+        assert_eq!(ok, i % 5 != 0, "writer {i}");
+        assert_eq!(seen, if ok { 2 } else { 0 }, "writer {i}");
+    }
+}
+
+#[actix_web::test]
+async fn a_write_that_panics_leaves_nothing_and_later_writes_work() {
+    let app = spawn_app().await;
+    let pool = app.state.pool.clone();
+    let p = pool.clone();
+    let crashed = std::thread::spawn(move || {
+        db::write_tx::<(), Error, _>(&mut p.get().unwrap(), |c| {
+            db::login_failures::record(c, "crash@example.com", db::now())?;
+            panic!("a bug inside a write transaction");
+        })
+    })
+    .join();
+    assert!(crashed.is_err());
+    db::write_tx(&mut pool.get().unwrap(), |c| {
+        db::login_failures::record(c, "after@example.com", db::now())
+    })
+    .unwrap();
+    assert_eq!(failures(&pool, "crash@example.com"), 0);
+    assert_eq!(failures(&pool, "after@example.com"), 1);
+}
