@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::addresses;
+use super::schema::{addresses, users};
 use crate::domain::address::Address;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -78,6 +78,21 @@ pub fn default_for(conn: &mut DbConn, seller_id: &str) -> QueryResult<Option<Add
         .optional())
 }
 
+/// Serialises changes to one seller's address book. Each change reads (which is the default?)
+/// before it writes; on PostgreSQL two concurrent ones would otherwise both miss the other's
+/// uncommitted default and leave two. SQLite's single writer already runs them one by one.
+fn lock_book(conn: &mut DbConn, seller_id: &str) -> QueryResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        users::table
+            .filter(users::id.eq(seller_id))
+            .select(users::id)
+            .for_update()
+            .get_result::<String>(c)
+            .optional()?;
+    }
+    Ok(())
+}
+
 /// Adds an address; the first one (or one marked default) becomes the default.
 pub fn insert(
     conn: &mut DbConn,
@@ -86,6 +101,7 @@ pub fn insert(
     make_default: bool,
 ) -> QueryResult<AddressRow> {
     super::write_tx(conn, |conn| {
+        lock_book(conn, seller_id)?;
         let first = default_for(conn, seller_id)?.is_none();
         let default = make_default || first;
         if default {
@@ -148,6 +164,7 @@ fn clear_default(conn: &mut DbConn, seller_id: &str) -> QueryResult<()> {
 
 pub fn set_default(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool> {
     super::write_tx(conn, |conn| {
+        lock_book(conn, seller_id)?;
         if find(conn, seller_id, id)?.is_none() {
             return Ok(false);
         }
@@ -163,6 +180,7 @@ pub fn set_default(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<
 /// remaining address becomes the default.
 pub fn delete(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool> {
     super::write_tx(conn, |conn| {
+        lock_book(conn, seller_id)?;
         let Some(row) = find(conn, seller_id, id)? else {
             return Ok(false);
         };

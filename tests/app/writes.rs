@@ -4,6 +4,7 @@
 use chrono::Duration;
 use diesel::result::Error;
 use waybill::db;
+use waybill::domain::Role;
 
 use crate::helpers::*;
 
@@ -65,4 +66,37 @@ async fn a_write_that_panics_leaves_nothing_and_later_writes_work() {
     .unwrap();
     assert_eq!(failures(&pool, "crash@example.com"), 0);
     assert_eq!(failures(&pool, "after@example.com"), 1);
+}
+
+#[actix_web::test]
+async fn concurrent_default_addresses_leave_exactly_one_default() {
+    // Each insert reads (is there a default?) and then writes: on SQLite that only holds
+    // beside other writers when it goes through the write path, not a deferred transaction;
+    // on PostgreSQL only when inserts for one seller are serialised (read committed).
+    let app = spawn_app().await;
+    let seller = app.create_user(Role::Seller, "many-docks@example.com").id;
+    let pool = app.state.pool.clone();
+    let handles: Vec<_> = (0..16)
+        .map(|i| {
+            let (pool, seller) = (pool.clone(), seller.clone());
+            std::thread::spawn(move || {
+                let a = waybill::domain::address::Address {
+                    name: format!("Dock {i}"),
+                    street1: "18 Keyuan Rd".into(),
+                    city: "Shenzhen".into(),
+                    postal_code: "518057".into(),
+                    country: "CN".into(),
+                    phone: "13800138000".into(),
+                    ..Default::default()
+                };
+                db::addresses::insert(&mut pool.get().unwrap(), &seller, &a, true)
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    let all = db::addresses::list(&mut pool.get().unwrap(), &seller).unwrap();
+    assert_eq!(all.len(), 16);
+    assert_eq!(all.iter().filter(|a| a.is_default).count(), 1);
 }
