@@ -119,6 +119,8 @@ pub fn post_with(
             "An amount must be more than zero.".into(),
         ));
     }
+    // `also` runs after the money moved; the one retry below follows a missing wallet, where
+    // nothing moved, so `also` runs exactly once whichever attempt succeeds.
     let mut also = Some(also);
     let mut attempt = |conn: &mut DbConn| {
         db::write_tx(conn, |c| {

@@ -12,6 +12,23 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
+/// Makes a fragment a query returning one `$sql_type` column whose SQL never changes, so
+/// its prepared statement is cached under a static id.
+macro_rules! fixed_statement {
+    ($name:ident, $sql_type:ty) => {
+        impl<Conn> RunQueryDsl<Conn> for $name<'_> {}
+
+        impl Query for $name<'_> {
+            type SqlType = $sql_type;
+        }
+
+        impl QueryId for $name<'_> {
+            type QueryId = $name<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+    };
+}
+
 /// `balance += delta` unless that would go below zero or the currency differs; returns the
 /// new balance (no row when nothing moved).
 pub struct AddToBalance<'a> {
@@ -44,16 +61,7 @@ where
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for AddToBalance<'_> {}
-
-impl Query for AddToBalance<'_> {
-    type SqlType = BigInt;
-}
-
-impl QueryId for AddToBalance<'_> {
-    type QueryId = AddToBalance<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
+fixed_statement!(AddToBalance, BigInt);
 
 /// `next_serial += 1` on one channel; returns the new value.
 pub struct BumpSerial<'a> {
@@ -73,13 +81,4 @@ where
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for BumpSerial<'_> {}
-
-impl Query for BumpSerial<'_> {
-    type SqlType = BigInt;
-}
-
-impl QueryId for BumpSerial<'_> {
-    type QueryId = BumpSerial<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
+fixed_statement!(BumpSerial, BigInt);

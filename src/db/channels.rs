@@ -33,6 +33,13 @@ pub struct Channel {
     pub updated_at: NaiveDateTime,
 }
 
+/// What a channel's spec is parsed from (see `Channel::spec_source`).
+type SpecSource<'a> = (
+    (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str),
+    (&'a i64, &'a i64, &'a i64, &'a Option<i64>),
+    (&'a i32, &'a i32, &'a bool),
+);
+
 impl Channel {
     pub fn from_spec(spec: &ChannelSpec, webhook_secret: String) -> anyhow::Result<Channel> {
         let now = super::now();
@@ -67,26 +74,12 @@ impl Channel {
     /// reused while every field they come from is unchanged (an admin's edit changes them).
     pub fn spec(&self) -> anyhow::Result<Arc<ChannelSpec>> {
         static PARSED: Mutex<Vec<(Channel, Arc<ChannelSpec>)>> = Mutex::new(Vec::new());
-        let same = |c: &Channel| {
-            c.code == self.code
-                && c.rate_card == self.rate_card
-                && c.tracking_format == self.tracking_format
-                && c.carrier == self.carrier
-                && c.service == self.service
-                && c.kind == self.kind
-                && c.max_weight_g == self.max_weight_g
-                && c.max_length_mm == self.max_length_mm
-                && c.max_sum_sides_mm == self.max_sum_sides_mm
-                && c.volumetric_divisor == self.volumetric_divisor
-                && c.transit_min_days == self.transit_min_days
-                && c.transit_max_days == self.transit_max_days
-                && c.door_pickup == self.door_pickup
-        };
+        let source = self.spec_source();
         if let Some((_, spec)) = PARSED
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .find(|(c, _)| same(c))
+            .find(|(c, _)| c.spec_source() == source)
         {
             return Ok(spec.clone());
         }
@@ -96,6 +89,41 @@ impl Channel {
         parsed.retain(|(c, _)| c.code != self.code);
         parsed.push((self.clone(), spec.clone()));
         Ok(spec)
+    }
+
+    /// Every column the spec is made of. The pattern names each field, so a new column
+    /// must be sorted into the spec's sources or the ones ignored here before this compiles.
+    fn spec_source(&self) -> SpecSource<'_> {
+        let Channel {
+            code,
+            carrier,
+            service,
+            kind,
+            tracking_format,
+            max_weight_g,
+            max_length_mm,
+            max_sum_sides_mm,
+            volumetric_divisor,
+            transit_min_days,
+            transit_max_days,
+            door_pickup,
+            rate_card,
+            enabled: _,
+            next_serial: _,
+            webhook_secret: _,
+            created_at: _,
+            updated_at: _,
+        } = self;
+        (
+            (code, carrier, service, kind, tracking_format, rate_card),
+            (
+                max_weight_g,
+                max_length_mm,
+                max_sum_sides_mm,
+                volumetric_divisor,
+            ),
+            (transit_min_days, transit_max_days, door_pickup),
+        )
     }
 
     fn parse_spec(&self) -> anyhow::Result<ChannelSpec> {
