@@ -264,7 +264,7 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
     let seller = waybill::db::users::find_by_email(&mut conn, "seller@demo.waybill.test")?
         .ok_or_else(|| anyhow::anyhow!("no seller"))?;
     let mut csv = String::from(
-        waybill::import::sample_csv()
+        waybill::services::import::sample_csv()
             .lines()
             .next()
             .unwrap_or_default(),
@@ -273,8 +273,9 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         csv.push_str(&format!("\nIMP-{n},CNPOST-RAM,Anna Muller,,Friedrichstrasse 12,,Berlin,,10117,DE,+49 30 1234567,,455,200,150,50,merchandise,LED desk lamp,1,24.90,USD,400,940520,CN"));
     }
     let t = Instant::now();
-    let mut rows = waybill::import::parse(csv.as_bytes()).map_err(anyhow::Error::msg)?;
-    waybill::import::check(&mut conn, &seller.id, &mut rows).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut rows = waybill::services::import::parse(csv.as_bytes()).map_err(anyhow::Error::msg)?;
+    waybill::services::import::check(&mut conn, &seller.id, &mut rows)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let checked = t.elapsed();
     let id = waybill::db::new_id();
     let now = waybill::db::now();
@@ -298,11 +299,11 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
     drop(conn);
     let currency = waybill::domain::Currency::parse("CNY").map_err(anyhow::Error::msg)?;
     let t = Instant::now();
-    waybill::import::run(
+    waybill::services::import::run(
         &pool,
         &id,
         &seller,
-        &waybill::booking::Settings {
+        &waybill::services::booking::Settings {
             currency,
             base_url: "http://x",
         },

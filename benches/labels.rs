@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use waybill::db::shipments::Shipment;
 use waybill::domain::channel::ChannelKind;
-use waybill::domain::tracking::TrackingFormat;
+use waybill::domain::tracking_number::TrackingFormat;
 use waybill::labels::{Label, Size, render_pdf, render_zpl};
 
 fn shipment(n: u64, tracking: &TrackingFormat) -> anyhow::Result<Shipment> {
@@ -16,7 +16,7 @@ fn shipment(n: u64, tracking: &TrackingFormat) -> anyhow::Result<Shipment> {
         seller_id: "seller".into(),
         channel_code: "CNPOST-RAM".into(),
         tracking_number: tracking.issue(n).map_err(anyhow::Error::msg)?,
-        status: "booked".into(),
+        status: waybill::domain::Status::Booked,
         reference: Some(format!("ORD-{n}")),
         sender: serde_json::json!({"name": "李伟 Li Wei", "company": "深圳灯饰 Shenzhen Lights",
             "street1": "科技园南路 18号", "city": "Shenzhen", "postal_code": "518057",

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
-use waybill::accounts::AccountInput;
 use waybill::db::{self, DbUrl, Pool};
 use waybill::domain::{Currency, Money, Role};
-use waybill::wallet::{Kind, Posting};
+use waybill::services::accounts::AccountInput;
+use waybill::services::wallet::{Kind, Posting};
 
 const PER_THREAD: usize = 2_000;
 
@@ -101,13 +101,13 @@ fn seller(pool: &Pool, email: &str) -> anyhow::Result<String> {
         password_confirm: "bench-password-1",
     };
     let draft = input.parse().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let user =
-        waybill::accounts::create(&mut *pool.get()?, &draft).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user = waybill::services::accounts::create(&mut *pool.get()?, &draft)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(user.id)
 }
 
 fn post(pool: &Pool, seller: &str, kind: Kind, amount: Money, key: &str) -> anyhow::Result<()> {
-    waybill::wallet::post(
+    waybill::services::wallet::post(
         &mut *pool.get()?,
         &Posting {
             key,

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::accounts::{self, AccountInput};
 use crate::config::Config;
 use crate::db::{self, DbConn};
 use crate::domain::{EmailAddress, Role};
+use crate::services::accounts::{self, AccountInput};
 use crate::startup::Application;
 use crate::telemetry;
 
@@ -214,11 +214,11 @@ fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 "cli:{}",
                 idempotency_key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
             );
-            let posted = crate::wallet::post(
+            let posted = crate::services::wallet::post(
                 &mut conn,
-                &crate::wallet::Posting {
+                &crate::services::wallet::Posting {
                     key: &key,
-                    kind: crate::wallet::Kind::ManualCredit,
+                    kind: crate::services::wallet::Kind::ManualCredit,
                     seller_id: &user.id,
                     amount,
                     shipment_id: None,
@@ -317,10 +317,10 @@ const DEMO: [(Role, &str, &str, Option<&str>); 4] = [
 /// prints them: the only place Waybill ever prints a password.
 fn demo(config: &Config) -> anyhow::Result<()> {
     let mut conn = connect(config)?;
-    let added = crate::channels::load_catalogue(&mut conn)?;
+    let added = crate::services::demo_catalogue::load_catalogue(&mut conn)?;
     println!(
         "Approved channels: {} in the catalogue, {added} added now.",
-        crate::channels::demo_channels().len()
+        crate::services::demo_catalogue::demo_channels().len()
     );
     println!("Demo accounts (sign in at {}/login):", config.base_url);
     for (role, email, name, store) in DEMO {

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::db::DbUrl;
 use crate::domain::Currency;
 
@@ -69,32 +67,14 @@ pub struct Config {
     pub mail_poll: Duration,
 }
 
-/// Every key `waybill.toml` may set; the environment variable is the upper-case name with
-/// `WAYBILL_` in front (`DATABASE_URL` keeps its usual name).
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    mode: Option<String>,
-    database_url: Option<String>,
-    bind: Option<String>,
-    base_url: Option<String>,
-    mail_url: Option<String>,
-    mail_from: Option<String>,
-    session_key: Option<String>,
-    currency: Option<String>,
-    data_dir: Option<String>,
-    workers: Option<String>,
-    mail_retry_seconds: Option<String>,
-    mail_poll_seconds: Option<String>,
-    sqlite_sync: Option<String>,
-    sandbox_payments: Option<String>,
-}
-
-pub const ENV_KEYS: [(&str, &str); 14] = [
-    ("sandbox_payments", "WAYBILL_SANDBOX_PAYMENTS"),
-    ("sqlite_sync", "WAYBILL_SQLITE_SYNC"),
+/// Every key `waybill.toml` may set, with the environment variable that overrides it. This
+/// table is the only place a key is named; `resolve` takes each by name and fails on a name
+/// missing from it, so a misspelt key cannot silently land on another one.
+pub const KEYS: &[(&str, &str)] = &[
     ("mode", "WAYBILL_MODE"),
     ("database_url", "DATABASE_URL"),
+    ("sqlite_sync", "WAYBILL_SQLITE_SYNC"),
+    ("sandbox_payments", "WAYBILL_SANDBOX_PAYMENTS"),
     ("bind", "WAYBILL_BIND"),
     ("base_url", "WAYBILL_BASE_URL"),
     ("mail_url", "WAYBILL_MAIL_URL"),
@@ -106,6 +86,19 @@ pub const ENV_KEYS: [(&str, &str); 14] = [
     ("mail_retry_seconds", "WAYBILL_MAIL_RETRY_SECONDS"),
     ("mail_poll_seconds", "WAYBILL_MAIL_POLL_SECONDS"),
 ];
+
+/// The raw values from the file and the environment, by key.
+struct RawConfig(HashMap<&'static str, String>);
+
+impl RawConfig {
+    /// The value of `key`, which must be in `KEYS`.
+    fn take(&mut self, key: &str) -> anyhow::Result<Option<String>> {
+        let Some((k, _)) = KEYS.iter().find(|(k, _)| *k == key) else {
+            anyhow::bail!("configuration key `{key}` is not in config::KEYS");
+        };
+        Ok(self.0.remove(k))
+    }
+}
 
 impl Config {
     /// Reads `WAYBILL_CONFIG` (or `./waybill.toml` when present), then the environment.
@@ -130,16 +123,30 @@ impl Config {
         toml_text: Option<&str>,
         env: &HashMap<String, String>,
     ) -> anyhow::Result<Config> {
-        let mut raw: RawConfig = match toml_text {
-            Some(t) => toml::from_str(t).map_err(|e| anyhow::anyhow!("waybill.toml: {e}"))?,
-            None => RawConfig::default(),
-        };
-        for (key, var) in ENV_KEYS {
-            if let Some(v) = env.get(var).filter(|v| !v.is_empty()) {
-                *raw.field(key) = Some(v.clone());
+        let mut raw = HashMap::new();
+        if let Some(t) = toml_text {
+            let table: toml::Table =
+                toml::from_str(t).map_err(|e| anyhow::anyhow!("waybill.toml: {e}"))?;
+            for (name, value) in table {
+                let Some((key, _)) = KEYS.iter().find(|(k, _)| *k == name) else {
+                    anyhow::bail!("waybill.toml: unknown key `{name}`");
+                };
+                let value = match value {
+                    toml::Value::String(s) => s,
+                    toml::Value::Integer(n) => n.to_string(),
+                    toml::Value::Float(x) => x.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    _ => anyhow::bail!("waybill.toml: `{name}` must be a plain value"),
+                };
+                raw.insert(*key, value);
             }
         }
-        raw.resolve()
+        for (key, var) in KEYS {
+            if let Some(v) = env.get(*var).filter(|v| !v.is_empty()) {
+                raw.insert(*key, v.clone());
+            }
+        }
+        RawConfig(raw).resolve()
     }
 
     pub fn session_key_file(&self) -> PathBuf {
@@ -153,53 +160,36 @@ impl Config {
 }
 
 impl RawConfig {
-    fn field(&mut self, key: &str) -> &mut Option<String> {
-        match key {
-            "mode" => &mut self.mode,
-            "database_url" => &mut self.database_url,
-            "bind" => &mut self.bind,
-            "base_url" => &mut self.base_url,
-            "mail_url" => &mut self.mail_url,
-            "mail_from" => &mut self.mail_from,
-            "session_key" => &mut self.session_key,
-            "currency" => &mut self.currency,
-            "data_dir" => &mut self.data_dir,
-            "workers" => &mut self.workers,
-            "mail_retry_seconds" => &mut self.mail_retry_seconds,
-            "sqlite_sync" => &mut self.sqlite_sync,
-            "sandbox_payments" => &mut self.sandbox_payments,
-            _ => &mut self.mail_poll_seconds,
-        }
-    }
-
-    fn resolve(self) -> anyhow::Result<Config> {
-        let mode = match self.mode.as_deref().unwrap_or("local") {
+    fn resolve(mut self) -> anyhow::Result<Config> {
+        let mode = match self.take("mode")?.as_deref().unwrap_or("local") {
             "local" => Mode::Local,
             "production" => Mode::Production,
             other => anyhow::bail!("WAYBILL_MODE must be `local` or `production`, not `{other}`"),
         };
-        let data_dir = PathBuf::from(self.data_dir.as_deref().unwrap_or("data"));
-        let database_url = match &self.database_url {
+        let data_dir = PathBuf::from(self.take("data_dir")?.as_deref().unwrap_or("data"));
+        let database_url = match &self.take("database_url")? {
             Some(u) => DbUrl::parse(u).map_err(anyhow::Error::msg)?,
             None => DbUrl::Sqlite(data_dir.join("waybill.db")),
         };
-        let bind = self.bind.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = self
+            .take("bind")?
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
         let base_url = self
-            .base_url
+            .take("base_url")?
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
             .to_string();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             anyhow::bail!("WAYBILL_BASE_URL must start with http:// or https://");
         }
-        let mail_url = parse_mail_url(self.mail_url.as_deref(), &data_dir)?;
+        let mail_url = parse_mail_url(self.take("mail_url")?.as_deref(), &data_dir)?;
         let mail_from = self
-            .mail_from
+            .take("mail_from")?
             .unwrap_or_else(|| "Waybill <no-reply@waybill.localhost>".into());
         if mail_from.parse::<lettre::message::Mailbox>().is_err() {
             anyhow::bail!("WAYBILL_MAIL_FROM is not a valid mailbox: {mail_from}");
         }
-        let session_key = self.session_key.map(Secret::new);
+        let session_key = self.take("session_key")?.map(Secret::new);
         if let Some(k) = &session_key {
             if k.expose().len() < 32 {
                 anyhow::bail!("WAYBILL_SESSION_KEY must be at least 32 characters");
@@ -209,14 +199,14 @@ impl RawConfig {
                 "WAYBILL_SESSION_KEY is required in production mode (at least 32 random characters)"
             );
         }
-        let raw_currency = self.currency.unwrap_or_else(|| "CNY".into());
+        let raw_currency = self.take("currency")?.unwrap_or_else(|| "CNY".into());
         let currency = match Currency::parse(&raw_currency) {
             Ok(c) if raw_currency.chars().all(|c| c.is_ascii_uppercase()) => c,
             _ => anyhow::bail!(
                 "WAYBILL_CURRENCY must be an ISO 4217 code like CNY, not `{raw_currency}`"
             ),
         };
-        let workers = match self.workers {
+        let workers = match self.take("workers")? {
             Some(w) => Some(
                 w.parse::<usize>()
                     .ok()
@@ -226,9 +216,9 @@ impl RawConfig {
             None => None,
         };
         let sqlite_sync =
-            crate::db::SqliteSync::parse(self.sqlite_sync.as_deref().unwrap_or("full"))
+            crate::db::SqliteSync::parse(self.take("sqlite_sync")?.as_deref().unwrap_or("full"))
                 .map_err(anyhow::Error::msg)?;
-        let sandbox_payments = match self.sandbox_payments.as_deref() {
+        let sandbox_payments = match self.take("sandbox_payments")?.as_deref() {
             None => mode == Mode::Local,
             Some("on" | "true" | "1") => true,
             Some("off" | "false" | "0") => false,
@@ -236,6 +226,20 @@ impl RawConfig {
                 anyhow::bail!("WAYBILL_SANDBOX_PAYMENTS must be on or off, not `{other}`")
             }
         };
+        let mail_retry_base = seconds(
+            self.take("mail_retry_seconds")?.as_deref(),
+            30.0,
+            "MAIL_RETRY_SECONDS",
+        )?;
+        let mail_poll = seconds(
+            self.take("mail_poll_seconds")?.as_deref(),
+            5.0,
+            "MAIL_POLL_SECONDS",
+        )?;
+        // A key in `KEYS` that nothing takes would be accepted and ignored.
+        if let Some(key) = self.0.keys().next() {
+            anyhow::bail!("configuration key `{key}` is accepted but read by nothing");
+        }
         Ok(Config {
             mode,
             database_url,
@@ -249,12 +253,8 @@ impl RawConfig {
             currency,
             data_dir,
             workers,
-            mail_retry_base: seconds(
-                self.mail_retry_seconds.as_deref(),
-                30.0,
-                "MAIL_RETRY_SECONDS",
-            )?,
-            mail_poll: seconds(self.mail_poll_seconds.as_deref(), 5.0, "MAIL_POLL_SECONDS")?,
+            mail_retry_base,
+            mail_poll,
         })
     }
 }
@@ -311,6 +311,34 @@ mod tests {
         assert_eq!(c.mode, Mode::Local);
         assert_eq!(c.mail_url, MailUrl::File(PathBuf::from("data/mail")));
         assert_eq!(c.base_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let sample = |key: &str| match key {
+            "mode" => "local",
+            "database_url" => "data/x.db",
+            "sqlite_sync" => "normal",
+            "sandbox_payments" => "off",
+            "bind" => "127.0.0.1:1",
+            "base_url" => "http://example.test",
+            "mail_url" => "file://mail",
+            "mail_from" => "a@example.test",
+            "session_key" => "0123456789abcdef0123456789abcdef",
+            "currency" => "USD",
+            "data_dir" => "d",
+            "workers" => "2",
+            _ => "7",
+        };
+        for (key, var) in KEYS {
+            let c = Config::from_sources(None, &env(&[(var, sample(key))]));
+            assert!(c.is_ok(), "{key}: {:?}", c.err());
+            let toml = format!("{key} = \"{}\"", sample(key));
+            assert!(
+                Config::from_sources(Some(&toml), &env(&[])).is_ok(),
+                "{key}"
+            );
+        }
     }
 
     #[test]

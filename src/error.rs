@@ -32,6 +32,10 @@ pub enum AppError {
     PaymentRequired(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A database error other than "not found" (a 500 unless the caller handles it, as
+    /// the idempotent writes do with unique violations).
+    #[error("database: {0}")]
+    Database(diesel::result::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -39,6 +43,17 @@ pub enum AppError {
 impl AppError {
     pub fn internal(e: impl std::fmt::Display) -> Self {
         AppError::Internal(anyhow::anyhow!("{e}"))
+    }
+
+    /// A unique constraint refused the write (a duplicate key, e-mail, reference…).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            AppError::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
     }
 
     pub fn validation(fields: BTreeMap<String, String>) -> Self {
@@ -58,21 +73,25 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal(_) | AppError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The message a client may see: never the internals of a 5xx.
     fn public_message(&self) -> String {
         match self {
-            AppError::Internal(_) => "Something went wrong on our side. Please try again.".into(),
+            AppError::Internal(_) | AppError::Database(_) => {
+                "Something went wrong on our side. Please try again.".into()
+            }
             other => other.to_string(),
         }
     }
 
     fn log(&self) {
-        if let AppError::Internal(e) = self {
-            tracing::error!(error = format!("{e:#}"), "request failed");
+        match self {
+            AppError::Internal(e) => tracing::error!(error = format!("{e:#}"), "request failed"),
+            AppError::Database(e) => tracing::error!(error = %e, "request failed"),
+            _ => {}
         }
     }
 }
@@ -81,7 +100,7 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound,
-            other => AppError::Internal(other.into()),
+            other => AppError::Database(other),
         }
     }
 }
@@ -120,7 +139,10 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         self.log();
         if let AppError::LoginRequired { next } = self {
-            let target = format!("/login?next={}", crate::web::urlencode(next));
+            let target = format!(
+                "/login?next={}",
+                percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+            );
             return HttpResponse::SeeOther()
                 .insert_header(("Location", target))
                 .finish();

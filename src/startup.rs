@@ -13,7 +13,7 @@ use actix_web::{App, HttpServer, web as aweb};
 
 use crate::config::Config;
 use crate::mail::{Mailer, spawn_worker};
-use crate::payments::Sandbox;
+use crate::services::payments::Sandbox;
 use crate::web::{self, AppState};
 use crate::{db, telemetry};
 
@@ -50,6 +50,7 @@ impl Application {
             config.mail_poll,
             config.mail_retry_base,
         );
+        crate::jobs::spawn(pool.clone());
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let local = listener.local_addr()?;

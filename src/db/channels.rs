@@ -197,14 +197,20 @@ pub fn set_enabled(conn: &mut DbConn, code: &str, enabled: bool) -> QueryResult<
 }
 
 /// What an operator may change about a channel besides its rate card.
-pub struct Limits {
-    pub max_weight_g: i64,
-    pub max_length_mm: i64,
-    pub max_sum_sides_mm: i64,
-    pub volumetric_divisor: Option<i64>,
-    pub transit_min_days: i32,
-    pub transit_max_days: i32,
-    pub door_pickup: bool,
+pub use crate::domain::channel::Limits;
+
+impl Channel {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_weight_g: self.max_weight_g,
+            max_length_mm: self.max_length_mm,
+            max_sum_sides_mm: self.max_sum_sides_mm,
+            volumetric_divisor: self.volumetric_divisor,
+            transit_min_days: self.transit_min_days,
+            transit_max_days: self.transit_max_days,
+            door_pickup: self.door_pickup,
+        }
+    }
 }
 
 pub fn update_limits(conn: &mut DbConn, code: &str, l: &Limits) -> QueryResult<bool> {

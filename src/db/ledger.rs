@@ -124,7 +124,7 @@ pub fn apply_to_balance(
     currency: &str,
     delta: i64,
 ) -> QueryResult<Option<i64>> {
-    let update = super::cached::AddToBalance {
+    let update = super::prepared::AddToBalance {
         seller_id,
         currency,
         delta,

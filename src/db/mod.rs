@@ -19,13 +19,13 @@ macro_rules! per_backend {
 
 pub mod addresses;
 pub mod api_keys;
-pub mod cached;
 pub mod channels;
 pub mod imports;
 pub mod ledger;
 pub mod login_failures;
 pub mod outbox;
 pub mod password_resets;
+pub mod prepared;
 pub mod schema;
 pub mod shipments;
 pub mod users;
@@ -261,6 +261,7 @@ where
     E: From<diesel::result::Error>,
 {
     if let DbConn::Postgres(_) = conn {
+        #[allow(clippy::disallowed_methods)] // the one place PostgreSQL opens a transaction
         return conn.transaction(f);
     }
     // Every SQLite connection comes from a pool, which registered the writer of its file.

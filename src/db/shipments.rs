@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{shipment_events, shipments};
+use crate::domain::Status;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -15,7 +16,8 @@ pub struct Shipment {
     pub seller_id: String,
     pub channel_code: String,
     pub tracking_number: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: Status,
     pub reference: Option<String>,
     pub sender: String,
     pub recipient_name: String,
@@ -50,7 +52,8 @@ pub struct Shipment {
 pub struct ShipmentEvent {
     pub id: String,
     pub shipment_id: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: Status,
     pub occurred_at: NaiveDateTime,
     pub location: Option<String>,
     pub description: String,
@@ -60,15 +63,16 @@ pub struct ShipmentEvent {
 }
 
 pub fn insert(conn: &mut DbConn, s: &Shipment) -> QueryResult<()> {
+    // `serialize_as` (the status as text) makes only the owned row insertable.
     per_backend!(conn, |c| diesel::insert_into(shipments::table)
-        .values(s)
+        .values(s.clone())
         .execute(c)
         .map(|_| ()))
 }
 
 pub fn insert_event(conn: &mut DbConn, e: &ShipmentEvent) -> QueryResult<()> {
     per_backend!(conn, |c| diesel::insert_into(shipment_events::table)
-        .values(e)
+        .values(e.clone())
         .execute(c)
         .map(|_| ()))
 }
@@ -105,7 +109,7 @@ pub fn events(conn: &mut DbConn, shipment_id: &str) -> QueryResult<Vec<ShipmentE
 
 #[derive(Default, Clone, Debug)]
 pub struct Filter {
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub channel: Option<String>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
@@ -121,7 +125,7 @@ fn filtered<'a>(
         .filter(shipments::seller_id.eq(seller_id))
         .into_boxed();
     if let Some(s) = &f.status {
-        q = q.filter(shipments::status.eq(s));
+        q = q.filter(shipments::status.eq(s.as_str()));
     }
     if let Some(c) = &f.channel {
         q = q.filter(shipments::channel_code.eq(c));
@@ -163,25 +167,26 @@ pub fn count(conn: &mut DbConn, seller_id: &str, f: &Filter) -> QueryResult<i64>
     filtered(seller_id, f).count().get_result(conn)
 }
 
-/// Moves a shipment from one of `from` to `to`; `Ok(false)` if it was in another state.
-pub fn transition(
-    conn: &mut DbConn,
-    seller_id: &str,
-    id: &str,
-    from: &[&str],
-    to: &str,
-) -> QueryResult<bool> {
+/// Moves a shipment from `from` to `to`, the one way any status changes. The lifecycle rule
+/// is checked here, and the update applies only if the shipment is still in `from`, in the
+/// caller's transaction: `Ok(false)` if it moved meanwhile (reload and decide again).
+pub fn set_status(conn: &mut DbConn, id: &str, from: Status, to: Status) -> QueryResult<bool> {
+    if !from.can_move_to(to) {
+        return Err(diesel::result::Error::QueryBuilderError(
+            format!("the lifecycle does not allow {from} → {to}").into(),
+        ));
+    }
     let now = super::now();
     let n = diesel::update(
         shipments::table
-            .filter(shipments::seller_id.eq(seller_id))
             .filter(shipments::id.eq(id))
-            .filter(shipments::status.eq_any(from)),
+            .filter(shipments::status.eq(from.as_str())),
     )
     .set((
-        shipments::status.eq(to),
+        shipments::status.eq(to.as_str()),
         shipments::updated_at.eq(now),
-        shipments::cancelled_at.eq((to == "cancelled").then_some(now)),
+        // Only a cancellation stamps `cancelled_at`; other moves leave it alone.
+        (to == Status::Cancelled).then(|| shipments::cancelled_at.eq(now)),
     ))
     .execute(conn)?;
     Ok(n == 1)
@@ -189,7 +194,7 @@ pub fn transition(
 
 /// Takes the channel's next tracking serial (inside the booking transaction).
 pub fn take_serial(conn: &mut DbConn, channel_code: &str) -> QueryResult<i64> {
-    let bump = super::cached::BumpSerial { code: channel_code };
+    let bump = super::prepared::BumpSerial { code: channel_code };
     let next: i64 = per_backend!(conn, |c| bump.get_result(c))?;
     Ok(next - 1)
 }

@@ -225,6 +225,7 @@ impl Writer {
         let ticket = held.join(&self.open)?;
         let result = match held.g.conn.as_mut() {
             // The member's own savepoint: its failure undoes only its own work.
+            #[allow(clippy::disallowed_methods)] // the writer's own connection: the one writer
             Some(conn) => conn.transaction(f),
             None => Err(error("the write connection is closed".into()).into()),
         };

@@ -179,13 +179,14 @@ impl AddressInput {
         let company = opt("company", &self.company, 70, &mut put);
         let street2 = opt("street2", &self.street2, 100, &mut put);
         let state = opt("state", &self.state, 60, &mut put);
-        let country = match crate::quotes::parse_country(&self.country) {
-            Ok(c) => c,
-            Err(e) => {
-                put("country", e);
-                String::new()
-            }
-        };
+        let country =
+            match super::CountryCode::parse(&self.country).map(super::CountryCode::into_string) {
+                Ok(c) => c,
+                Err(e) => {
+                    put("country", e);
+                    String::new()
+                }
+            };
         let postal = if country.is_empty() {
             String::new()
         } else {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::parcel::{Parcel, format_weight};
 use super::rates::{Breakdown, PriceError, RateCard};
-use super::tracking::TrackingFormat;
+use super::tracking_number::TrackingFormat;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -152,6 +152,124 @@ mod tests {
             "Does not deliver to BR.",
         ] {
             assert!(text.contains(part), "{text}");
+        }
+    }
+}
+
+/// A channel's limits, transit days and whether it offers door pickup: what an admin edits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_weight_g: i64,
+    pub max_length_mm: i64,
+    pub max_sum_sides_mm: i64,
+    pub volumetric_divisor: Option<i64>,
+    pub transit_min_days: i32,
+    pub transit_max_days: i32,
+    pub door_pickup: bool,
+}
+
+fn take_field<T>(
+    errors: &mut std::collections::BTreeMap<String, String>,
+    field: &str,
+    parsed: Result<T, String>,
+) -> Option<T> {
+    parsed.map_err(|e| errors.insert(field.to_string(), e)).ok()
+}
+
+/// The limits as an admin types them (text fields), before they are checked.
+#[derive(serde::Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+pub struct LimitsInput {
+    pub max_weight_g: String,
+    pub max_length_mm: String,
+    pub max_sum_sides_mm: String,
+    pub volumetric_divisor: String,
+    pub transit_min_days: String,
+    pub transit_max_days: String,
+    pub door_pickup: Option<String>,
+}
+
+impl LimitsInput {
+    /// The form filled with the limits in force.
+    pub fn of(c: &Limits) -> LimitsInput {
+        LimitsInput {
+            max_weight_g: c.max_weight_g.to_string(),
+            max_length_mm: c.max_length_mm.to_string(),
+            max_sum_sides_mm: c.max_sum_sides_mm.to_string(),
+            volumetric_divisor: c
+                .volumetric_divisor
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            transit_min_days: c.transit_min_days.to_string(),
+            transit_max_days: c.transit_max_days.to_string(),
+            door_pickup: c.door_pickup.then(|| "1".into()),
+        }
+    }
+
+    /// The ranges an admin may set: checked here, not in the handler.
+    pub fn parse(&self) -> Result<Limits, std::collections::BTreeMap<String, String>> {
+        let mut e = std::collections::BTreeMap::new();
+        let int = |v: &str, lo: i64, hi: i64, what: &str| {
+            v.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (lo..=hi).contains(n))
+                .ok_or_else(|| format!("Enter {what} from {lo} to {hi}."))
+        };
+        let w = take_field(
+            &mut e,
+            "max_weight_g",
+            int(&self.max_weight_g, 1, 70_000, "a weight in grams"),
+        );
+        let l = take_field(
+            &mut e,
+            "max_length_mm",
+            int(&self.max_length_mm, 1, 3_000, "a length in mm"),
+        );
+        let s = take_field(
+            &mut e,
+            "max_sum_sides_mm",
+            int(&self.max_sum_sides_mm, 1, 9_000, "a length in mm"),
+        );
+        let d = if self.volumetric_divisor.trim().is_empty() {
+            Some(None)
+        } else {
+            take_field(
+                &mut e,
+                "volumetric_divisor",
+                int(&self.volumetric_divisor, 1_000, 10_000, "a divisor"),
+            )
+            .map(Some)
+        };
+        let tmin = take_field(
+            &mut e,
+            "transit_min_days",
+            int(&self.transit_min_days, 1, 90, "days"),
+        );
+        let tmax = take_field(
+            &mut e,
+            "transit_max_days",
+            int(&self.transit_max_days, 1, 90, "days"),
+        );
+        if let (Some(a), Some(b)) = (tmin, tmax) {
+            if b < a {
+                e.insert(
+                    "transit_max_days".into(),
+                    "The longest transit cannot be shorter than the shortest.".into(),
+                );
+            }
+        }
+        match (w, l, s, d, tmin, tmax) {
+            (Some(w), Some(l), Some(s), Some(d), Some(a), Some(b)) if e.is_empty() => Ok(Limits {
+                max_weight_g: w,
+                max_length_mm: l,
+                max_sum_sides_mm: s,
+                volumetric_divisor: d,
+                transit_min_days: a as i32,
+                transit_max_days: b as i32,
+                door_pickup: self.door_pickup.is_some(),
+            }),
+            _ => Err(e),
         }
     }
 }

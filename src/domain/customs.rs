@@ -151,10 +151,12 @@ impl CustomsInput {
             if !(6..=10).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_digit()) {
                 put("hs_code", "Enter the HS code: 6 to 10 digits.".into());
             }
-            let origin = crate::quotes::parse_country(&it.origin_country).unwrap_or_else(|e| {
-                put("origin_country", e);
-                String::new()
-            });
+            let origin = super::CountryCode::parse(&it.origin_country)
+                .map(super::CountryCode::into_string)
+                .unwrap_or_else(|e| {
+                    put("origin_country", e);
+                    String::new()
+                });
             items.push(CustomsItem {
                 description,
                 quantity,

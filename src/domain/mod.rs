@@ -2,7 +2,9 @@
 
 pub mod address;
 pub mod channel;
+mod country;
 pub mod customs;
+pub mod decimal;
 mod email;
 mod money;
 mod parcel;
@@ -10,14 +12,17 @@ mod password;
 mod phone;
 pub mod rates;
 mod role;
-pub mod tracking;
+pub mod status;
+pub mod tracking_number;
 
+pub use country::CountryCode;
 pub use email::EmailAddress;
 pub use money::{Currency, Money};
 pub use parcel::{Parcel, ParcelInput, format_weight};
 pub use password::NewPassword;
 pub use phone::Phone;
 pub use role::Role;
+pub use status::{PickupStatus, Status};
 
 /// A required free-text field: trimmed, non-empty, at most `max` characters.
 pub fn required_text(raw: &str, what: &str, max: usize) -> Result<String, String> {

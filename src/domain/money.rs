@@ -66,24 +66,17 @@ impl Money {
     /// Parses a decimal amount a person typed ("100", "100.5", "1,234.56") into minor units.
     /// Refuses more decimals than the currency has, signs, and absurd sizes.
     pub fn parse_decimal(raw: &str, currency: Currency) -> Result<Money, String> {
-        let s: String = raw
-            .trim()
-            .chars()
-            .filter(|c| *c != ',' && *c != ' ')
-            .collect();
-        let s = s.trim_start_matches(['¥', '$', '€', '£']);
-        if s.is_empty() {
+        let s = raw.trim().trim_start_matches(['¥', '$', '€', '£']);
+        if s.trim().is_empty() {
             return Err("Enter an amount.".into());
         }
-        let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
         let exp = currency.exponent() as usize;
-        let digits = |p: &str| p.chars().all(|c| c.is_ascii_digit());
-        if whole.is_empty() && frac.is_empty() || !digits(whole) || !digits(frac) {
+        let Some((whole, frac)) = super::decimal::split(s) else {
             return Err(format!(
                 "Enter an amount like 100.00 ({}).",
                 currency.code()
             ));
-        }
+        };
         if frac.len() > exp {
             return Err(format!(
                 "{} amounts have at most {exp} decimal place{}.",

@@ -5,6 +5,7 @@ pub mod api;
 mod assets;
 pub mod courier;
 pub mod extract;
+pub mod label_file;
 pub mod page;
 pub mod public;
 mod sandbox;
@@ -21,7 +22,7 @@ use crate::config::Config;
 use crate::db::{DbConn, Pool};
 use crate::error::{ApiError, AppError};
 use crate::mail::MailWorker;
-use crate::payments::{PaymentProvider, Sandbox};
+use crate::services::payments::{PaymentProvider, Sandbox};
 
 #[derive(Clone)]
 pub struct AppState {

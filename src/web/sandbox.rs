@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use crate::domain::{Currency, Money};
 use crate::error::AppError;
-use crate::payments::Checkout;
-use crate::payments::Notification;
+use crate::services::payments::Checkout;
+use crate::services::payments::Notification;
 use crate::web::{AppState, html_status};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use waybill::domain::Role;
-use waybill::domain::tracking::TrackingFormat;
-use waybill::wallet::Kind;
+use waybill::domain::tracking_number::TrackingFormat;
+use waybill::services::wallet::Kind;
 
 use crate::helpers::*;
 

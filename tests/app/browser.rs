@@ -209,8 +209,13 @@ async fn a_seller_books_a_shipment_through_the_form_and_sees_it_listed() {
     let app = spawn_app().await;
     app.load_channels();
     let seller = app.create_user(Role::Seller, "shipper@example.com").id;
-    app.post(&seller, waybill::wallet::Kind::TopUp, 100_000, "fund")
-        .unwrap();
+    app.post(
+        &seller,
+        waybill::services::wallet::Kind::TopUp,
+        100_000,
+        "fund",
+    )
+    .unwrap();
     let (_driver, c) = browser().await;
     login(&c, &app, "shipper@example.com", PASSWORD).await;
     // First a sender address, from the address book.
@@ -265,7 +270,7 @@ async fn a_seller_books_a_shipment_through_the_form_and_sees_it_listed() {
     assert!(flash.starts_with("Booked: tracking number "), "{flash}");
     let tn = text(&c, "#tracking-number").await;
     assert!(
-        waybill::domain::tracking::TrackingFormat::Dhl.accepts(&tn),
+        waybill::domain::tracking_number::TrackingFormat::Dhl.accepts(&tn),
         "{tn}"
     );
     assert_eq!(text(&c, "#status").await, "Booked");

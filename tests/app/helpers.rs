@@ -161,7 +161,7 @@ impl TestApp {
 
     /// Creates an account directly (a fixture, not the feature under test).
     pub fn create_user(&self, role: Role, email: &str) -> waybill::db::users::User {
-        let input = waybill::accounts::AccountInput {
+        let input = waybill::services::accounts::AccountInput {
             email,
             role,
             name: "Test Person",
@@ -171,7 +171,7 @@ impl TestApp {
             password_confirm: PASSWORD,
         };
         let draft = input.parse().unwrap();
-        waybill::accounts::create(&mut self.conn(), &draft).unwrap()
+        waybill::services::accounts::create(&mut self.conn(), &draft).unwrap()
     }
 
     /// A visitor signed in as a new user of `role`.
@@ -384,10 +384,10 @@ impl TestApp {
     pub fn post(
         &self,
         seller_id: &str,
-        kind: waybill::wallet::Kind,
+        kind: waybill::services::wallet::Kind,
         minor: i64,
         key: &str,
-    ) -> Result<waybill::wallet::Posted, waybill::error::AppError> {
+    ) -> Result<waybill::services::wallet::Posted, waybill::error::AppError> {
         post_on(&mut self.conn(), seller_id, kind, minor, key, None)
     }
 
@@ -415,7 +415,7 @@ impl TestApp {
 
 impl TestApp {
     pub fn load_channels(&self) {
-        waybill::channels::load_catalogue(&mut self.conn()).unwrap();
+        waybill::services::demo_catalogue::load_catalogue(&mut self.conn()).unwrap();
     }
 
     /// A new API key for the seller, in clear.
@@ -463,7 +463,7 @@ pub async fn seller_with_address(app: &TestApp, email: &str) -> (Visitor, String
         .id;
     app.post(
         &id,
-        waybill::wallet::Kind::TopUp,
+        waybill::services::wallet::Kind::TopUp,
         200_000,
         &format!("fund-{email}"),
     )
@@ -491,14 +491,14 @@ pub async fn seller_with_address(app: &TestApp, email: &str) -> (Visitor, String
 pub fn post_on(
     conn: &mut waybill::db::DbConn,
     seller_id: &str,
-    kind: waybill::wallet::Kind,
+    kind: waybill::services::wallet::Kind,
     minor: i64,
     key: &str,
     shipment_id: Option<&str>,
-) -> Result<waybill::wallet::Posted, waybill::error::AppError> {
-    waybill::wallet::post(
+) -> Result<waybill::services::wallet::Posted, waybill::error::AppError> {
+    waybill::services::wallet::post(
         conn,
-        &waybill::wallet::Posting {
+        &waybill::services::wallet::Posting {
             key,
             kind,
             seller_id,

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use waybill::domain::Role;
 use waybill::error::AppError;
-use waybill::payments::Notification;
-use waybill::wallet::Kind;
+use waybill::services::payments::Notification;
+use waybill::services::wallet::Kind;
 
 use crate::helpers::*;
 
@@ -178,8 +178,10 @@ async fn forged_or_tampered_callbacks_are_refused() {
             .status(),
         401
     );
-    let stranger =
-        waybill::payments::Sandbox::new(b"not-the-waybill-secret-0123456789", &app.address);
+    let stranger = waybill::services::payments::Sandbox::new(
+        b"not-the-waybill-secret-0123456789",
+        &app.address,
+    );
     let (sts, ssig, sbody) = stranger.notification(&n, now);
     assert_eq!(post_notify(&app, &sts, &ssig, &sbody).await.status(), 401);
     let (old_ts, old_sig, old_body) = app.state.sandbox.notification(&n, now - 3600);
@@ -268,6 +270,8 @@ async fn abandoned_top_ups_expire_and_their_link_stops_working() {
         .execute(&mut *app.conn())
         .unwrap();
     assert!(seller.get_html("/wallet").await.contains("abandoned"));
+    // The page only shows it; the background job closes it.
+    waybill::jobs::run_due(&app.state.pool).unwrap();
     assert_eq!(
         waybill::db::ledger::find_intent(&mut app.conn(), &intent_id)
             .unwrap()
@@ -512,16 +516,23 @@ async fn refunds_never_exceed_what_a_shipment_was_charged() {
     ));
     move_(Kind::Refund, 1_000, "partial", Some("S1")).unwrap();
     // The warehouse weighed it heavier: charge the difference; then lighter: refund it.
-    let up = waybill::wallet::adjust(&mut app.conn(), "w1", &id, "S1", cny(400), Some("2.1 kg"))
-        .unwrap()
-        .unwrap();
+    let up = waybill::services::wallet::adjust(
+        &mut app.conn(),
+        "w1",
+        &id,
+        "S1",
+        cny(400),
+        Some("2.1 kg"),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(up.transaction.kind, "weight_adjustment_charge");
-    let down = waybill::wallet::adjust(&mut app.conn(), "w2", &id, "S1", cny(-900), None)
+    let down = waybill::services::wallet::adjust(&mut app.conn(), "w2", &id, "S1", cny(-900), None)
         .unwrap()
         .unwrap();
     assert_eq!(down.transaction.kind, "weight_adjustment_refund");
     assert!(
-        waybill::wallet::adjust(&mut app.conn(), "w3", &id, "S1", cny(0), None)
+        waybill::services::wallet::adjust(&mut app.conn(), "w3", &id, "S1", cny(0), None)
             .unwrap()
             .is_none()
     );

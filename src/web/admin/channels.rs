@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 
-use crate::accounts::take;
-use crate::db::channels::{Channel, Limits};
+use crate::db::channels::Channel;
+use crate::domain::channel::LimitsInput as LimitsForm;
 use crate::domain::format_weight;
 use crate::domain::rates::RateCard;
 use crate::error::AppError;
@@ -115,101 +115,6 @@ async fn toggle(
     Ok(redirect("/admin/channels"))
 }
 
-#[derive(Deserialize, Default, Clone)]
-#[serde(default)]
-struct LimitsForm {
-    max_weight_g: String,
-    max_length_mm: String,
-    max_sum_sides_mm: String,
-    volumetric_divisor: String,
-    transit_min_days: String,
-    transit_max_days: String,
-    door_pickup: Option<String>,
-}
-
-impl LimitsForm {
-    fn of(c: &Channel) -> LimitsForm {
-        LimitsForm {
-            max_weight_g: c.max_weight_g.to_string(),
-            max_length_mm: c.max_length_mm.to_string(),
-            max_sum_sides_mm: c.max_sum_sides_mm.to_string(),
-            volumetric_divisor: c
-                .volumetric_divisor
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-            transit_min_days: c.transit_min_days.to_string(),
-            transit_max_days: c.transit_max_days.to_string(),
-            door_pickup: c.door_pickup.then(|| "1".into()),
-        }
-    }
-
-    fn parse(&self) -> Result<Limits, BTreeMap<String, String>> {
-        let mut e = BTreeMap::new();
-        let int = |v: &str, lo: i64, hi: i64, what: &str| {
-            v.trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (lo..=hi).contains(n))
-                .ok_or_else(|| format!("Enter {what} from {lo} to {hi}."))
-        };
-        let w = take(
-            &mut e,
-            "max_weight_g",
-            int(&self.max_weight_g, 1, 70_000, "a weight in grams"),
-        );
-        let l = take(
-            &mut e,
-            "max_length_mm",
-            int(&self.max_length_mm, 1, 3_000, "a length in mm"),
-        );
-        let s = take(
-            &mut e,
-            "max_sum_sides_mm",
-            int(&self.max_sum_sides_mm, 1, 9_000, "a length in mm"),
-        );
-        let d = if self.volumetric_divisor.trim().is_empty() {
-            Some(None)
-        } else {
-            take(
-                &mut e,
-                "volumetric_divisor",
-                int(&self.volumetric_divisor, 1_000, 10_000, "a divisor"),
-            )
-            .map(Some)
-        };
-        let tmin = take(
-            &mut e,
-            "transit_min_days",
-            int(&self.transit_min_days, 1, 90, "days"),
-        );
-        let tmax = take(
-            &mut e,
-            "transit_max_days",
-            int(&self.transit_max_days, 1, 90, "days"),
-        );
-        if let (Some(a), Some(b)) = (tmin, tmax) {
-            if b < a {
-                e.insert(
-                    "transit_max_days".into(),
-                    "The longest transit cannot be shorter than the shortest.".into(),
-                );
-            }
-        }
-        match (w, l, s, d, tmin, tmax) {
-            (Some(w), Some(l), Some(s), Some(d), Some(a), Some(b)) if e.is_empty() => Ok(Limits {
-                max_weight_g: w,
-                max_length_mm: l,
-                max_sum_sides_mm: s,
-                volumetric_divisor: d,
-                transit_min_days: a as i32,
-                transit_max_days: b as i32,
-                door_pickup: self.door_pickup.is_some(),
-            }),
-            _ => Err(e),
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/channel.html")]
 struct EditPage {
@@ -243,7 +148,7 @@ async fn render_edit(
         status,
         &EditPage {
             ctx: PageCtx::new(&auth.viewer),
-            form: form.unwrap_or_else(|| LimitsForm::of(&channel)),
+            form: form.unwrap_or_else(|| LimitsForm::of(&channel.limits())),
             zones: card
                 .zones
                 .iter()

@@ -8,11 +8,11 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::{self, AccountInput, FieldErrors};
 use crate::db::outbox::OutboxMail;
 use crate::db::users::User;
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::services::accounts::{self, AccountInput, FieldErrors};
 use crate::web::extract::{Admin, CsrfForm};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html, html_status, redirect};

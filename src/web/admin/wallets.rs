@@ -5,11 +5,11 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::{FieldErrors, take};
 use crate::db::ledger;
 use crate::domain::{EmailAddress, Money, Role, required_text};
 use crate::error::AppError;
-use crate::wallet::{self, Kind, Posting};
+use crate::services::accounts::{FieldErrors, take};
+use crate::services::wallet::{self, Kind, Posting};
 use crate::web::extract::{Admin, CsrfForm};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html_status, redirect};

@@ -105,7 +105,7 @@ async fn wallet(
     let (balance, lines): (Money, _) = state
         .db(move |c| {
             Ok((
-                crate::wallet::balance(c, &id, currency)?,
+                crate::services::wallet::balance(c, &id, currency)?,
                 crate::db::ledger::statement_page(c, &id, 0, 50)?,
             ))
         })

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::ParcelInput;
 use crate::domain::rates::Breakdown;
 use crate::error::{ApiError, AppError};
-use crate::quotes;
+use crate::services::quotes;
 use crate::web::AppState;
 use crate::web::extract::ApiSeller;
 
@@ -60,7 +60,8 @@ pub async fn create_quotes(
     body: web::Json<QuoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = BTreeMap::new();
-    let country = quotes::parse_country(&body.recipient.country)
+    let country = crate::domain::CountryCode::parse(&body.recipient.country)
+        .map(crate::domain::CountryCode::into_string)
         .map_err(|e| errors.insert("recipient.country".into(), e))
         .ok();
     let parcel = body.parcel.parse(&mut errors);

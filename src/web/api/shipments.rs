@@ -3,14 +3,15 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
-use crate::booking::{self, BookingInput, Settings};
 use crate::db::addresses::AddressRow;
 use crate::db::shipments::{Filter, Shipment, ShipmentEvent};
+use crate::domain::Status;
 use crate::domain::address::{Address, AddressInput, Party};
 use crate::error::{ApiError, AppError};
+use crate::services::booking::{self, BookingInput, Settings};
 use crate::web::AppState;
 use crate::web::extract::ApiSeller;
-use crate::web::seller::shipments::LabelFile;
+use crate::web::label_file::LabelFile;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -31,13 +32,13 @@ async fn shipment_label(
     state: web::Data<AppState>,
     seller: ApiSeller,
     path: web::Path<String>,
-    q: web::Query<crate::web::seller::shipments::LabelQuery>,
+    q: web::Query<crate::web::label_file::LabelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (format, size) = crate::web::seller::shipments::parse_label_query(&q)?;
+    let (format, size) = crate::web::label_file::parse_label_query(&q)?;
     let (id, base) = (path.into_inner(), state.config.base_url.clone());
     let user = seller.user.id;
     let labels = state
-        .db(move |c| crate::printing::labels(c, &user, &user, &[id], format, size, &base))
+        .db(move |c| crate::services::printing::labels(c, &user, &user, &[id], format, size, &base))
         .await?;
     let file = web::block(move || LabelFile::render(&labels, format, size)).await??;
     Ok(file.into_response())
@@ -58,14 +59,14 @@ async fn batch_labels(
     body: web::Json<BatchIn>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let q = crate::web::seller::shipments::LabelQuery {
+    let q = crate::web::label_file::LabelQuery {
         format: b.format,
         size: b.size,
     };
-    let (format, size) = crate::web::seller::shipments::parse_label_query(&q)?;
+    let (format, size) = crate::web::label_file::parse_label_query(&q)?;
     let (base, user, ids) = (state.config.base_url.clone(), seller.user.id, b.ids);
     let labels = state
-        .db(move |c| crate::printing::labels(c, &user, &user, &ids, format, size, &base))
+        .db(move |c| crate::services::printing::labels(c, &user, &user, &ids, format, size, &base))
         .await?;
     let file = web::block(move || LabelFile::render(&labels, format, size)).await??;
     Ok(file.into_response())
@@ -179,7 +180,7 @@ pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentO
     ShipmentOut {
         id: s.id.clone(),
         tracking_number: s.tracking_number.clone(),
-        status: s.status.clone(),
+        status: s.status.to_string(),
         channel: s.channel_code.clone(),
         price: Amount {
             amount: s.price_amount,
@@ -212,7 +213,7 @@ pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentO
         events: events.map(|es| {
             es.iter()
                 .map(|e| EventOut {
-                    status: e.status.clone(),
+                    status: e.status.to_string(),
                     occurred_at: e.occurred_at.and_utc().to_rfc3339(),
                     location: e.location.clone(),
                     description: e.description.clone(),
@@ -289,7 +290,19 @@ async fn list_shipments(
     let q = query.into_inner();
     let page = q.page.unwrap_or(1).max(1);
     let filter = Filter {
-        status: q.status.filter(|s| !s.is_empty()),
+        status: match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(Status::parse(s).ok_or_else(|| {
+                AppError::validation(
+                    [(
+                        "status".to_string(),
+                        "Unknown status: use one of the statuses PRODUCT.md lists, e.g. booked."
+                            .to_string(),
+                    )]
+                    .into(),
+                )
+            })?),
+        },
         channel: q
             .channel
             .filter(|s| !s.is_empty())

@@ -5,9 +5,9 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::{self, AccountInput, FieldErrors, SignIn};
 use crate::domain::{NewPassword, Role};
 use crate::error::AppError;
+use crate::services::accounts::{self, AccountInput, FieldErrors, SignIn};
 use crate::web::extract::{CsrfForm, CsrfOnly, Viewer};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html, html_status, redirect, safe_next};

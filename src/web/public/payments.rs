@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
 
 use crate::error::{ApiError, AppError};
-use crate::payments::{self, Settled};
+use crate::services::payments::{self, Settled};
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -6,11 +6,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 
-use crate::booking::Settings;
 use crate::db::imports::Import;
 use crate::domain::Money;
 use crate::error::AppError;
-use crate::import::{self, COLUMNS, Outcome, Row};
+use crate::services::booking::Settings;
+use crate::services::import::{self, COLUMNS, Outcome, Row};
 use crate::web::extract::{CsrfOnly, Seller};
 use crate::web::page::PageCtx;
 use crate::web::{AppState, html, html_status, redirect};

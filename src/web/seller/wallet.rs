@@ -9,8 +9,8 @@ use serde::Deserialize;
 use crate::db::ledger::{self, PaymentIntent, StatementLine};
 use crate::domain::{Currency, Money};
 use crate::error::AppError;
-use crate::payments::{self, Settled};
-use crate::wallet::kind_label;
+use crate::services::payments::{self, Settled};
+use crate::services::wallet::kind_label;
 use crate::web::extract::{CsrfForm, Seller};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html_status, redirect};
@@ -90,9 +90,8 @@ async fn render(
     let page = page.max(1);
     let (balance, rows, total, intents) = state
         .db(move |c| {
-            ledger::expire_intents(c, crate::db::now())?;
             Ok((
-                crate::wallet::balance(c, &seller, currency)?,
+                crate::services::wallet::balance(c, &seller, currency)?,
                 ledger::statement_page(c, &seller, (page - 1) * PAGE_SIZE, PAGE_SIZE)?,
                 ledger::statement_count(c, &seller)?,
                 ledger::recent_intents(c, &seller, 5)?,
@@ -129,6 +128,8 @@ fn intent_view(i: &PaymentIntent, currency: Currency) -> IntentView {
         date: i.created_at.format("%Y-%m-%d %H:%M").to_string(),
         amount: Money::new(i.amount, currency).to_string(),
         status: match i.status.as_str() {
+            // Past its deadline it is abandoned, whether or not the job has closed it yet.
+            "pending" if i.expires_at < crate::db::now() => "abandoned",
             "pending" => "waiting for payment",
             "succeeded" => "paid",
             "declined" => "declined",

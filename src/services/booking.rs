@@ -12,16 +12,13 @@ use crate::db::users::User;
 use crate::db::{self, DbConn};
 use crate::domain::address::{Address, AddressInput, Party};
 use crate::domain::customs::{Customs, CustomsInput};
-use crate::domain::{Currency, Money, Parcel, ParcelInput, required_text};
+use crate::domain::{Currency, Money, Parcel, ParcelInput, Status, required_text};
 use crate::error::AppError;
-use crate::wallet::{self, Kind, Posting};
+use crate::services::wallet::{self, Kind, Posting};
 
 /// Stands for the tracking number in a confirmation rendered before the number is issued
 /// (invisible separators: no recipient field in Latin script can contain it).
 const TRACKING_MARK: &str = "\u{2063}tracking-number\u{2063}";
-
-/// Statuses a shipment may be cancelled from (before the courier has it).
-pub const CANCELLABLE: [&str; 2] = ["booked", "pickup_scheduled"];
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
@@ -48,14 +45,26 @@ pub struct Booking {
 
 impl BookingInput {
     pub fn parse(&self) -> Result<Booking, BTreeMap<String, String>> {
-        let mut errors = BTreeMap::new();
         let channel = self.channel.trim().to_ascii_uppercase();
+        let parsed = self.parse_shipment(channel.clone());
         if channel.is_empty() {
+            let mut errors = parsed.err().unwrap_or_default();
             errors.insert(
                 "channel".into(),
                 "Choose a channel (a code from the quotes).".into(),
             );
+            return Err(errors);
         }
+        parsed
+    }
+
+    /// Everything but the channel: what a quote needs checked before a channel is chosen.
+    pub fn parse_without_channel(&self) -> Result<Booking, BTreeMap<String, String>> {
+        self.parse_shipment(String::new())
+    }
+
+    fn parse_shipment(&self, channel: String) -> Result<Booking, BTreeMap<String, String>> {
+        let mut errors = BTreeMap::new();
         let recipient = self
             .recipient
             .parse(Party::Recipient, "recipient.")
@@ -186,14 +195,10 @@ pub fn book(
     }
     match book_once(conn, seller, b, key, &hash, settings) {
         // Two requests with one key raced: the other made the shipment.
-        Err(AppError::Internal(e))
-            if key.is_some()
-                && e.downcast_ref::<diesel::result::Error>()
-                    .is_some_and(db::is_unique_violation) =>
-        {
+        Err(e) if key.is_some() && e.is_unique_violation() => {
             match replay(conn, &seller.id, key.unwrap_or_default(), &hash)? {
                 Some(done) => Ok((done, true)),
-                None => Err(AppError::Internal(e)),
+                None => Err(e),
             }
         }
         other => other.map(|s| (s, false)),
@@ -263,7 +268,7 @@ fn book_once(
         seller_id: seller.id.clone(),
         channel_code: channel.code.clone(),
         tracking_number: String::new(),
-        status: "booked".into(),
+        status: Status::Booked,
         reference: b.reference.clone(),
         sender: serde_json::to_string(&sender.address()).map_err(AppError::internal)?,
         recipient_name: r.name.clone(),
@@ -329,7 +334,7 @@ fn book_once(
                 &ShipmentEvent {
                     id: db::new_id(),
                     shipment_id: id.clone(),
-                    status: "booked".into(),
+                    status: Status::Booked,
                     occurred_at: now,
                     location: Some(format!("{}, {}", sender.city, sender.country)),
                     description: format!(
@@ -357,10 +362,10 @@ pub fn cancel(
     currency: Currency,
 ) -> Result<Shipment, AppError> {
     let s = db::shipments::find(conn, seller_id, id)?.ok_or(AppError::NotFound)?;
-    if s.status == "cancelled" {
+    if s.status == Status::Cancelled {
         return Ok(s);
     }
-    if !CANCELLABLE.contains(&s.status.as_str()) {
+    if !s.status.is_cancellable() {
         return Err(AppError::Conflict(
             "This shipment is already on its way; it can only be cancelled before pickup.".into(),
         ));
@@ -379,7 +384,7 @@ pub fn cancel(
             actor_id: None,
         },
         |c, _| {
-            if !db::shipments::transition(c, seller_id, id, &CANCELLABLE, "cancelled")? {
+            if !db::shipments::set_status(c, id, s.status, Status::Cancelled)? {
                 return Err(AppError::Conflict(
                     "This shipment changed while it was being cancelled; reload and try again."
                         .into(),
@@ -391,7 +396,7 @@ pub fn cancel(
                 &ShipmentEvent {
                     id: db::new_id(),
                     shipment_id: id.to_string(),
-                    status: "cancelled".into(),
+                    status: Status::Cancelled,
                     occurred_at: now,
                     location: None,
                     description: format!(

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::booking::{self, Booking, BookingInput, Settings};
 use crate::db::users::User;
 use crate::db::{self, DbConn, Pool};
 use crate::domain::ParcelInput;
 use crate::domain::address::AddressInput;
 use crate::domain::customs::{CustomsInput, CustomsItemInput};
 use crate::error::AppError;
+use crate::services::booking::{self, Booking, BookingInput, Settings};
 
 pub const MAX_ROWS: usize = 5_000;
 
@@ -303,7 +303,9 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
                     shipment_id: None,
                     error: Some(match e {
                         AppError::Validation { fields, .. } => describe(&fields).join("; "),
-                        AppError::Internal(_) => "could not be booked; try again".into(),
+                        AppError::Internal(_) | AppError::Database(_) => {
+                            "could not be booked; try again".into()
+                        }
                         other => other.to_string(),
                     }),
                     earlier: false,

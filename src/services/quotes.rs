@@ -15,16 +15,6 @@ pub struct ChannelQuote {
     pub quote: Quote,
 }
 
-/// A destination country as given: two letters, upper-cased.
-pub fn parse_country(raw: &str) -> Result<String, String> {
-    let c = raw.trim().to_ascii_uppercase();
-    if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(c)
-    } else {
-        Err("Give the country as its two-letter ISO code, like US or DE.".into())
-    }
-}
-
 pub fn quote_all(
     conn: &mut DbConn,
     parcel: &Parcel,

@@ -3,7 +3,7 @@
 
 use crate::domain::channel::{ChannelKind, ChannelSpec};
 use crate::domain::rates::{Band, Pricing, RateCard, ZoneRate};
-use crate::domain::tracking::TrackingFormat;
+use crate::domain::tracking_number::TrackingFormat;
 
 /// Destination zones as the platform prices them.
 pub const ZONES: [(&str, &[&str]); 6] = [
@@ -260,6 +260,17 @@ pub fn demo_channels() -> Vec<ChannelSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_catalogue_card_round_trips_through_csv() {
+        let cny = crate::domain::Currency::parse("CNY").unwrap();
+        for c in demo_channels() {
+            let csv = c.rate_card.to_csv(cny);
+            let back = crate::domain::rates::RateCard::from_csv(&csv, c.rate_card.round_to_g, cny)
+                .unwrap_or_else(|e| panic!("{}: {e}", c.code));
+            assert_eq!(back, c.rate_card, "{}", c.code);
+        }
+    }
 
     #[test]
     fn the_catalogue_is_sound() {

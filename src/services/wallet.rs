@@ -140,15 +140,10 @@ pub fn post_with(
     }
     match result {
         // The key has moved money before (a retry) or a concurrent duplicate won the race.
-        Err(AppError::Internal(e))
-            if e.downcast_ref::<diesel::result::Error>()
-                .is_some_and(db::is_unique_violation) =>
-        {
-            match ledger::find_transaction_by_key(conn, p.key)? {
-                Some(done) => replay(conn, p, done),
-                None => Err(AppError::Internal(e)),
-            }
-        }
+        Err(e) if e.is_unique_violation() => match ledger::find_transaction_by_key(conn, p.key)? {
+            Some(done) => replay(conn, p, done),
+            None => Err(e),
+        },
         other => other,
     }
 }

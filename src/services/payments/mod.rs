@@ -11,7 +11,7 @@ use crate::db::ledger::{self, PaymentIntent};
 use crate::db::{self, DbConn};
 use crate::domain::{Currency, Money};
 use crate::error::AppError;
-use crate::wallet::{self, Kind, Posted, Posting};
+use crate::services::wallet::{self, Kind, Posted, Posting};
 
 /// How long a seller has to pay before an intent is abandoned.
 pub const INTENT_MINUTES: i64 = 30;
@@ -99,6 +99,11 @@ impl crate::mail::Mail for TopUpReceipt<'_> {
         }
         .render()
     }
+}
+
+/// Closes top-ups nobody paid within their deadline (a background job).
+pub fn expire_abandoned(conn: &mut DbConn, now: chrono::NaiveDateTime) -> Result<usize, AppError> {
+    Ok(ledger::expire_intents(conn, now)?)
 }
 
 /// Creates a pending intent for a top-up the seller asked for.

@@ -51,7 +51,7 @@ pub fn labels(
     db::write_tx(conn, |c| {
         for id in ids {
             let s = db::shipments::find(c, seller_id, id)?.ok_or(AppError::NotFound)?;
-            if s.status == "cancelled" {
+            if s.status == crate::domain::Status::Cancelled {
                 return Err(AppError::Conflict(format!(
                     "{} is cancelled: it has no label.",
                     s.tracking_number

@@ -184,7 +184,7 @@ pub fn request_reset(conn: &mut DbConn, email: &str, base_url: &str) -> Result<b
     }
     let token = crate::security::random_token(32)?;
     let link = format!("{base_url}/password/reset?token={token}");
-    diesel::Connection::transaction(conn, |conn| {
+    db::write_tx(conn, |conn| {
         db::password_resets::insert(
             conn,
             &crate::security::sha256_hex(&token),
@@ -215,7 +215,7 @@ pub fn reset_token_valid(conn: &mut DbConn, token: &str) -> Result<bool, AppErro
 /// retires the other tokens and lifts any sign-in lock. `Ok(false)`: the link is spent.
 pub fn complete_reset(conn: &mut DbConn, token: &str, new_hash: &str) -> Result<bool, AppError> {
     let hash = crate::security::sha256_hex(token);
-    diesel::Connection::transaction(conn, |conn| {
+    db::write_tx(conn, |conn| {
         let now = db::now();
         let Some(user_id) = db::password_resets::find_valid(conn, &hash, now)? else {
             return Ok(false);

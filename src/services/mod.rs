@@ -1,0 +1,11 @@
+//! Services: the use cases between the web handlers and the database. Each takes a connection
+//! (or the pool), applies the rules from `domain/` and calls the query functions in `db/`.
+
+pub mod accounts;
+pub mod booking;
+pub mod demo_catalogue;
+pub mod import;
+pub mod payments;
+pub mod printing;
+pub mod quotes;
+pub mod wallet;

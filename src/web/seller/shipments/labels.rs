@@ -1,0 +1,63 @@
+//! Printing one label or the selected ones from the seller pages.
+
+use actix_web::{HttpResponse, get, post, web};
+
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::extract::{CsrfForm, Seller};
+
+use crate::web::label_file::{LabelFile, LabelQuery, parse_label_query};
+
+#[get("/shipments/{id}/label")]
+pub(super) async fn label_file(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: web::Path<String>,
+    q: web::Query<LabelQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (format, size) = parse_label_query(&q)?;
+    let (seller, id, base) = (
+        auth.user.id.clone(),
+        path.into_inner(),
+        state.config.base_url.clone(),
+    );
+    let labels = state
+        .db(move |c| {
+            crate::services::printing::labels(c, &seller, &seller, &[id], format, size, &base)
+        })
+        .await?;
+    let file = web::block(move || LabelFile::render(&labels, format, size)).await??;
+    Ok(file.into_response())
+}
+
+/// The Shipments page's "print selected": one PDF with every chosen label.
+#[post("/shipments/labels")]
+pub(super) async fn bulk_labels(
+    state: web::Data<AppState>,
+    auth: Seller,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let ids: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let size = pairs
+        .iter()
+        .find(|(k, _)| k == "size")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let q = LabelQuery {
+        format: "pdf".into(),
+        size: size.into(),
+    };
+    let (format, size) = parse_label_query(&q)?;
+    let (seller, base) = (auth.user.id.clone(), state.config.base_url.clone());
+    let labels = state
+        .db(move |c| {
+            crate::services::printing::labels(c, &seller, &seller, &ids, format, size, &base)
+        })
+        .await?;
+    let file = web::block(move || LabelFile::render(&labels, format, size)).await??;
+    Ok(file.into_response())
+}

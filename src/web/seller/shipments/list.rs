@@ -1,0 +1,94 @@
+//! The Shipments page: filters, search, paging, "print selected".
+
+use actix_web::{HttpResponse, get, web};
+use askama::Template;
+use chrono::{NaiveDate, NaiveTime};
+use serde::Deserialize;
+
+use crate::db::shipments::Filter;
+use crate::domain::Status;
+use crate::error::AppError;
+use crate::web::extract::Seller;
+use crate::web::page::PageCtx;
+use crate::web::{AppState, html};
+
+use super::{PAGE_SIZE, Row, row};
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+struct ListQuery {
+    status: String,
+    channel: String,
+    from: String,
+    to: String,
+    q: String,
+    page: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "seller/shipments.html")]
+struct ListPage {
+    ctx: PageCtx,
+    rows: Vec<Row>,
+    query: ListQuery,
+    statuses: Vec<(&'static str, String)>,
+    channels: Vec<String>,
+    page: i64,
+    pages: i64,
+    total: i64,
+    /// The query string without `page`, for the pager links.
+    base_query: String,
+}
+
+#[get("/shipments")]
+pub(super) async fn list_page(
+    state: web::Data<AppState>,
+    auth: Seller,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = q.into_inner();
+    let day = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    let filter = Filter {
+        status: Status::parse(&query.status).filter(|s| *s != Status::Draft),
+        channel: Some(query.channel.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()),
+        from: day(&query.from).map(|d| d.and_time(NaiveTime::MIN)),
+        to: day(&query.to).map(|d| (d + chrono::Duration::days(1)).and_time(NaiveTime::MIN)),
+        q: Some(query.q.trim().to_string()).filter(|s| !s.is_empty()),
+    };
+    let page = query.page.unwrap_or(1).max(1);
+    let seller = auth.user.id.clone();
+    let (rows, total, channels) = state
+        .db(move |c| {
+            Ok((
+                crate::db::shipments::list(c, &seller, &filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)?,
+                crate::db::shipments::count(c, &seller, &filter)?,
+                crate::db::channels::list(c)?,
+            ))
+        })
+        .await?;
+    let currency = state.config.currency;
+    let mut pager = query.clone();
+    pager.page = None;
+    let base_query = serde_urlencoded::to_string([
+        ("status", &pager.status),
+        ("channel", &pager.channel),
+        ("from", &pager.from),
+        ("to", &pager.to),
+        ("q", &pager.q),
+    ])
+    .unwrap_or_default();
+    html(&ListPage {
+        ctx: PageCtx::new(&auth.viewer),
+        rows: rows.iter().map(|s| row(s, currency)).collect(),
+        query,
+        statuses: Status::ALL[1..]
+            .iter()
+            .map(|s| (s.as_str(), s.label().to_string()))
+            .collect(),
+        channels: channels.into_iter().map(|c| c.code).collect(),
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        total,
+        base_query,
+    })
+}

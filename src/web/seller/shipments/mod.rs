@@ -1,0 +1,54 @@
+//! The seller's shipments, a file per page: the list with filters and search (`list`), the
+//! booking form — quote → choose a channel → book and pay (`book`), the detail page with its
+//! timeline and cancellation (`detail`), and label printing (`labels`).
+
+mod book;
+mod detail;
+mod labels;
+mod list;
+
+use actix_web::web;
+
+use crate::db::shipments::Shipment;
+use crate::domain::{Currency, Money};
+
+pub use book::{ShipmentForm, form_field};
+
+pub const PAGE_SIZE: i64 = 25;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list::list_page)
+        .service(book::new_form)
+        .service(book::submit)
+        .service(labels::bulk_labels)
+        .service(labels::label_file)
+        .service(detail::detail)
+        .service(detail::cancel);
+}
+
+pub struct Row {
+    pub id: String,
+    pub tracking_number: String,
+    pub status: String,
+    pub channel: String,
+    pub recipient: String,
+    pub reference: String,
+    pub price: String,
+    pub created: String,
+}
+
+pub(super) fn row(s: &Shipment, currency: Currency) -> Row {
+    Row {
+        id: s.id.clone(),
+        tracking_number: s.tracking_number.clone(),
+        status: s.status.label().to_string(),
+        channel: s.channel_code.clone(),
+        recipient: format!(
+            "{}, {} {}",
+            s.recipient_name, s.recipient_city, s.recipient_country
+        ),
+        reference: s.reference.clone().unwrap_or_default(),
+        price: Money::new(s.price_amount, currency).to_string(),
+        created: s.created_at.format("%Y-%m-%d %H:%M").to_string(),
+    }
+}
