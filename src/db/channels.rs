@@ -16,7 +16,8 @@ pub struct Channel {
     pub code: String,
     pub carrier: String,
     pub service: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: ChannelKind,
     pub tracking_format: String,
     pub max_weight_g: i64,
     pub max_length_mm: i64,
@@ -35,7 +36,7 @@ pub struct Channel {
 
 /// What a channel's spec is parsed from (see `Channel::spec_source`).
 type SpecSource<'a> = (
-    (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str),
+    (&'a str, &'a str, &'a str, &'a ChannelKind, &'a str, &'a str),
     (&'a i64, &'a i64, &'a i64, &'a Option<i64>),
     (&'a i32, &'a i32, &'a bool),
 );
@@ -47,11 +48,7 @@ impl Channel {
             code: spec.code.clone(),
             carrier: spec.carrier.clone(),
             service: spec.service.clone(),
-            kind: match spec.kind {
-                ChannelKind::Postal => "postal",
-                ChannelKind::Express => "express",
-            }
-            .into(),
+            kind: spec.kind,
             tracking_format: serde_json::to_string(&spec.tracking)?,
             max_weight_g: spec.max_weight_g,
             max_length_mm: spec.max_length_mm,
@@ -131,11 +128,7 @@ impl Channel {
             code: self.code.clone(),
             carrier: self.carrier.clone(),
             service: self.service.clone(),
-            kind: if self.kind == "postal" {
-                ChannelKind::Postal
-            } else {
-                ChannelKind::Express
-            },
+            kind: self.kind,
             tracking: serde_json::from_str(&self.tracking_format)
                 .map_err(|e| anyhow::anyhow!("channel {}: tracking format: {e}", self.code))?,
             max_weight_g: self.max_weight_g,
@@ -156,7 +149,10 @@ pub fn insert_if_missing(conn: &mut DbConn, c: &Channel) -> QueryResult<bool> {
     if find(conn, &c.code)?.is_some() {
         return Ok(false);
     }
-    match diesel::insert_into(channels::table).values(c).execute(conn) {
+    match diesel::insert_into(channels::table)
+        .values(c.clone())
+        .execute(conn)
+    {
         Ok(_) => Ok(true),
         Err(e) if super::is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e),

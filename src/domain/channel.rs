@@ -13,6 +13,32 @@ pub enum ChannelKind {
     Express,
 }
 
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Postal => "postal",
+            ChannelKind::Express => "express",
+        }
+    }
+}
+
+impl From<ChannelKind> for String {
+    fn from(k: ChannelKind) -> String {
+        k.as_str().to_string()
+    }
+}
+
+impl TryFrom<String> for ChannelKind {
+    type Error = String;
+    fn try_from(s: String) -> Result<ChannelKind, String> {
+        match s.as_str() {
+            "postal" => Ok(ChannelKind::Postal),
+            "express" => Ok(ChannelKind::Express),
+            _ => Err(format!("unknown channel kind `{s}`")),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelSpec {
     pub code: String,

@@ -71,13 +71,39 @@ mod tests {
         }
     }
 
+    /// Addresses as people write them: mixed case, dots and dashes, spaces around.
+    fn valid_address() -> impl Strategy<Value = String> {
+        (
+            "[ ]{0,2}",
+            "[A-Za-z0-9][A-Za-z0-9._+-]{0,20}",
+            "[A-Za-z0-9]([A-Za-z0-9-]{0,10}[A-Za-z0-9])?",
+            "(com|CN|de|co\\.uk|example)",
+            "[ ]{0,2}",
+        )
+            .prop_map(|(pre, local, host, tld, post)| format!("{pre}{local}@{host}.{tld}{post}"))
+    }
+
     proptest! {
         #[test]
-        fn parse_is_idempotent(s in "\\PC{0,40}") {
+        fn valid_addresses_parse_normalised_and_idempotent(s in valid_address()) {
+            let e = EmailAddress::parse(&s);
+            prop_assert!(e.is_ok(), "{s:?} refused: {e:?}");
+            let e = e.unwrap();
+            prop_assert_eq!(e.as_str(), s.trim().to_lowercase());
+            prop_assert_eq!(EmailAddress::parse(e.as_str()).unwrap(), e.clone());
+        }
+
+        #[test]
+        fn anything_accepted_is_idempotent(s in "\\PC{0,40}") {
+            // Most random strings are refused; what is accepted must round-trip.
             if let Ok(e) = EmailAddress::parse(&s) {
                 prop_assert_eq!(EmailAddress::parse(e.as_str()).unwrap(), e.clone());
-                prop_assert_eq!(e.as_str().to_lowercase(), e.as_str());
             }
+        }
+
+        #[test]
+        fn an_address_without_its_at_sign_is_refused(s in valid_address()) {
+            prop_assert!(EmailAddress::parse(&s.replace('@', "")).is_err());
         }
     }
 }

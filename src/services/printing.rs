@@ -2,7 +2,6 @@
 //! print recorded (who, when, format).
 
 use crate::db::{self, DbConn};
-use crate::domain::channel::ChannelKind;
 use crate::error::AppError;
 use crate::labels::{Label, Size};
 
@@ -59,12 +58,7 @@ pub fn labels(
             }
             let ch = channels.get(&s.channel_code).ok_or(AppError::NotFound)?;
             // The kind is a column: no need to parse the channel's rate card per label.
-            let kind = if ch.kind == "postal" {
-                ChannelKind::Postal
-            } else {
-                ChannelKind::Express
-            };
-            out.push(Label::of(&s, &ch.carrier, &ch.service, kind, base_url));
+            out.push(Label::of(&s, &ch.carrier, &ch.service, ch.kind, base_url));
             let (f, z) = (
                 if format == Format::Pdf { "pdf" } else { "zpl" },
                 if size == Size::A4 { "a4" } else { "4x6" },

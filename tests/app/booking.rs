@@ -8,38 +8,21 @@ use waybill::services::wallet::Kind;
 
 use crate::helpers::*;
 
-pub fn sender() -> Value {
-    json!({"name": "李伟 Li Wei", "company": "深圳灯饰 Shenzhen Lights", "street1": "科技园南路 18号",
-           "city": "Shenzhen", "state": "Guangdong", "postal_code": "518057", "country": "CN",
-           "phone": "+86 755 8888 0000"})
-}
-
 pub fn booking(channel: &str) -> Value {
-    json!({
-        "channel": channel,
-        "reference": "ORD-10042",
-        "recipient": {"name": "Anna Müller", "street1": "Friedrichstraße 12", "city": "Berlin",
-                      "postal_code": "10117", "country": "DE", "phone": "+49 30 1234567",
-                      "email": "anna@example.de"},
-        "parcel": {"weight_g": 455, "length_mm": 200, "width_mm": 150, "height_mm": 50},
-        "customs": {"contents_type": "merchandise", "items": [
-            {"description": "LED desk lamp", "quantity": 1, "unit_value": "24.90", "currency": "USD",
-             "weight_g": 400, "hs_code": "9405.20", "origin_country": "CN"}]}
-    })
+    crate::fixtures::Booking::on(channel).json()
 }
 
 /// A seller with a default sender address, money in the wallet and an API key.
 pub async fn funded_seller(app: &TestApp, email: &str, fen: i64) -> (String, String) {
-    app.load_channels();
-    let id = app.create_user(Role::Seller, email).id;
-    let key = app.api_key(&id);
-    if fen > 0 {
-        app.post(&id, Kind::TopUp, fen, &format!("fund-{email}"))
-            .unwrap();
-    }
-    let r = app.api_post(&key, "/addresses", &sender()).await;
-    assert_eq!(r.status(), 201);
-    (id, key)
+    let s = app
+        .seller(email)
+        .funded(fen)
+        .with_key()
+        .with_address()
+        .build()
+        .await;
+    let key = s.key().to_string();
+    (s.id, key)
 }
 
 async fn book(app: &TestApp, key: &str, body: &Value, idem: Option<&str>) -> reqwest::Response {

@@ -455,35 +455,14 @@ impl TestApp {
 /// A signed-in seller with the channels loaded, ¥2,000 in the wallet and a default sender
 /// address added through the address book page.
 pub async fn seller_with_address(app: &TestApp, email: &str) -> (Visitor, String) {
-    app.load_channels();
-    let v = app.signed_in(waybill::domain::Role::Seller, email).await;
-    let id = waybill::db::users::find_by_email(&mut app.conn(), email)
-        .unwrap()
-        .unwrap()
-        .id;
-    app.post(
-        &id,
-        waybill::services::wallet::Kind::TopUp,
-        200_000,
-        &format!("fund-{email}"),
-    )
-    .unwrap();
-    let r = v
-        .submit(
-            "/seller/addresses",
-            "/seller/addresses",
-            &[
-                ("name", "Li Wei"),
-                ("street1", "18 Keyuan Rd"),
-                ("city", "Shenzhen"),
-                ("postal_code", "518057"),
-                ("country", "CN"),
-                ("phone", "13800138000"),
-            ],
-        )
+    let s = app
+        .seller(email)
+        .funded(200_000)
+        .signed_in()
+        .with_address()
+        .build()
         .await;
-    assert_eq!(location(&r), "/seller/addresses");
-    (v, id)
+    (s.visitor.unwrap(), s.id)
 }
 
 /// One wallet movement in CNY on a given connection (threads in the concurrency tests bring
@@ -509,4 +488,40 @@ pub fn post_on(
             actor_id: None,
         },
     )
+}
+
+/// Runs `f(0)`, …, `f(n - 1)` on `n` threads at once (a race, as several requests or app
+/// servers would make) and returns their results in order.
+pub fn concurrently<T, F>(n: usize, f: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> T + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    let start = Arc::new(std::sync::Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let (f, start) = (f.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                f(i)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// The async twin of `concurrently`: `n` tasks started together (e.g. HTTP requests).
+pub async fn concurrently_async<T, F, Fut>(n: usize, f: F) -> Vec<T>
+where
+    T: 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|i| actix_web::rt::spawn(f(i))).collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
 }

@@ -287,23 +287,17 @@ async fn concurrent_charges_never_overdraw() {
     let app = spawn_app().await;
     let id = app.create_user(Role::Seller, "busy@example.com").id;
     app.post(&id, Kind::TopUp, 10_000, "fund").unwrap();
-    let pool = app.state.pool.clone();
-    let handles: Vec<_> = (0..24)
-        .map(|i| {
-            let (pool, id) = (pool.clone(), id.clone());
-            std::thread::spawn(move || {
-                post_on(
-                    &mut pool.get().unwrap(),
-                    &id,
-                    Kind::Charge,
-                    1_000,
-                    &format!("charge-{i}"),
-                    None,
-                )
-            })
-        })
-        .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let (pool, seller) = (app.state.pool.clone(), id.clone());
+    let results = concurrently(24, move |i| {
+        post_on(
+            &mut pool.get().unwrap(),
+            &seller,
+            Kind::Charge,
+            1_000,
+            &format!("charge-{i}"),
+            None,
+        )
+    });
     let ok = results.iter().filter(|r| r.is_ok()).count();
     let short = results
         .iter()
@@ -322,33 +316,28 @@ async fn concurrent_debit_requests_never_overdraw() {
     let admin = Arc::new(app.signed_in(Role::Admin, "ops@example.com").await);
     let token = admin.csrf("/admin/wallets").await;
     // Every request is in flight before the first answer is read.
-    let requests: Vec<_> = (0..12)
-        .map(|i| {
-            let (admin, token) = (admin.clone(), token.clone());
-            actix_web::rt::spawn(async move {
-                let nonce = format!("concurrent-debit-{i:04}");
-                admin
-                    .post_form(
-                        "/admin/wallets",
-                        &[
-                            ("csrf_token", &token),
-                            ("email", "target@example.com"),
-                            ("direction", "debit"),
-                            ("amount", "10.00"),
-                            ("note", "test debit"),
-                            ("nonce", &nonce),
-                        ],
-                    )
-                    .await
-                    .status()
-                    .as_u16()
-            })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for r in requests {
-        statuses.push(r.await.unwrap());
-    }
+    let statuses = concurrently_async(12, |i| {
+        let (admin, token) = (admin.clone(), token.clone());
+        async move {
+            let nonce = format!("concurrent-debit-{i:04}");
+            admin
+                .post_form(
+                    "/admin/wallets",
+                    &[
+                        ("csrf_token", &token),
+                        ("email", "target@example.com"),
+                        ("direction", "debit"),
+                        ("amount", "10.00"),
+                        ("note", "test debit"),
+                        ("nonce", &nonce),
+                    ],
+                )
+                .await
+                .status()
+                .as_u16()
+        }
+    })
+    .await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 303).count(),
         5,
@@ -377,24 +366,18 @@ async fn one_idempotency_key_moves_money_once() {
         Err(AppError::Conflict(_))
     ));
     // The same key raced from many threads at once.
-    let pool = app.state.pool.clone();
-    let handles: Vec<_> = (0..8)
-        .map(|_| {
-            let (pool, id) = (pool.clone(), id.clone());
-            std::thread::spawn(move || {
-                post_on(
-                    &mut pool.get().unwrap(),
-                    &id,
-                    Kind::Charge,
-                    500,
-                    "k-race",
-                    None,
-                )
-                .unwrap()
-            })
-        })
-        .collect();
-    let posted: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let (pool, seller) = (app.state.pool.clone(), id.clone());
+    let posted = concurrently(8, move |_| {
+        post_on(
+            &mut pool.get().unwrap(),
+            &seller,
+            Kind::Charge,
+            500,
+            "k-race",
+            None,
+        )
+        .unwrap()
+    });
     assert_eq!(posted.iter().filter(|p| !p.replayed).count(), 1);
     assert_eq!(app.balance(&id), 6_500);
     app.assert_ledger_consistent(&id);

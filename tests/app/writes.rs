@@ -22,26 +22,20 @@ fn failures(pool: &db::Pool, email: &str) -> usize {
 async fn concurrent_writes_commit_and_a_failed_one_leaves_no_trace() {
     let app = spawn_app().await;
     let pool = app.state.pool.clone();
-    let handles: Vec<_> = (0..40)
-        .map(|i| {
-            let pool = pool.clone();
-            std::thread::spawn(move || {
-                let email = format!("writer-{i}@example.com");
-                let result = db::write_tx(&mut pool.get().unwrap(), |c| {
-                    db::login_failures::record(c, &email, db::now())?;
-                    if i % 5 == 0 {
-                        // Fails after writing: its row must go, its neighbours' must stay.
-                        return Err(Error::RollbackTransaction);
-                    }
-                    db::login_failures::record(c, &email, db::now())
-                });
-                // Once the call has returned, every other connection sees the outcome.
-                (i, result.is_ok(), failures(&pool, &email))
-            })
-        })
-        .collect();
-    for h in handles {
-        let (i, ok, seen) = h.join().unwrap();
+    let outcomes = concurrently(40, move |i| {
+        let email = format!("writer-{i}@example.com");
+        let result = db::write_tx(&mut pool.get().unwrap(), |c| {
+            db::login_failures::record(c, &email, db::now())?;
+            if i % 5 == 0 {
+                // Fails after writing: its row must go, its neighbours' must stay.
+                return Err(Error::RollbackTransaction);
+            }
+            db::login_failures::record(c, &email, db::now())
+        });
+        // Once the call has returned, every other connection sees the outcome.
+        (i, result.is_ok(), failures(&pool, &email))
+    });
+    for (i, ok, seen) in outcomes {
         assert_eq!(ok, i % 5 != 0, "writer {i}");
         assert_eq!(seen, if ok { 2 } else { 0 }, "writer {i}");
     }
@@ -75,27 +69,23 @@ async fn concurrent_default_addresses_leave_exactly_one_default() {
     // on PostgreSQL only when inserts for one seller are serialised (read committed).
     let app = spawn_app().await;
     let seller = app.create_user(Role::Seller, "many-docks@example.com").id;
-    let pool = app.state.pool.clone();
-    let handles: Vec<_> = (0..16)
-        .map(|i| {
-            let (pool, seller) = (pool.clone(), seller.clone());
-            std::thread::spawn(move || {
-                let a = waybill::domain::address::Address {
-                    name: format!("Dock {i}"),
-                    street1: "18 Keyuan Rd".into(),
-                    city: "Shenzhen".into(),
-                    postal_code: "518057".into(),
-                    country: "CN".into(),
-                    phone: "13800138000".into(),
-                    ..Default::default()
-                };
-                db::addresses::insert(&mut pool.get().unwrap(), &seller, &a, true)
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap().unwrap();
+    let (pool, owner) = (app.state.pool.clone(), seller.clone());
+    let added = concurrently(16, move |i| {
+        let a = waybill::domain::address::Address {
+            name: format!("Dock {i}"),
+            street1: "18 Keyuan Rd".into(),
+            city: "Shenzhen".into(),
+            postal_code: "518057".into(),
+            country: "CN".into(),
+            phone: "13800138000".into(),
+            ..Default::default()
+        };
+        db::addresses::insert(&mut pool.get().unwrap(), &owner, &a, true)
+    });
+    for a in added {
+        a.unwrap();
     }
+    let pool = app.state.pool.clone();
     let all = db::addresses::list(&mut pool.get().unwrap(), &seller).unwrap();
     assert_eq!(all.len(), 16);
     assert_eq!(all.iter().filter(|a| a.is_default).count(), 1);

@@ -54,7 +54,7 @@ async fn channels_page(state: web::Data<AppState>, auth: Admin) -> Result<HttpRe
         let spec = c.spec()?;
         rows.push(Row {
             name: format!("{} {}", c.carrier, c.service),
-            kind: c.kind.clone(),
+            kind: c.kind.as_str().to_string(),
             limits: format!(
                 "{} · longest side {} mm · L+W+H {} mm",
                 format_weight(c.max_weight_g),
