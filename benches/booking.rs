@@ -306,6 +306,7 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         &waybill::services::booking::Settings {
             currency,
             base_url: "http://x",
+            quote_key: b"bench quote key",
         },
     )?;
     let ran = t.elapsed();

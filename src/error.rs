@@ -28,6 +28,13 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A conflict whose JSON carries more than the message, e.g. the shipment a repeated
+    /// reference names or a fresh quote (`{"error", ...extra}`).
+    #[error("{message}")]
+    ConflictWith {
+        message: String,
+        extra: serde_json::Map<String, serde_json::Value>,
+    },
     #[error("{0}")]
     PaymentRequired(String),
     #[error("{0}")]
@@ -70,7 +77,7 @@ impl AppError {
             AppError::LoginRequired { .. } | AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::ConflictWith { .. } => StatusCode::CONFLICT,
             AppError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) | AppError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -210,9 +217,13 @@ impl ResponseError for ApiError {
         ) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        resp.json(serde_json::json!({
+        let mut body = serde_json::json!({
             "error": self.0.public_message(),
             "fields": fields,
-        }))
+        });
+        if let (AppError::ConflictWith { extra, .. }, Some(obj)) = (&self.0, body.as_object_mut()) {
+            obj.extend(extra.clone());
+        }
+        resp.json(body)
     }
 }

@@ -69,6 +69,7 @@ impl Application {
             mail,
             payments: sandbox.clone(),
             sandbox,
+            quote_key: Arc::new(derive_key(&secret, "waybill quote ids")),
         };
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
@@ -123,6 +124,16 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// A key for one purpose, derived from the session secret.
+fn derive_key(secret: &str, purpose: &str) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(purpose.as_bytes());
+    h.update([0]);
+    h.update(secret.as_bytes());
+    h.finalize().into()
 }
 
 /// The session secret: configured, or (local mode only) generated once and kept in the data

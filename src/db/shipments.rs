@@ -95,6 +95,22 @@ pub fn find_by_key(conn: &mut DbConn, seller_id: &str, key: &str) -> QueryResult
         .optional())
 }
 
+/// The seller's shipment with this reference that is not cancelled, if any.
+pub fn find_open_by_reference(
+    conn: &mut DbConn,
+    seller_id: &str,
+    reference: &str,
+) -> QueryResult<Option<Shipment>> {
+    shipments::table
+        .filter(shipments::seller_id.eq(seller_id))
+        .filter(shipments::reference.eq(reference))
+        .filter(shipments::status.ne(Status::Cancelled.as_str()))
+        .order(shipments::created_at.asc())
+        .select(Shipment::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// The timeline, in the order things happened.
 pub fn events(conn: &mut DbConn, shipment_id: &str) -> QueryResult<Vec<ShipmentEvent>> {
     shipment_events::table

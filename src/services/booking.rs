@@ -14,6 +14,7 @@ use crate::domain::address::{Address, AddressInput, Party};
 use crate::domain::customs::{Customs, CustomsInput};
 use crate::domain::{Currency, Money, Parcel, ParcelInput, Status, required_text};
 use crate::error::AppError;
+use crate::services::quotes::{ChannelQuote, QuoteCheck, Quoted, check_quote_id};
 use crate::services::wallet::{self, Kind, Posting};
 
 /// Stands for the tracking number in a confirmation rendered before the number is issued
@@ -29,6 +30,10 @@ pub struct BookingInput {
     pub parcel: ParcelInput,
     pub reference: Option<String>,
     pub customs: CustomsInput,
+    /// A quote id from `POST /api/v1/quotes`: charge exactly that price, or 409.
+    pub quote_id: Option<String>,
+    /// Book even if another open shipment has this reference ("book again").
+    pub allow_duplicate_reference: bool,
 }
 
 /// A booking request with every field checked. Its JSON is what the idempotency hash covers,
@@ -41,6 +46,8 @@ pub struct Booking {
     pub parcel: Parcel,
     pub reference: Option<String>,
     pub customs: Customs,
+    pub quote_id: Option<String>,
+    pub allow_duplicate_reference: bool,
 }
 
 impl BookingInput {
@@ -102,6 +109,13 @@ impl BookingInput {
                 parcel,
                 reference,
                 customs,
+                quote_id: self
+                    .quote_id
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|q| !q.is_empty())
+                    .map(str::to_string),
+                allow_duplicate_reference: self.allow_duplicate_reference,
             }),
             _ => Err(errors),
         }
@@ -176,6 +190,8 @@ impl crate::mail::Mail for BookedMail<'_> {
 pub struct Settings<'a> {
     pub currency: Currency,
     pub base_url: &'a str,
+    /// Signs and checks quote ids (`services::quotes::Quoted`).
+    pub quote_key: &'a [u8],
 }
 
 /// Books a shipment and charges its freight. With an idempotency key, the same request again
@@ -259,7 +275,53 @@ fn book_once(
         (Some(p), true) => p.clone(),
         _ => return Err(field_error("channel", quote.reasons.join(" "))),
     };
-    let amount = Money::new(price.total, settings.currency);
+    // With a quote id the seller pays what it was shown, or nothing happens.
+    let charge = match &b.quote_id {
+        None => price.total,
+        Some(qid) => {
+            let this = Quoted {
+                seller_id: &seller.id,
+                channel: &channel.code,
+                parcel: &b.parcel,
+                country: &b.recipient.country,
+                amount: 0,
+                currency: settings.currency.code(),
+            };
+            let now = chrono::Utc::now().timestamp();
+            match check_quote_id(settings.quote_key, qid, &this, now) {
+                QuoteCheck::Valid { amount } => amount,
+                outcome => {
+                    let fresh = ChannelQuote {
+                        channel: channel.clone(),
+                        spec: spec.clone(),
+                        quote: quote.clone(),
+                    }
+                    .view(
+                        settings.quote_key,
+                        &seller.id,
+                        &b.parcel,
+                        &b.recipient.country,
+                        settings.currency,
+                    );
+                    let message = if outcome == QuoteCheck::Expired {
+                        "That quote has expired (quotes hold for 30 minutes). Here is a fresh one: book with its id."
+                    } else {
+                        "The parcel, destination or channel differs from what was quoted. Here is the quote for this booking: book with its id."
+                    };
+                    let mut extra = serde_json::Map::new();
+                    extra.insert(
+                        "quote".into(),
+                        serde_json::to_value(fresh).map_err(AppError::internal)?,
+                    );
+                    return Err(AppError::ConflictWith {
+                        message: message.into(),
+                        extra,
+                    });
+                }
+            }
+        }
+    };
+    let amount = Money::new(charge, settings.currency);
     let now = db::now();
     let id = db::new_id();
     let r = &b.recipient;
@@ -286,7 +348,7 @@ fn book_once(
         width_mm: b.parcel.width_mm,
         height_mm: b.parcel.height_mm,
         chargeable_weight_g: quote.chargeable_weight_g,
-        price_amount: price.total,
+        price_amount: charge,
         currency: settings.currency.code().to_string(),
         price_breakdown: serde_json::to_string(&price).map_err(AppError::internal)?,
         customs: serde_json::to_string(&b.customs).map_err(AppError::internal)?,
@@ -324,6 +386,22 @@ fn book_once(
             actor_id: None,
         },
         |c, _| {
+            // Checked after the charge has locked the seller's wallet row, so two bookings
+            // with one reference are serialised on PostgreSQL too.
+            if let (Some(r), false) = (&shipment.reference, b.allow_duplicate_reference) {
+                if let Some(other) = db::shipments::find_open_by_reference(c, &seller.id, r)? {
+                    let mut extra = serde_json::Map::new();
+                    extra.insert("shipment_id".into(), other.id.clone().into());
+                    extra.insert("tracking_number".into(), other.tracking_number.into());
+                    return Err(AppError::ConflictWith {
+                        message: format!(
+                            "Reference {r} is already booked ({}). Cancel that shipment, or book again on purpose.",
+                            other.id
+                        ),
+                        extra,
+                    });
+                }
+            }
             let serial = db::shipments::take_serial(c, &channel.code)?;
             shipment.tracking_number = u64::try_from(serial)
                 .map_err(AppError::internal)

@@ -68,8 +68,19 @@ pub struct Row {
     pub recipient: String,
     pub price: Option<i64>,
     pub errors: Vec<String>,
+    /// The tracking number of the open shipment that already has this reference: the row
+    /// books nothing (re-importing a file is safe).
+    #[serde(default)]
+    pub already_booked: Option<String>,
     #[serde(skip)]
     pub input: BookingInput,
+}
+
+impl Row {
+    /// Whether booking would make a new shipment of this row.
+    pub fn bookable(&self) -> bool {
+        self.errors.is_empty() && self.already_booked.is_none()
+    }
 }
 
 fn get<'a>(rec: &'a csv::StringRecord, idx: &BTreeMap<&str, usize>, col: &str) -> &'a str {
@@ -155,6 +166,8 @@ pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
                 height_mm: num(g("height_mm")),
             },
             reference: opt(g("reference")),
+            quote_id: None,
+            allow_duplicate_reference: false,
             customs: CustomsInput {
                 contents_type: opt(g("contents_type")).unwrap_or_else(|| "merchandise".into()),
                 items: vec![CustomsItemInput {
@@ -180,6 +193,7 @@ pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
             ),
             price: None,
             errors: Vec::new(),
+            already_booked: None,
             input,
         });
     }
@@ -222,6 +236,10 @@ pub fn check(conn: &mut DbConn, seller_id: &str, rows: &mut [Row]) -> Result<(),
                 "reference: {} is already on line {first}",
                 row.reference
             ));
+        } else if let Some(s) =
+            db::shipments::find_open_by_reference(conn, seller_id, &row.reference)?
+        {
+            row.already_booked = Some(s.tracking_number);
         }
         match row.input.parse() {
             Err(e) => row.errors.extend(describe(&e)),
@@ -271,6 +289,19 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
     let (mut booked, mut failed) = (0i32, 0i32);
     let mut outcomes = Vec::new();
     for (i, row) in rows.iter().enumerate() {
+        if let Some(tn) = &row.already_booked {
+            let existing =
+                db::shipments::find_open_by_reference(&mut conn, &seller.id, &row.reference)?;
+            outcomes.push(Outcome {
+                line: row.line,
+                reference: row.reference.clone(),
+                tracking_number: Some(tn.clone()),
+                shipment_id: existing.map(|s| s.id),
+                error: None,
+                earlier: true,
+            });
+            continue;
+        }
         if !row.errors.is_empty() {
             continue;
         }

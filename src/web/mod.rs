@@ -33,6 +33,8 @@ pub struct AppState {
     pub payments: Arc<dyn PaymentProvider>,
     /// The built-in gateway's own pages (`/sandbox`).
     pub sandbox: Arc<Sandbox>,
+    /// Signs quote ids (derived from the session secret).
+    pub quote_key: Arc<[u8; 32]>,
 }
 
 impl AppState {

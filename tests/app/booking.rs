@@ -83,7 +83,8 @@ async fn book_list_get_and_cancel_through_the_api() {
         .await
         .unwrap();
     assert_eq!(found["total"], 1, "search by recipient name, any case");
-    let found: Value = get(&app, &key, "/shipments?q=ORD-10042")
+    let reference = s["reference"].as_str().unwrap();
+    let found: Value = get(&app, &key, &format!("/shipments?q={reference}"))
         .await
         .json()
         .await
@@ -137,12 +138,13 @@ async fn book_list_get_and_cancel_through_the_api() {
 async fn the_same_idempotency_key_books_once() {
     let app = spawn_app().await;
     let (seller, key) = funded_seller(&app, "retry@example.com", 100_000).await;
-    let first: Value = book(&app, &key, &booking("UPS-SAVER"), Some("k-1"))
+    let body = booking("UPS-SAVER");
+    let first: Value = book(&app, &key, &body, Some("k-1"))
         .await
         .json()
         .await
         .unwrap();
-    let r = book(&app, &key, &booking("UPS-SAVER"), Some("k-1")).await;
+    let r = book(&app, &key, &body, Some("k-1")).await;
     assert_eq!(r.status(), 201);
     assert_eq!(r.headers()["idempotent-replayed"], "true");
     let again: Value = r.json().await.unwrap();
@@ -308,4 +310,145 @@ async fn a_seller_without_a_sender_address_is_told_to_add_one() {
     assert_eq!(r.status(), 422);
     let list: Value = get(&app, &key, "/addresses").await.json().await.unwrap();
     assert_eq!(list["addresses"].as_array().unwrap().len(), 0);
+}
+
+async fn quote_for(app: &TestApp, key: &str, body: &Value, channel: &str) -> Value {
+    let r = app
+        .api_post(
+            key,
+            "/quotes",
+            &json!({"recipient": body["recipient"], "parcel": body["parcel"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let all: Value = r.json().await.unwrap();
+    all["quotes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["channel"] == channel)
+        .unwrap()
+        .clone()
+}
+
+#[actix_web::test]
+async fn a_quote_id_charges_exactly_the_quoted_price_or_409_with_a_fresh_quote() {
+    let app = spawn_app().await;
+    let (seller, key) = funded_seller(&app, "quoted@example.com", 500_000).await;
+    let mut body = booking("CNPOST-EPACKET");
+    let quote = quote_for(&app, &key, &body, "CNPOST-EPACKET").await;
+    let id = quote["id"].as_str().unwrap().to_string();
+    assert!(quote["expires_at"].is_string());
+    let price = quote["price"]["amount"].as_i64().unwrap();
+
+    // A heavier parcel than quoted: 409 with the quote for what is being booked, no charge.
+    body["quote_id"] = json!(id);
+    body["parcel"]["weight_g"] = json!(1_900);
+    let r = book(&app, &key, &body, None).await;
+    assert_eq!(r.status(), 409);
+    let conflict: Value = r.json().await.unwrap();
+    assert!(conflict["error"].as_str().unwrap().contains("differs"));
+    assert_eq!(conflict["quote"]["channel"], "CNPOST-EPACKET");
+    assert!(conflict["quote"]["price"]["amount"].as_i64().unwrap() > price);
+    assert_eq!(app.balance(&seller), 500_000, "nothing charged");
+    // Another destination: 409 as well.
+    body["parcel"]["weight_g"] = json!(455);
+    body["recipient"]["country"] = json!("FR");
+    body["recipient"]["postal_code"] = json!("75004");
+    body["recipient"]["city"] = json!("Paris");
+    assert_eq!(book(&app, &key, &body, None).await.status(), 409);
+
+    // The parcel as quoted: charged exactly the quoted price.
+    let mut body = booking("CNPOST-EPACKET");
+    body["quote_id"] = json!(id);
+    let r = book(&app, &key, &body, None).await;
+    assert_eq!(r.status(), 201);
+    let s: Value = r.json().await.unwrap();
+    assert_eq!(s["price"]["amount"].as_i64().unwrap(), price);
+    assert_eq!(app.balance(&seller), 500_000 - price);
+
+    // A tampered price is not a quote at all.
+    let mut body = booking("CNPOST-EPACKET");
+    body["quote_id"] = json!(id.replacen(&format!("_{price}_"), "_1_", 1));
+    assert_eq!(book(&app, &key, &body, None).await.status(), 409);
+
+    // An expired quote: 409 with a fresh one (ids carry their deadline, signed).
+    let parts: Vec<&str> = id.splitn(4, '_').collect();
+    let stale = format!("q1_{}_{}_{}", 1, parts[2], parts[3]);
+    let mut body = booking("CNPOST-EPACKET");
+    body["quote_id"] = json!(stale);
+    let r = book(&app, &key, &body, None).await;
+    assert_eq!(r.status(), 409, "a changed deadline breaks the signature");
+    let fresh: Value = r.json().await.unwrap();
+    let fresh_id = fresh["quote"]["id"].as_str().unwrap();
+    body["quote_id"] = json!(fresh_id);
+    assert_eq!(book(&app, &key, &body, None).await.status(), 201);
+}
+
+#[actix_web::test]
+async fn a_reference_is_booked_once_unless_the_seller_says_again() {
+    let app = spawn_app().await;
+    let (seller, key) = funded_seller(&app, "refs@example.com", 500_000).await;
+    let body = booking("CNPOST-RAM");
+    let first: Value = book(&app, &key, &body, None).await.json().await.unwrap();
+    let balance = app.balance(&seller);
+    let r = book(&app, &key, &body, None).await;
+    assert_eq!(r.status(), 409);
+    let dup: Value = r.json().await.unwrap();
+    assert_eq!(dup["shipment_id"], first["id"]);
+    assert_eq!(
+        app.balance(&seller),
+        balance,
+        "nothing charged for the repeat"
+    );
+    let mut again = body.clone();
+    again["allow_duplicate_reference"] = json!(true);
+    assert_eq!(book(&app, &key, &again, None).await.status(), 201);
+    // Once the first is cancelled, the reference is free again.
+    let id = first["id"].as_str().unwrap();
+    let r = app
+        .api_post(&key, &format!("/shipments/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let other = app
+        .seller("refs2@example.com")
+        .funded(500_000)
+        .with_key()
+        .with_address()
+        .build()
+        .await;
+    assert_eq!(
+        book(&app, other.key(), &body, None).await.status(),
+        201,
+        "another seller's references are its own"
+    );
+    // Concurrent repeats: exactly one is booked.
+    let mut race = booking("CNPOST-RAM");
+    race["reference"] = json!("RACE-1");
+    let (addr, key2) = (app.address.clone(), key.clone());
+    let statuses = concurrently_async(8, |_| {
+        let (addr, key, race) = (addr.clone(), key2.clone(), race.clone());
+        async move {
+            reqwest::Client::new()
+                .post(format!("{addr}/api/v1/shipments"))
+                .bearer_auth(key)
+                .json(&race)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    })
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
 }

@@ -140,12 +140,15 @@ pub struct Booking {
 }
 
 impl Booking {
-    /// A lamp to Berlin, declared for customs, on `channel`.
+    /// A lamp to Berlin, declared for customs, on `channel`, with a reference of its own
+    /// (a seller's references are unique among its open shipments).
     pub fn on(channel: &str) -> Booking {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(10_042);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Booking {
             body: json!({
                 "channel": channel,
-                "reference": "ORD-10042",
+                "reference": format!("ORD-{n}"),
                 "recipient": {"name": "Anna Müller", "street1": "Friedrichstraße 12", "city": "Berlin",
                               "postal_code": "10117", "country": "DE", "phone": "+49 30 1234567",
                               "email": "anna@example.de"},

@@ -32,6 +32,116 @@ fn form_fields<'a>(action: &'a str, channel: &'a str, key: &'a str) -> Vec<(&'a 
     ]
 }
 
+/// The signed quote id the booking form carries for `channel`.
+pub fn quote_id_in(page: &str, channel: &str) -> String {
+    let marker = format!("name=\"quote_id_{channel}\" value=\"");
+    let start = page.find(&marker).expect("no quote id for the channel") + marker.len();
+    page[start..].split('"').next().unwrap().to_string()
+}
+
+#[actix_web::test]
+async fn the_form_never_charges_a_price_the_seller_was_not_shown() {
+    let app = spawn_app().await;
+    let (v, seller) = seller_with_address(&app, "unseen@example.com").await;
+    let key = "fedcba9876543210fedcba9876543210";
+    let page = v
+        .submit(
+            "/shipments/new",
+            "/shipments/new",
+            &form_fields("quote", "", key),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let quote = quote_id_in(&page, "CNPOST-EPACKET");
+    let before = app.balance(&seller);
+    // The seller changes the weight after quoting and presses "Book and pay".
+    let mut fields: Vec<(&str, &str)> = form_fields("book", "CNPOST-EPACKET", key)
+        .into_iter()
+        .map(|(k, v)| if k == "weight_kg" { (k, "1.9") } else { (k, v) })
+        .collect();
+    fields.push(("quote_id_CNPOST-EPACKET", &quote));
+    let r = v.submit("/shipments/new", "/shipments/new", &fields).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"booking-alert\"") && page.contains("Nothing was charged"));
+    assert_eq!(app.balance(&seller), before, "nothing charged");
+    // The page now shows the price for 1.9 kg; booking that quote charges exactly it.
+    let fresh = quote_id_in(&page, "CNPOST-EPACKET");
+    assert_ne!(fresh, quote);
+    let mut fields: Vec<(&str, &str)> = form_fields("book", "CNPOST-EPACKET", key)
+        .into_iter()
+        .map(|(k, v)| if k == "weight_kg" { (k, "1.9") } else { (k, v) })
+        .collect();
+    fields.push(("quote_id_CNPOST-EPACKET", &fresh));
+    let r = v.submit("/shipments/new", "/shipments/new", &fields).await;
+    assert_eq!(r.status(), 303);
+    let shown: i64 = fresh.split('_').nth(2).unwrap().parse().unwrap();
+    assert_eq!(
+        app.balance(&seller),
+        before - shown,
+        "charged the price shown"
+    );
+    // Booking without any quote id is refused too.
+    let r = v
+        .submit(
+            "/shipments/new",
+            "/shipments/new",
+            &form_fields("book", "CNPOST-EPACKET", "0000000000000000aaaa"),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(app.balance(&seller), before - shown);
+}
+
+#[actix_web::test]
+async fn a_short_wallet_says_so_at_the_top_with_a_top_up_link() {
+    let app = spawn_app().await;
+    let (v, seller) = seller_with_address(&app, "short@example.com").await;
+    let drain = app.balance(&seller) - 100;
+    app.post(
+        &seller,
+        waybill::services::wallet::Kind::Charge,
+        drain,
+        "drain",
+    )
+    .unwrap();
+    let key = "aaaabbbbccccddddaaaabbbbccccdddd";
+    let page = v
+        .submit(
+            "/shipments/new",
+            "/shipments/new",
+            &form_fields("quote", "", key),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let quote = quote_id_in(&page, "CNPOST-EPACKET");
+    let mut fields = form_fields("book", "CNPOST-EPACKET", key);
+    fields.push(("quote_id_CNPOST-EPACKET", &quote));
+    let page = v
+        .submit("/shipments/new", "/shipments/new", &fields)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let alert = page.find("id=\"booking-alert\"").expect("alert at the top");
+    assert!(alert < page.find("id=\"shipment-form\"").unwrap());
+    let price: i64 = quote.split('_').nth(2).unwrap().parse().unwrap();
+    let short = format!("{}.{:02}", (price - 100) / 100, (price - 100) % 100);
+    assert!(
+        page.contains(&format!("href=\"/wallet?amount={short}\"")),
+        "a link to top up the difference"
+    );
+    assert!(
+        v.get_html(&format!("/wallet?amount={short}"))
+            .await
+            .contains(&format!("value=\"{short}\""))
+    );
+}
+
 #[actix_web::test]
 async fn the_address_book_adds_edits_defaults_and_deletes() {
     let app = spawn_app().await;
@@ -139,23 +249,14 @@ async fn quote_then_book_then_cancel_on_the_pages() {
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     assert!(page.contains("id=\"channel-CNPOST-RAM\"") && page.contains("Book and pay"));
-    let r = v
-        .submit(
-            "/shipments/new",
-            "/shipments/new",
-            &form_fields("book", "CNPOST-EPACKET", key),
-        )
-        .await;
+    let quote = quote_id_in(&page, "CNPOST-EPACKET");
+    let mut fields = form_fields("book", "CNPOST-EPACKET", key);
+    fields.push(("quote_id_CNPOST-EPACKET", &quote));
+    let r = v.submit("/shipments/new", "/shipments/new", &fields).await;
     assert_eq!(r.status(), 303);
     let to = location(&r);
     // A double submit of the same form books once.
-    let again = v
-        .submit(
-            "/shipments/new",
-            "/shipments/new",
-            &form_fields("book", "CNPOST-EPACKET", key),
-        )
-        .await;
+    let again = v.submit("/shipments/new", "/shipments/new", &fields).await;
     assert_eq!(location(&again), to);
     let detail = v.get_html(&to).await;
     assert!(detail.contains("Marie Dubois") && detail.contains("Tea set"));

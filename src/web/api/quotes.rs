@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::domain::ParcelInput;
-use crate::domain::rates::Breakdown;
 use crate::error::{ApiError, AppError};
 use crate::services::quotes;
 use crate::web::AppState;
@@ -27,36 +26,10 @@ struct QuoteRequest {
     parcel: ParcelInput,
 }
 
-#[derive(Serialize)]
-pub struct Price {
-    pub amount: i64,
-    pub currency: String,
-}
-
-#[derive(Serialize)]
-struct Transit {
-    min: i32,
-    max: i32,
-}
-
-#[derive(Serialize)]
-struct QuoteOut {
-    channel: String,
-    carrier: String,
-    service: String,
-    eligible: bool,
-    price: Option<Price>,
-    breakdown: Option<Breakdown>,
-    chargeable_weight_g: i64,
-    transit_days: Transit,
-    door_pickup: bool,
-    reasons: Vec<String>,
-}
-
 #[post("/quotes")]
 pub async fn create_quotes(
     state: web::Data<AppState>,
-    _seller: ApiSeller,
+    seller: ApiSeller,
     body: web::Json<QuoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = BTreeMap::new();
@@ -68,29 +41,21 @@ pub async fn create_quotes(
     let (Some(country), Some(parcel)) = (country, parcel) else {
         return Err(AppError::validation(errors).into());
     };
-    let currency = state.config.currency.code().to_string();
+    let currency = state.config.currency;
+    let (p, c) = (parcel, country.clone());
     let list = state
-        .db(move |c| quotes::quote_all(c, &parcel, &country))
+        .db(move |conn| quotes::quote_all(conn, &p, &c))
         .await?;
-    let out: Vec<QuoteOut> = list
-        .into_iter()
-        .map(|q| QuoteOut {
-            channel: q.channel.code,
-            carrier: q.channel.carrier,
-            service: q.channel.service,
-            eligible: q.quote.eligible,
-            price: q.quote.price.as_ref().map(|p| Price {
-                amount: p.total,
-                currency: currency.clone(),
-            }),
-            breakdown: q.quote.price,
-            chargeable_weight_g: q.quote.chargeable_weight_g,
-            transit_days: Transit {
-                min: q.spec.transit_min_days,
-                max: q.spec.transit_max_days,
-            },
-            door_pickup: q.spec.door_pickup,
-            reasons: q.quote.reasons,
+    let out: Vec<_> = list
+        .iter()
+        .map(|q| {
+            q.view(
+                &state.quote_key[..],
+                &seller.user.id,
+                &parcel,
+                &country,
+                currency,
+            )
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "quotes": out })))

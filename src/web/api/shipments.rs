@@ -248,6 +248,7 @@ async fn create_shipment(
     let booking = body.parse().map_err(AppError::validation)?;
     let user = seller.user;
     let (currency, base) = (state.config.currency, state.config.base_url.clone());
+    let quote_key = state.quote_key.clone();
     let (shipment, replayed) = state
         .db(move |c| {
             booking::book(
@@ -258,6 +259,7 @@ async fn create_shipment(
                 &Settings {
                     currency,
                     base_url: &base,
+                    quote_key: &quote_key[..],
                 },
             )
         })

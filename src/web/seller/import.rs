@@ -92,7 +92,7 @@ async fn upload(
                 csv,
                 status: "previewed".into(),
                 total_rows: rows.len() as i32,
-                valid_rows: rows.iter().filter(|r| r.errors.is_empty()).count() as i32,
+                valid_rows: rows.iter().filter(|r| r.bookable()).count() as i32,
                 booked: 0,
                 failed: 0,
                 results: None,
@@ -113,6 +113,8 @@ struct ShowPage {
     import: Import,
     rows: Vec<Row>,
     outcomes: Vec<Outcome>,
+    /// Rows whose reference was already booked: nothing new was made for them.
+    already: usize,
     total_price: String,
     prices: Vec<String>,
 }
@@ -145,7 +147,7 @@ async fn show(
         .unwrap_or_default();
     let total: i64 = rows
         .iter()
-        .filter(|r| r.errors.is_empty())
+        .filter(|r| r.bookable())
         .filter_map(|r| r.price)
         .sum();
     html(&ShowPage {
@@ -159,6 +161,7 @@ async fn show(
             })
             .collect(),
         total_price: Money::new(total, currency).to_string(),
+        already: outcomes.iter().filter(|o| o.earlier).count(),
         rows,
         outcomes,
         import,
@@ -184,10 +187,12 @@ async fn book(
     if started {
         let (pool, user, mail) = (state.pool.clone(), auth.user.clone(), state.mail.clone());
         let (currency, base) = (state.config.currency, state.config.base_url.clone());
+        let quote_key = state.quote_key.clone();
         tokio::task::spawn_blocking(move || {
             let settings = Settings {
                 currency,
                 base_url: &base,
+                quote_key: &quote_key[..],
             };
             if let Err(e) = import::run(&pool, &id, &user, &settings) {
                 tracing::error!(import = %id, error = format!("{e:#}"), "import run failed");

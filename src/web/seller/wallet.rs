@@ -76,6 +76,8 @@ struct WalletPage {
 #[serde(default)]
 struct PageQuery {
     page: Option<i64>,
+    /// Prefills the top-up (the booking form links here with the shortfall).
+    amount: Option<String>,
 }
 
 async fn render(
@@ -145,7 +147,13 @@ async fn wallet_page(
     auth: Seller,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    render(&state, &auth, q.page.unwrap_or(1), String::new(), None).await
+    let amount = q
+        .amount
+        .as_deref()
+        .filter(|a| a.len() <= 20 && a.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .unwrap_or_default()
+        .to_string();
+    render(&state, &auth, q.page.unwrap_or(1), amount, None).await
 }
 
 #[derive(Deserialize, Default)]

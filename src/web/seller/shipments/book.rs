@@ -39,6 +39,8 @@ pub struct ShipmentForm {
     pub width_cm: String,
     pub height_cm: String,
     pub reference: String,
+    /// "1" when the seller books a reference that is already booked, on purpose.
+    pub book_again: String,
     pub contents_type: String,
     pub channel: String,
     pub action: String,
@@ -120,6 +122,8 @@ impl ShipmentForm {
             },
             parcel,
             reference: opt(&self.reference),
+            allow_duplicate_reference: !self.book_again.is_empty(),
+            quote_id: None,
             customs: CustomsInput {
                 contents_type: self.contents_type.clone(),
                 items,
@@ -156,6 +160,9 @@ pub fn form_field(api: &str) -> String {
 
 pub struct QuoteRow {
     pub code: String,
+    /// The signed quote id: booking charges exactly `price` or changes nothing.
+    pub id: String,
+    pub amount: i64,
     pub name: String,
     pub eligible: bool,
     pub price: String,
@@ -252,6 +259,16 @@ pub(super) async fn render_new(
     )
 }
 
+/// The API's conflict messages say "book with its id"; the form re-quotes by itself.
+fn message_for_form(api: &str) -> String {
+    if api.starts_with("Reference ") {
+        return format!(
+            "{api} To book it again anyway, tick \"Book again\" next to the reference."
+        );
+    }
+    "Nothing was charged: the parcel, destination or channel changed since you were quoted, or the quote expired. Here are the prices for the parcel as it is now — choose one and book again.".into()
+}
+
 #[get("/shipments/new")]
 pub(super) async fn new_form(
     state: web::Data<AppState>,
@@ -291,26 +308,38 @@ pub(super) async fn submit(
     ) {
         Some((parcel, country)) => {
             let currency = state.config.currency;
+            let (p, c) = (parcel, country.clone());
             let list = state
-                .db(move |c| crate::services::quotes::quote_all(c, &parcel, &country))
+                .db(move |conn| crate::services::quotes::quote_all(conn, &p, &c))
                 .await?;
             list.into_iter()
-                .map(|q| QuoteRow {
-                    name: format!("{} {}", q.channel.carrier, q.channel.service),
-                    eligible: q.quote.eligible,
-                    price: q
-                        .quote
-                        .price
-                        .as_ref()
-                        .map(|p| Money::new(p.total, currency).to_string())
-                        .unwrap_or_default(),
-                    transit: format!(
-                        "{}–{} days",
-                        q.spec.transit_min_days, q.spec.transit_max_days
-                    ),
-                    chargeable: format_weight(q.quote.chargeable_weight_g),
-                    reasons: q.quote.reasons.join(" "),
-                    code: q.channel.code,
+                .map(|q| {
+                    let view = q.view(
+                        &state.quote_key[..],
+                        &auth.user.id,
+                        &parcel,
+                        &country,
+                        currency,
+                    );
+                    QuoteRow {
+                        name: format!("{} {}", q.channel.carrier, q.channel.service),
+                        eligible: q.quote.eligible,
+                        amount: q.quote.price.as_ref().map(|p| p.total).unwrap_or(0),
+                        price: q
+                            .quote
+                            .price
+                            .as_ref()
+                            .map(|p| Money::new(p.total, currency).to_string())
+                            .unwrap_or_default(),
+                        transit: format!(
+                            "{}–{} days",
+                            q.spec.transit_min_days, q.spec.transit_max_days
+                        ),
+                        chargeable: format_weight(q.quote.chargeable_weight_g),
+                        reasons: q.quote.reasons.join(" "),
+                        id: view.id.unwrap_or_default(),
+                        code: q.channel.code,
+                    }
                 })
                 .collect()
         }
@@ -322,6 +351,21 @@ pub(super) async fn submit(
         }
         return render_new(&state, &auth, form, all_errors, quotes).await;
     }
+    // Only a quote the seller was shown can be booked: its id comes with the chosen channel.
+    let mut input = input;
+    input.quote_id = form
+        .items
+        .get(&format!("quote_id_{}", form.channel))
+        .filter(|q| !q.is_empty())
+        .cloned();
+    if input.quote_id.is_none() {
+        let mut e = BTreeMap::new();
+        e.insert(
+            "channel".into(),
+            "Get quotes, then choose one of them to book.".into(),
+        );
+        return render_new(&state, &auth, form, e, quotes).await;
+    }
     let booking = match input.parse() {
         Ok(b) => b,
         Err(e) => {
@@ -332,6 +376,7 @@ pub(super) async fn submit(
     let user = auth.user.clone();
     let key = format!("form:{}", form.form_key);
     let (currency, base) = (state.config.currency, state.config.base_url.clone());
+    let quote_key = state.quote_key.clone();
     let result = state
         .db(move |c| {
             booking::book(
@@ -342,6 +387,7 @@ pub(super) async fn submit(
                 &Settings {
                     currency,
                     base_url: &base,
+                    quote_key: &quote_key[..],
                 },
             )
         })
@@ -371,7 +417,29 @@ pub(super) async fn submit(
         }
         Err(AppError::PaymentRequired(msg)) => {
             let mut e = BTreeMap::new();
-            e.insert("channel".into(), format!("{msg} (Wallet page)"));
+            e.insert("booking".into(), msg);
+            let price = quotes
+                .iter()
+                .find(|q| q.code == form.channel)
+                .map(|q| q.amount)
+                .unwrap_or(0);
+            let seller = auth.user.id.clone();
+            let balance = state
+                .db(move |c| crate::services::wallet::balance(c, &seller, currency))
+                .await?;
+            if price > balance.minor {
+                e.insert(
+                    "topup".into(),
+                    Money::new(price - balance.minor, currency).decimal(),
+                );
+            }
+            render_new(&state, &auth, form, e, quotes).await
+        }
+        Err(AppError::ConflictWith { message, .. }) => {
+            // The parcel, destination or channel changed since the quote, or it expired:
+            // nothing was charged; the quotes shown now are for the parcel as it is.
+            let mut e = BTreeMap::new();
+            e.insert("booking".into(), message_for_form(&message));
             render_new(&state, &auth, form, e, quotes).await
         }
         Err(e) => Err(e),
