@@ -344,7 +344,7 @@ fn upsert_demo_user(
 ) -> anyhow::Result<&'static str> {
     if let Some(user) = db::users::find_by_email(conn, email)? {
         let hash = crate::security::hash_password(password)?;
-        db::users::set_password(conn, &user.id, &hash)?;
+        accounts::set_password(conn, &user.id, &hash).map_err(app_error)?;
         return Ok("existing account, new password");
     }
     let input = AccountInput {

@@ -65,6 +65,10 @@ pub struct Config {
     pub mail_retry_base: Duration,
     /// How often the mail worker looks for due mail when nothing wakes it.
     pub mail_poll: Duration,
+    /// A signed-in session ends after this long unused…
+    pub session_idle: Duration,
+    /// …and this long after sign-in, however busy.
+    pub session_max: Duration,
 }
 
 /// Every key `waybill.toml` may set, with the environment variable that overrides it. This
@@ -85,6 +89,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("workers", "WAYBILL_WORKERS"),
     ("mail_retry_seconds", "WAYBILL_MAIL_RETRY_SECONDS"),
     ("mail_poll_seconds", "WAYBILL_MAIL_POLL_SECONDS"),
+    ("session_idle_minutes", "WAYBILL_SESSION_IDLE_MINUTES"),
+    ("session_max_hours", "WAYBILL_SESSION_MAX_HOURS"),
 ];
 
 /// The raw values from the file and the environment, by key.
@@ -236,6 +242,18 @@ impl RawConfig {
             5.0,
             "MAIL_POLL_SECONDS",
         )?;
+        let session_idle = whole(
+            self.take("session_idle_minutes")?.as_deref(),
+            720,
+            8_784 * 60,
+            "SESSION_IDLE_MINUTES",
+        )? * 60;
+        let session_max = whole(
+            self.take("session_max_hours")?.as_deref(),
+            720,
+            8_784,
+            "SESSION_MAX_HOURS",
+        )? * 3_600;
         // A key in `KEYS` that nothing takes would be accepted and ignored.
         if let Some(key) = self.0.keys().next() {
             anyhow::bail!("configuration key `{key}` is accepted but read by nothing");
@@ -255,6 +273,8 @@ impl RawConfig {
             workers,
             mail_retry_base,
             mail_poll,
+            session_idle: Duration::from_secs(session_idle),
+            session_max: Duration::from_secs(session_max),
         })
     }
 }
@@ -269,6 +289,21 @@ fn seconds(raw: Option<&str>, default: f64, name: &str) -> anyhow::Result<Durati
         None => default,
     };
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// A whole number from 1 to `max` (a year, for the session lifetimes).
+fn whole(raw: Option<&str>, default: u64, max: u64, name: &str) -> anyhow::Result<u64> {
+    match raw {
+        Some(s) => s
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                anyhow::anyhow!("WAYBILL_{name} must be a whole number from 1 to {max}")
+            }),
+        None => Ok(default),
+    }
 }
 
 fn parse_mail_url(raw: Option<&str>, data_dir: &Path) -> anyhow::Result<MailUrl> {
@@ -311,6 +346,8 @@ mod tests {
         assert_eq!(c.mode, Mode::Local);
         assert_eq!(c.mail_url, MailUrl::File(PathBuf::from("data/mail")));
         assert_eq!(c.base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.session_idle, Duration::from_secs(720 * 60));
+        assert_eq!(c.session_max, Duration::from_secs(720 * 3_600));
     }
 
     #[test]
@@ -355,6 +392,12 @@ mod tests {
         assert!(Config::from_sources(None, &env(&[("DATABASE_URL", "mysql://x/y")])).is_err());
         assert!(Config::from_sources(None, &env(&[("WAYBILL_CURRENCY", "yuan")])).is_err());
         assert!(Config::from_sources(None, &env(&[("WAYBILL_MAIL_URL", "http://x")])).is_err());
+        for bad in ["0", "-5", "1.5", "ten", "999999999"] {
+            let e = env(&[("WAYBILL_SESSION_IDLE_MINUTES", bad)]);
+            assert!(Config::from_sources(None, &e).is_err(), "{bad}");
+        }
+        let c = Config::from_sources(None, &env(&[("WAYBILL_SESSION_MAX_HOURS", "8")])).unwrap();
+        assert_eq!(c.session_max, Duration::from_secs(8 * 3_600));
     }
 
     #[test]

@@ -50,7 +50,10 @@ impl Application {
             config.mail_poll,
             config.mail_retry_base,
         );
-        crate::jobs::spawn(pool.clone());
+        crate::jobs::spawn(
+            pool.clone(),
+            crate::services::sessions::Lifetimes::of(&config),
+        );
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let local = listener.local_addr()?;

@@ -36,6 +36,9 @@ pub struct LedgerEntry {
     pub currency: String,
     pub balance_after: Option<i64>,
     pub created_at: NaiveDateTime,
+    /// The entry's number in its wallet (1, 2, …), in the order the balance moved; `None` on
+    /// the platform side of a transaction. Statements are ordered by it.
+    pub seq: Option<i64>,
 }
 
 /// A wallet entry with what the seller needs to read it.
@@ -114,23 +117,31 @@ pub fn balance(conn: &mut DbConn, seller_id: &str) -> QueryResult<Option<(i64, S
         .optional()
 }
 
+/// What a balance update left: the new balance and the number of the wallet entry to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Moved {
+    pub balance: i64,
+    pub seq: i64,
+}
+
 /// Moves the cached balance by `delta`, refusing to go below zero or to mix currencies: the
 /// check and the change are one statement, so concurrent charges cannot both pass it.
-/// Returns the new balance, or `None` when nothing moved (no such wallet, another currency,
-/// or the funds are short).
+/// Returns the new balance and the entry's number in the wallet, or `None` when nothing moved
+/// (no such wallet, another currency, or the funds are short).
 pub fn apply_to_balance(
     conn: &mut DbConn,
     seller_id: &str,
     currency: &str,
     delta: i64,
-) -> QueryResult<Option<i64>> {
+) -> QueryResult<Option<Moved>> {
     let update = super::prepared::AddToBalance {
         seller_id,
         currency,
         delta,
         now: super::now(),
     };
-    per_backend!(conn, |c| update.get_result::<i64>(c).optional())
+    let moved = per_backend!(conn, |c| update.get_result::<(i64, i64)>(c).optional())?;
+    Ok(moved.map(|(balance, seq)| Moved { balance, seq }))
 }
 
 /// A seller's wallet entries joined with their transactions.
@@ -165,7 +176,8 @@ fn to_lines(rows: Vec<Row>) -> Vec<StatementLine> {
         .collect()
 }
 
-/// One page of the seller's wallet entries, newest first.
+/// One page of the seller's wallet entries, newest first (by entry number: the order the
+/// balance moved in, which the time an entry was written need not follow).
 pub fn statement_page(
     conn: &mut DbConn,
     seller_id: &str,
@@ -173,7 +185,7 @@ pub fn statement_page(
     limit: i64,
 ) -> QueryResult<Vec<StatementLine>> {
     statement_query(seller_id)
-        .order((ledger_entries::created_at.desc(), ledger_entries::id.desc()))
+        .order(ledger_entries::seq.desc())
         .offset(offset)
         .limit(limit)
         .select((
@@ -190,7 +202,7 @@ pub fn statement_count(conn: &mut DbConn, seller_id: &str) -> QueryResult<i64> {
     statement_query(seller_id).count().get_result(conn)
 }
 
-/// Wallet entries in `[from, to)`, oldest first (for the CSV statement).
+/// Wallet entries in `[from, to)`, oldest first by entry number (for the CSV statement).
 pub fn statement_between(
     conn: &mut DbConn,
     seller_id: &str,
@@ -200,7 +212,7 @@ pub fn statement_between(
     statement_query(seller_id)
         .filter(ledger_entries::created_at.ge(from))
         .filter(ledger_entries::created_at.lt(to))
-        .order((ledger_entries::created_at.asc(), ledger_entries::id.asc()))
+        .order(ledger_entries::seq.asc())
         .select((
             LedgerEntry::as_select(),
             ledger_transactions::kind,

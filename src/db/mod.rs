@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod password_resets;
 pub mod prepared;
 pub mod schema;
+pub mod sessions;
 pub mod shipments;
 pub mod users;
 pub mod writer;

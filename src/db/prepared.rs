@@ -30,7 +30,8 @@ macro_rules! fixed_statement {
 }
 
 /// `balance += delta` unless that would go below zero or the currency differs; returns the
-/// new balance (no row when nothing moved).
+/// new balance and the wallet's next entry number (no row when nothing moved). The number is
+/// taken in the statement that locks the row, so entry numbers follow the balance's order.
 pub struct AddToBalance<'a> {
     pub seller_id: &'a str,
     pub currency: &'a str,
@@ -48,7 +49,7 @@ where
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("UPDATE wallets SET balance = balance + ");
         out.push_bind_param::<BigInt, _>(&self.delta)?;
-        out.push_sql(", updated_at = ");
+        out.push_sql(", last_seq = last_seq + 1, updated_at = ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
         out.push_sql(" WHERE seller_id = ");
         out.push_bind_param::<Text, _>(self.seller_id)?;
@@ -56,12 +57,12 @@ where
         out.push_bind_param::<Text, _>(self.currency)?;
         out.push_sql(" AND balance + ");
         out.push_bind_param::<BigInt, _>(&self.delta)?;
-        out.push_sql(" >= 0 RETURNING balance");
+        out.push_sql(" >= 0 RETURNING balance, last_seq");
         Ok(())
     }
 }
 
-fixed_statement!(AddToBalance, BigInt);
+fixed_statement!(AddToBalance, (BigInt, BigInt));
 
 /// `next_serial += 1` on one channel; returns the new value.
 pub struct BumpSerial<'a> {

@@ -9,7 +9,6 @@ diesel::table! {
         name -> Text,
         store_name -> Nullable<Text>,
         phone -> Text,
-        session_epoch -> BigInt,
         disabled -> Bool,
         created_at -> Timestamp,
     }
@@ -64,12 +63,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_keys -> users (seller_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_keys,
+    sessions,
     password_resets,
     login_failures,
     outbox
@@ -101,6 +112,7 @@ diesel::table! {
         currency -> Text,
         balance_after -> Nullable<BigInt>,
         created_at -> Timestamp,
+        seq -> Nullable<BigInt>,
     }
 }
 
@@ -110,6 +122,7 @@ diesel::table! {
         currency -> Text,
         balance -> BigInt,
         updated_at -> Timestamp,
+        last_seq -> BigInt,
     }
 }
 

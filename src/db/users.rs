@@ -17,7 +17,6 @@ pub struct User {
     pub name: String,
     pub store_name: Option<String>,
     pub phone: String,
-    pub session_epoch: i64,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
 }
@@ -44,7 +43,6 @@ pub struct NewUser<'a> {
     pub name: &'a str,
     pub store_name: Option<&'a str>,
     pub phone: &'a str,
-    pub session_epoch: i64,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
 }
@@ -82,12 +80,10 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<User>> {
         .load(conn)
 }
 
-/// Sets a new password and ends every session signed in with the old one.
+/// Sets a new password. Ending the sessions signed in with the old one is the caller's part
+/// (`services::accounts::set_password`), in the same transaction.
 pub fn set_password(conn: &mut DbConn, id: &str, password_hash: &str) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
-        .set((
-            users::password_hash.eq(password_hash),
-            users::session_epoch.eq(users::session_epoch + 1),
-        ))
+        .set(users::password_hash.eq(password_hash))
         .execute(conn)
 }

@@ -102,7 +102,6 @@ pub fn create(conn: &mut DbConn, draft: &AccountDraft) -> Result<User, AppError>
             name: &draft.name,
             store_name: draft.store_name.as_deref(),
             phone: draft.phone.as_str(),
-            session_epoch: 0,
             disabled: false,
             created_at: db::now(),
         },
@@ -135,19 +134,18 @@ pub enum SignIn {
 }
 
 /// Checks e-mail and password, throttled per e-mail; never says which of the two was wrong.
+///
+/// Every attempt takes its place in the count before the password is checked, so parallel
+/// attempts cannot all pass a check made before any of them is counted. The slow hash is
+/// verified outside the write transaction; a wrong password leaves its place counted as a
+/// failure, a right one clears the count.
 pub fn sign_in(conn: &mut DbConn, email: &str, password: &str) -> Result<SignIn, AppError> {
     let email = match EmailAddress::parse(email) {
         Ok(e) => e,
         Err(_) => return Ok(SignIn::Wrong),
     };
-    let now = db::now();
-    let window = now - chrono::Duration::minutes(LOCKOUT_MINUTES);
-    let failures = db::login_failures::since(conn, email.as_str(), window)?;
-    if let Some(until) = locked_until(&failures).filter(|u| *u > now) {
-        let minutes = ((until - now).num_seconds() + 59) / 60;
-        return Ok(SignIn::Locked {
-            minutes: minutes.max(1),
-        });
+    if let Some(minutes) = reserve_attempt(conn, email.as_str())? {
+        return Ok(SignIn::Locked { minutes });
     }
     let user = db::users::find_by_email(conn, email.as_str())?;
     let hash = user
@@ -157,14 +155,39 @@ pub fn sign_in(conn: &mut DbConn, email: &str, password: &str) -> Result<SignIn,
     let ok = crate::security::verify_password(password, hash);
     match user {
         Some(u) if ok && !u.disabled => {
-            db::login_failures::clear(conn, email.as_str())?;
+            db::write_tx(conn, |c| db::login_failures::clear(c, email.as_str()))?;
             Ok(SignIn::Ok(Box::new(u)))
         }
-        _ => {
-            db::login_failures::record(conn, email.as_str(), now)?;
-            Ok(SignIn::Wrong)
-        }
+        _ => Ok(SignIn::Wrong),
     }
+}
+
+/// Counts an attempt for `email` unless the e-mail is locked; `Some(minutes)` until the lock
+/// lifts when it is. The check and the count are one transaction, serialised per e-mail.
+fn reserve_attempt(conn: &mut DbConn, email: &str) -> Result<Option<i64>, AppError> {
+    db::write_tx(conn, |c| {
+        db::login_failures::lock_email(c, email)?;
+        let now = db::now();
+        let window = now - chrono::Duration::minutes(LOCKOUT_MINUTES);
+        let failures = db::login_failures::since(c, email, window)?;
+        if let Some(until) = locked_until(&failures).filter(|u| *u > now) {
+            let minutes = ((until - now).num_seconds() + 59) / 60;
+            return Ok(Some(minutes.max(1)));
+        }
+        db::login_failures::record(c, email, now)?;
+        Ok(None)
+    })
+}
+
+/// Sets a new (already hashed) password and ends every session of the account.
+pub fn set_password(conn: &mut DbConn, user_id: &str, new_hash: &str) -> Result<(), AppError> {
+    db::write_tx(conn, |c| set_password_in_tx(c, user_id, new_hash))
+}
+
+fn set_password_in_tx(conn: &mut DbConn, user_id: &str, new_hash: &str) -> Result<(), AppError> {
+    db::users::set_password(conn, user_id, new_hash)?;
+    db::sessions::revoke_all_for_user(conn, user_id, db::now())?;
+    Ok(())
 }
 
 /// Starts a password reset: stores the token's hash and queues the e-mail, in one transaction.
@@ -223,7 +246,7 @@ pub fn complete_reset(conn: &mut DbConn, token: &str, new_hash: &str) -> Result<
         if !db::password_resets::consume(conn, &hash, now)? {
             return Ok(false);
         }
-        db::users::set_password(conn, &user_id, new_hash)?;
+        set_password_in_tx(conn, &user_id, new_hash)?;
         db::password_resets::retire_for_user(conn, &user_id, now)?;
         if let Some(u) = db::users::find(conn, &user_id)? {
             db::login_failures::clear(conn, &u.email)?;

@@ -8,4 +8,5 @@ pub mod import;
 pub mod payments;
 pub mod printing;
 pub mod quotes;
+pub mod sessions;
 pub mod wallet;

@@ -215,7 +215,7 @@ fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
         -p.amount.minor
     };
     let currency = p.amount.currency.code();
-    let Some(balance_after) = ledger::apply_to_balance(conn, p.seller_id, currency, delta)? else {
+    let Some(moved) = ledger::apply_to_balance(conn, p.seller_id, currency, delta)? else {
         // Nothing moved: say why.
         let (balance, wallet_currency) =
             ledger::balance(conn, p.seller_id)?.ok_or(AppError::NotFound)?;
@@ -232,25 +232,24 @@ fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
             p.amount
         )));
     };
-    let entry =
-        |account: &str, seller: Option<&str>, amount: i64, after: Option<i64>| LedgerEntry {
+    let entry = |account: &str, seller: Option<&str>, amount: i64, moved: Option<ledger::Moved>| {
+        LedgerEntry {
             id: db::new_id(),
             transaction_id: t.id.clone(),
             account: account.to_string(),
             seller_id: seller.map(str::to_string),
             amount,
             currency: t.currency.clone(),
-            balance_after: after,
+            balance_after: moved.map(|m| m.balance),
             created_at: now,
-        };
-    ledger::insert_entry(
-        conn,
-        &entry(WALLET, Some(p.seller_id), delta, Some(balance_after)),
-    )?;
+            seq: moved.map(|m| m.seq),
+        }
+    };
+    ledger::insert_entry(conn, &entry(WALLET, Some(p.seller_id), delta, Some(moved)))?;
     ledger::insert_entry(conn, &entry(p.kind.counter_account(), None, -delta, None))?;
     Ok(Posted {
         transaction: t,
-        balance_after,
+        balance_after: moved.balance,
         replayed: false,
     })
 }

@@ -15,11 +15,12 @@ use crate::db::users::User;
 use crate::domain::Role;
 use crate::error::{ApiError, AppError};
 use crate::security;
+use crate::services::sessions;
 
 type LocalFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>>>>;
 
-pub(crate) const SESSION_USER: &str = "uid";
-pub(crate) const SESSION_EPOCH: &str = "epoch";
+/// The token naming the server-side session (`services::sessions`); the user is found from it.
+pub(crate) const SESSION_ID: &str = "sid";
 pub(crate) const SESSION_CSRF: &str = "csrf";
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
@@ -59,18 +60,30 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    /// Signs `user` in: a fresh session (no fixation), a fresh CSRF token.
-    pub fn sign_in(&self, user: &User) -> Result<(), AppError> {
+    /// Signs `user` in: a new server-side session, a fresh cookie (no fixation), a fresh CSRF
+    /// token.
+    pub async fn sign_in(&self, state: &AppState, user: &User) -> Result<(), AppError> {
+        let user_id = user.id.clone();
+        let token = state.db(move |c| sessions::start(c, &user_id)).await?;
         self.session.renew();
         self.session.clear();
         self.session
-            .insert(SESSION_USER, &user.id)
-            .and_then(|_| self.session.insert(SESSION_EPOCH, user.session_epoch))
+            .insert(SESSION_ID, token)
             .map_err(AppError::internal)?;
-        let token = security::random_token(32)?;
+        let csrf = security::random_token(32)?;
         self.session
-            .insert(SESSION_CSRF, token)
+            .insert(SESSION_CSRF, csrf)
             .map_err(AppError::internal)?;
+        Ok(())
+    }
+
+    /// Ends this session on the server, so that a copy of the cookie opens nothing either,
+    /// and drops the cookie.
+    pub async fn sign_out(&self, state: &AppState) -> Result<(), AppError> {
+        if let Some(token) = self.session.get::<String>(SESSION_ID).ok().flatten() {
+            state.db(move |c| sessions::end(c, &token)).await?;
+        }
+        self.session.purge();
         Ok(())
     }
 }
@@ -88,22 +101,18 @@ impl FromRequest for Viewer {
                 "" => req.path().to_string(),
                 q => format!("{}?{q}", req.path()),
             };
-            let uid = session.get::<String>(SESSION_USER).ok().flatten();
-            let epoch = session.get::<i64>(SESSION_EPOCH).ok().flatten();
-            let user = match uid {
-                Some(uid) => {
-                    let found = state(&req)?
-                        .db(move |c| Ok(crate::db::users::find(c, &uid)?))
+            let user = match session.get::<String>(SESSION_ID).ok().flatten() {
+                Some(token) => {
+                    let state = state(&req)?;
+                    let lifetimes = sessions::Lifetimes::of(&state.config);
+                    let found = state
+                        .db(move |c| sessions::resume(c, &token, lifetimes))
                         .await?;
-                    // A password change bumps the epoch and so ends every older session.
-                    match found {
-                        Some(u) if !u.disabled && Some(u.session_epoch) == epoch => Some(u),
-                        _ => {
-                            session.remove(SESSION_USER);
-                            session.remove(SESSION_EPOCH);
-                            None
-                        }
+                    // Ended, run out or never known: the cookie names nothing any more.
+                    if found.is_none() {
+                        session.remove(SESSION_ID);
                     }
+                    found
                 }
                 None => None,
             };

@@ -322,3 +322,62 @@ async fn an_expired_reset_link_is_refused() {
         "/seller"
     );
 }
+
+/// Sends every login at once (all in flight before the first answer is read); the statuses,
+/// in the order given.
+async fn login_burst(app: &TestApp, email: &str, passwords: &[String]) -> Vec<u16> {
+    let v = std::sync::Arc::new(app.visitor());
+    let token = v.csrf("/login").await;
+    let requests: Vec<_> = passwords
+        .iter()
+        .map(|pw| {
+            let (v, token, email, pw) = (v.clone(), token.clone(), email.to_string(), pw.clone());
+            actix_web::rt::spawn(async move {
+                let form = [
+                    ("csrf_token", token.as_str()),
+                    ("email", &email),
+                    ("password", &pw),
+                ];
+                v.post_form("/login", &form).await.status().as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for r in requests {
+        statuses.push(r.await.unwrap());
+    }
+    statuses
+}
+
+#[actix_web::test]
+async fn parallel_wrong_passwords_get_no_more_tries_than_the_limit() {
+    let app = spawn_app().await;
+    app.create_user(Role::Seller, "besieged@example.com");
+    let wrong: Vec<String> = (0..40).map(|i| format!("guess number {i}")).collect();
+    let statuses = login_burst(&app, "besieged@example.com", &wrong).await;
+    let tried = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (tried, refused),
+        (waybill::services::accounts::MAX_FAILURES, 35),
+        "{statuses:?}"
+    );
+    // Locked now, even with the right password.
+    let r = app.visitor().login("besieged@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 429);
+}
+
+#[actix_web::test]
+async fn the_right_password_inside_a_burst_after_the_limit_is_refused() {
+    let app = spawn_app().await;
+    app.create_user(Role::Seller, "burst@example.com");
+    let mut passwords: Vec<String> = (0..20).map(|i| format!("guess number {i}")).collect();
+    passwords[15] = PASSWORD.to_string();
+    let statuses = login_burst(&app, "burst@example.com", &passwords).await;
+    assert_eq!(statuses[15], 429, "{statuses:?}");
+    assert!(!statuses.contains(&303), "{statuses:?}");
+    assert!(
+        statuses.iter().filter(|s| **s == 401).count() <= waybill::services::accounts::MAX_FAILURES,
+        "{statuses:?}"
+    );
+}

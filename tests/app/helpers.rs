@@ -155,6 +155,21 @@ impl TestApp {
         }
     }
 
+    /// A visitor whose cookie jar holds only `cookie` (`name=value`): someone who copied
+    /// another browser's session cookie.
+    pub fn visitor_with_cookie(&self, cookie: &str) -> Visitor {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        jar.add_cookie_str(&format!("{cookie}; Path=/"), &self.address.parse().unwrap());
+        Visitor {
+            http: reqwest::Client::builder()
+                .cookie_provider(jar)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: self.address.clone(),
+        }
+    }
+
     pub fn conn(&self) -> waybill::db::PooledConn {
         self.state.pool.get().unwrap()
     }
@@ -250,6 +265,20 @@ pub fn csrf_in(html: &str) -> String {
         .unwrap_or_else(|| panic!("no CSRF token in:\n{html}"))
         + marker.len();
     html[start..start + 64].to_string()
+}
+
+/// The session cookie a response sets, as `name=value`.
+pub fn session_cookie(r: &reqwest::Response) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("waybill_session="))
+        .unwrap_or_else(|| panic!("no session cookie set by {}", r.url()))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 pub fn location(r: &reqwest::Response) -> String {

@@ -19,6 +19,7 @@ mod pages;
 mod quotes;
 mod schema;
 mod security;
+mod sessions;
 mod shipment_pages;
 mod wallet;
 mod writes;

@@ -271,7 +271,8 @@ async fn abandoned_top_ups_expire_and_their_link_stops_working() {
         .unwrap();
     assert!(seller.get_html("/wallet").await.contains("abandoned"));
     // The page only shows it; the background job closes it.
-    waybill::jobs::run_due(&app.state.pool).unwrap();
+    let sessions = waybill::services::sessions::Lifetimes::of(&app.state.config);
+    waybill::jobs::run_due(&app.state.pool, sessions).unwrap();
     assert_eq!(
         waybill::db::ledger::find_intent(&mut app.conn(), &intent_id)
             .unwrap()
@@ -743,4 +744,221 @@ async fn production_takes_no_sandbox_payments_unless_asked() {
         404
     );
     assert_eq!(app.balance(&id), 0);
+}
+
+/// Amounts as the CSV writes them ("-29.00") in minor units.
+fn minor(decimal: &str) -> i64 {
+    decimal.replace('.', "").parse().unwrap()
+}
+
+#[actix_web::test]
+async fn statements_follow_the_balance_under_parallel_load() {
+    let app = spawn_app().await;
+    let (id, key) = crate::booking::funded_seller(&app, "parallel@example.com", 1_000_000).await;
+    let admin = Arc::new(app.signed_in(Role::Admin, "ops@example.com").await);
+    let token = admin.csrf("/admin/wallets").await;
+    let key = Arc::new(key);
+    let address = app.address.clone();
+    // Freight charges through the API and operator credits through the page, all at once.
+    let mut requests = Vec::new();
+    for i in 0..40 {
+        let (key, address) = (key.clone(), address.clone());
+        requests.push(actix_web::rt::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("{address}/api/v1/shipments"))
+                .bearer_auth(key.as_str())
+                .json(&crate::booking::booking("CNPOST-RAM"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+        let (admin, token) = (admin.clone(), token.clone());
+        requests.push(actix_web::rt::spawn(async move {
+            let nonce = format!("parallel-credit-{i:04}");
+            let amount = format!("{}.{:02}", 1 + i % 7, i);
+            admin
+                .post_form(
+                    "/admin/wallets",
+                    &[
+                        ("csrf_token", token.as_str()),
+                        ("email", "parallel@example.com"),
+                        ("direction", "credit"),
+                        ("amount", &amount),
+                        ("note", "parallel credit"),
+                        ("nonce", &nonce),
+                    ],
+                )
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    for r in requests {
+        let status = r.await.unwrap();
+        assert!(status == 201 || status == 303, "{status}");
+    }
+    app.assert_ledger_consistent(&id);
+
+    // The CSV, oldest first: each balance is the one before plus the entry's amount.
+    let seller = app.visitor();
+    assert_eq!(
+        seller
+            .login("parallel@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    let today = chrono::Utc::now().date_naive().to_string();
+    let csv = seller
+        .get(&format!("/wallet/statement.csv?from={today}&to={today}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows: Vec<(i64, i64)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (minor(f[4]), minor(f[5]))
+        })
+        .collect();
+    assert_eq!(rows.len(), 81, "the top-up and 80 movements");
+    let broken: Vec<_> = rows
+        .windows(2)
+        .filter(|w| w[1].1 != w[0].1 + w[1].0)
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "{} out of order: {broken:?}",
+        broken.len()
+    );
+    assert_eq!(rows.last().unwrap().1, app.balance(&id));
+
+    // The API, newest first: the same chain read backwards.
+    let w: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/wallet", app.address))
+        .bearer_auth(key.as_str())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = w["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 50);
+    assert_eq!(entries[0]["balance_after"], app.balance(&id));
+    for pair in entries.windows(2) {
+        let (newer, older) = (&pair[0], &pair[1]);
+        assert_eq!(
+            newer["balance_after"].as_i64().unwrap(),
+            older["balance_after"].as_i64().unwrap() + newer["amount"].as_i64().unwrap(),
+            "{newer} follows {older}"
+        );
+    }
+}
+
+/// Applies the migrations in `dir` up to, not including, the first whose name contains `stop`.
+fn migrate_until<DB: diesel::backend::Backend>(
+    conn: &mut impl diesel_migrations::MigrationHarness<DB>,
+    dir: &str,
+    stop: &str,
+) {
+    let all = diesel_migrations::FileBasedMigrations::from_path(dir).unwrap();
+    loop {
+        let pending = conn.pending_migrations(all.clone()).unwrap();
+        let Some(next) = pending.first() else { return };
+        if next.name().to_string().contains(stop) {
+            return;
+        }
+        conn.run_migration(next.as_ref()).unwrap();
+    }
+}
+
+#[test]
+fn the_migration_numbers_existing_entries_in_the_order_the_balance_moved() {
+    use diesel::connection::SimpleConnection;
+    let db = TestDb::for_backend();
+    let url = waybill::db::DbUrl::parse(&db.url).unwrap();
+    let pool = waybill::db::connect(&url, 2).unwrap();
+    let mut conn = pool.get().unwrap();
+    match &mut *conn {
+        waybill::db::DbConn::Sqlite(c) => migrate_until(c, "migrations/sqlite", "wallet_entry_seq"),
+        waybill::db::DbConn::Postgres(c) => {
+            migrate_until(c, "migrations/postgres", "wallet_entry_seq")
+        }
+    }
+    // Entries as the old code wrote them: ids in the order the balance moved, created_at not
+    // (the second movement took its time before the first and waited for the row lock).
+    conn.batch_execute(
+        "INSERT INTO users (id, email, password_hash, role, name, phone, disabled, created_at) VALUES \
+           ('s1', 'one@example.com', 'x', 'seller', 'One', '13800138000', FALSE, '2026-01-01 09:00:00'), \
+           ('s2', 'two@example.com', 'x', 'seller', 'Two', '13800138000', FALSE, '2026-01-01 09:00:00'); \
+         INSERT INTO wallets (seller_id, currency, balance, updated_at) VALUES \
+           ('s1', 'CNY', 700, '2026-01-01 10:00:03'), ('s2', 'CNY', 50, '2026-01-01 10:00:00'); \
+         INSERT INTO ledger_transactions (id, idempotency_key, kind, seller_id, amount, currency, created_at) VALUES \
+           ('t1', 'k1', 'top_up', 's1', 1000, 'CNY', '2026-01-01 10:00:01'), \
+           ('t2', 'k2', 'freight_charge', 's1', 100, 'CNY', '2026-01-01 10:00:00'), \
+           ('t3', 'k3', 'freight_charge', 's1', 200, 'CNY', '2026-01-01 10:00:02'), \
+           ('t4', 'k4', 'top_up', 's2', 50, 'CNY', '2026-01-01 10:00:00'); \
+         INSERT INTO ledger_entries (id, transaction_id, account, seller_id, amount, currency, balance_after, created_at) VALUES \
+           ('e1', 't1', 'seller_wallet', 's1', 1000, 'CNY', 1000, '2026-01-01 10:00:01'), \
+           ('e1c', 't1', 'payment_clearing', NULL, -1000, 'CNY', NULL, '2026-01-01 10:00:01'), \
+           ('e2', 't2', 'seller_wallet', 's1', -100, 'CNY', 900, '2026-01-01 10:00:00'), \
+           ('e2c', 't2', 'freight_revenue', NULL, 100, 'CNY', NULL, '2026-01-01 10:00:00'), \
+           ('e3', 't3', 'seller_wallet', 's1', -200, 'CNY', 700, '2026-01-01 10:00:02'), \
+           ('e3c', 't3', 'freight_revenue', NULL, 200, 'CNY', NULL, '2026-01-01 10:00:02'), \
+           ('e4', 't4', 'seller_wallet', 's2', 50, 'CNY', 50, '2026-01-01 10:00:00'), \
+           ('e4c', 't4', 'payment_clearing', NULL, -50, 'CNY', NULL, '2026-01-01 10:00:00');",
+    )
+    .unwrap();
+    assert_eq!(waybill::db::migrate(&mut conn).unwrap().len(), 1);
+
+    use diesel::prelude::*;
+    use waybill::db::schema::{ledger_entries as le, wallets};
+    let numbered: Vec<(String, Option<i64>)> = le::table
+        .order(le::id.asc())
+        .select((le::id, le::seq))
+        .load(&mut *conn)
+        .unwrap();
+    let numbered: Vec<(&str, Option<i64>)> =
+        numbered.iter().map(|(id, s)| (id.as_str(), *s)).collect();
+    assert_eq!(
+        numbered,
+        [
+            ("e1", Some(1)),
+            ("e1c", None),
+            ("e2", Some(2)),
+            ("e2c", None),
+            ("e3", Some(3)),
+            ("e3c", None),
+            ("e4", Some(1)),
+            ("e4c", None),
+        ]
+    );
+    let last: Vec<(String, i64)> = wallets::table
+        .order(wallets::seller_id.asc())
+        .select((wallets::seller_id, wallets::last_seq))
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(last, [("s1".to_string(), 3), ("s2".to_string(), 1)]);
+
+    // The next movement continues the numbering, and the statement follows the balance.
+    post_on(&mut conn, "s1", Kind::Charge, 300, "k5", None).unwrap();
+    let lines = waybill::db::ledger::statement_page(&mut conn, "s1", 0, 10).unwrap();
+    let shown: Vec<(Option<i64>, Option<i64>)> = lines
+        .iter()
+        .map(|l| (l.entry.seq, l.entry.balance_after))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (Some(4), Some(400)),
+            (Some(3), Some(700)),
+            (Some(2), Some(900)),
+            (Some(1), Some(1000))
+        ]
+    );
 }

@@ -13,7 +13,8 @@ use crate::db::users::User;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::services::accounts::{self, AccountInput, FieldErrors};
-use crate::web::extract::{Admin, CsrfForm};
+use crate::services::sessions;
+use crate::web::extract::{Admin, CsrfForm, CsrfOnly};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html, html_status, redirect};
 
@@ -21,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(overview)
         .service(users_page)
         .service(add_user)
+        .service(sign_out_everywhere)
         .service(mail_page);
     wallets::routes(cfg);
     channels::routes(cfg);
@@ -73,15 +75,36 @@ struct UserForm {
 #[template(path = "admin/users.html")]
 struct UsersPage {
     ctx: PageCtx,
-    users: Vec<User>,
+    /// Each user with the number of sessions they have open.
+    users: Vec<(User, i64)>,
     form: UserForm,
     errors: FieldErrors,
     roles: [Role; 4],
 }
 
+/// Every user with their open sessions.
+async fn users_with_sessions(state: &AppState) -> Result<Vec<(User, i64)>, AppError> {
+    let lifetimes = sessions::Lifetimes::of(&state.config);
+    let (users, live) = state
+        .db(move |c| {
+            Ok((
+                crate::db::users::list(c)?,
+                sessions::live_counts(c, lifetimes)?,
+            ))
+        })
+        .await?;
+    Ok(users
+        .into_iter()
+        .map(|u| {
+            let n = live.get(&u.id).copied().unwrap_or(0);
+            (u, n)
+        })
+        .collect())
+}
+
 #[get("/admin/users")]
 async fn users_page(state: web::Data<AppState>, auth: Admin) -> Result<HttpResponse, AppError> {
-    let users = state.db(|c| Ok(crate::db::users::list(c)?)).await?;
+    let users = users_with_sessions(&state).await?;
     html(&UsersPage {
         ctx: PageCtx::new(&auth.viewer),
         users,
@@ -133,7 +156,7 @@ async fn add_user(
         Err(AppError::Validation { fields, .. }) => {
             form.password.clear();
             form.password_confirm.clear();
-            let users = state.db(|c| Ok(crate::db::users::list(c)?)).await?;
+            let users = users_with_sessions(&state).await?;
             html_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &UsersPage {
@@ -147,6 +170,38 @@ async fn add_user(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Ends every session of a user (a lost phone, a leaver, a suspected break-in).
+#[post("/admin/users/{id}/sign-out")]
+async fn sign_out_everywhere(
+    state: web::Data<AppState>,
+    auth: Admin,
+    path: web::Path<String>,
+    _: CsrfOnly,
+) -> Result<HttpResponse, AppError> {
+    // User ids are UUIDs: anything else names no user and reaches no query.
+    let id = uuid::Uuid::parse_str(&path.into_inner())
+        .map_err(|_| AppError::NotFound)?
+        .to_string();
+    let (user, ended) = state
+        .db(move |c| {
+            let user = crate::db::users::find(c, &id)?.ok_or(AppError::NotFound)?;
+            let ended = sessions::end_all(c, &user.id)?;
+            Ok((user, ended))
+        })
+        .await?;
+    tracing::info!(admin = %auth.user.id, user = %user.id, ended, "signed out everywhere");
+    flash(
+        &auth.viewer.session,
+        "ok",
+        format!(
+            "{} is signed out everywhere ({ended} session{} ended).",
+            user.email,
+            if ended == 1 { "" } else { "s" }
+        ),
+    );
+    Ok(redirect("/admin/users"))
 }
 
 #[derive(Template)]

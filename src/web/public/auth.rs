@@ -84,7 +84,7 @@ async fn login(
         .await?;
     let (status, error) = match outcome {
         SignIn::Ok(user) => {
-            viewer.sign_in(&user)?;
+            viewer.sign_in(&state, &user).await?;
             tracing::info!(user = %user.id, role = %user.role, "signed in");
             let to = safe_next(&form.next).unwrap_or(user.role().home());
             return Ok(redirect(to));
@@ -114,9 +114,13 @@ async fn login(
 }
 
 #[post("/logout")]
-async fn logout(viewer: Viewer, _: CsrfOnly) -> HttpResponse {
-    viewer.session.purge();
-    redirect("/login?signed_out=1")
+async fn logout(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    _: CsrfOnly,
+) -> Result<HttpResponse, AppError> {
+    viewer.sign_out(&state).await?;
+    Ok(redirect("/login?signed_out=1"))
 }
 
 #[derive(Deserialize, Default)]
@@ -171,7 +175,7 @@ async fn signup(
     };
     match result {
         Ok(user) => {
-            viewer.sign_in(&user)?;
+            viewer.sign_in(&state, &user).await?;
             tracing::info!(user = %user.id, "seller signed up");
             flash(
                 &viewer.session,
@@ -338,6 +342,7 @@ async fn reset(
             },
         );
     }
-    viewer.session.purge();
+    // The reset ended the account's sessions; this browser's own, whoever it was, ends too.
+    viewer.sign_out(&state).await?;
     Ok(redirect("/login?reset=1"))
 }
