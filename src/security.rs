@@ -37,6 +37,12 @@ pub fn random_token(n: usize) -> anyhow::Result<String> {
     Ok(hex::encode(buf))
 }
 
+/// Whether `s` will do as a form's one-time key (16 to 128 visible ASCII characters, like
+/// the hex of `random_token`): the key is stored, so nothing else is taken from a form.
+pub fn is_token(s: &str) -> bool {
+    (16..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
 pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }

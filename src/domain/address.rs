@@ -166,19 +166,33 @@ impl AddressInput {
         let name = text("name", &self.name, "name", 70, &mut put);
         let street1 = text("street1", &self.street1, "street address", 100, &mut put);
         let city = text("city", &self.city, "city", 60, &mut put);
-        let opt =
-            |field: &str, v: &Option<String>, max: usize, put: &mut dyn FnMut(&str, String)| {
-                optional(v).map(|t| {
-                    if t.chars().count() > max {
-                        put(field, format!("Use at most {max} characters."));
+        let opt = |field: &str,
+                   v: &Option<String>,
+                   what: &str,
+                   max: usize,
+                   put: &mut dyn FnMut(&str, String)| {
+            match super::optional_text(v.as_deref(), what, max) {
+                Ok(t) => {
+                    if let Some(t) = &t {
+                        latin(field, t, put);
                     }
-                    latin(field, t, put);
-                    t.to_string()
-                })
-            };
-        let company = opt("company", &self.company, 70, &mut put);
-        let street2 = opt("street2", &self.street2, 100, &mut put);
-        let state = opt("state", &self.state, 60, &mut put);
+                    t
+                }
+                Err(e) => {
+                    put(field, e);
+                    None
+                }
+            }
+        };
+        let company = opt("company", &self.company, "company", 70, &mut put);
+        let street2 = opt(
+            "street2",
+            &self.street2,
+            "second address line",
+            100,
+            &mut put,
+        );
+        let state = opt("state", &self.state, "state or province", 60, &mut put);
         let country =
             match super::CountryCode::parse(&self.country).map(super::CountryCode::into_string) {
                 Ok(c) => c,
@@ -319,5 +333,27 @@ mod tests {
         for f in ["r.name", "r.street1", "r.city", "r.country", "r.phone"] {
             assert!(e.contains_key(f), "{f} in {e:?}");
         }
+    }
+
+    #[test]
+    fn invisible_and_control_characters_are_field_errors() {
+        for party in [Party::Sender, Party::Recipient] {
+            let mut a = input();
+            a.name = "\u{200B}\u{200B}".into();
+            a.street1 = "\u{202E}\u{FEFF}".into();
+            a.city = "\u{2060} \u{AD}".into();
+            a.company = Some("A\u{0}B".into());
+            a.state = Some("Berlin\u{202E}".into());
+            let e = a.parse(party, "").unwrap_err();
+            assert_eq!(e["name"], "Enter the name.");
+            assert!(e["street1"].contains("U+202E"), "{e:?}");
+            assert_eq!(e["city"], "Enter the city.");
+            assert!(e["company"].contains("control character (U+0000)"), "{e:?}");
+            assert!(e["state"].contains("text-direction"), "{e:?}");
+        }
+        // An optional field of nothing visible is simply left out.
+        let mut a = input();
+        a.street2 = Some("\u{200B}".into());
+        assert_eq!(a.parse(Party::Sender, "").unwrap().street2, None);
     }
 }

@@ -6,6 +6,16 @@ use super::parcel::{Parcel, format_weight};
 use super::rates::{Breakdown, PriceError, RateCard};
 use super::tracking_number::TrackingFormat;
 
+/// The shape of a channel code (`CNPOST-RAM`, `UPS-SAVER`): upper-case ASCII letters and
+/// digits, with hyphens between them, at most 32 characters. Anything else names no channel.
+pub fn is_code(s: &str) -> bool {
+    (2..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
@@ -125,6 +135,26 @@ impl ChannelSpec {
 mod tests {
     use super::*;
     use crate::domain::rates::{Pricing, ZoneRate};
+
+    #[test]
+    fn channel_codes_have_one_shape() {
+        for ok in ["CNPOST-RAM", "UPS-SAVER", "TNT-ECONOMY", "DHL"] {
+            assert!(is_code(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "X",
+            "cnpost-ram",
+            "-RAM",
+            "RAM-",
+            "CN POST",
+            "A\u{0}B",
+            "ÄB",
+        ] {
+            assert!(!is_code(bad), "{bad:?}");
+        }
+        assert!(!is_code(&"A".repeat(33)));
+    }
 
     fn small_packet() -> ChannelSpec {
         ChannelSpec {

@@ -13,6 +13,7 @@ mod phone;
 pub mod rates;
 mod role;
 pub mod status;
+pub mod text;
 pub mod tracking_number;
 
 pub use country::CountryCode;
@@ -23,18 +24,13 @@ pub use password::NewPassword;
 pub use phone::Phone;
 pub use role::Role;
 pub use status::{PickupStatus, Status};
+pub use text::{is_id, optional_text};
 
-/// A required free-text field: trimmed, non-empty, at most `max` characters.
+/// A required free-text field: trimmed, with something visible in it (a name of zero-width
+/// spaces is no name), no control characters or direction overrides, at most `max` characters.
 pub fn required_text(raw: &str, what: &str, max: usize) -> Result<String, String> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(format!("Enter the {what}."));
+    match text::clean(raw, what, max)? {
+        Some(t) => Ok(t.to_string()),
+        None => Err(format!("Enter the {what}.")),
     }
-    if t.chars().count() > max {
-        return Err(format!("The {what} must be at most {max} characters."));
-    }
-    if t.chars().any(char::is_control) {
-        return Err(format!("The {what} contains invalid characters."));
-    }
-    Ok(t.to_string())
 }

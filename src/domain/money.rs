@@ -4,21 +4,65 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Currency {
     code: [u8; 3],
+    exponent: u8,
 }
+
+/// ISO 4217 List One, the codes of actual currencies in use (as amended to 2025), with the
+/// decimal places of each one's minor unit. Left out on purpose: codes that name no currency
+/// (XXX), the testing code (XTS), precious metals (XAU XAG XPT XPD), the SDR and other units of
+/// account (XDR XSU XUA, the bond-market units XBA–XBD), the fund codes (BOV CHE CHW CLF COU
+/// MXV USN UYI UYW) and withdrawn currencies (ANG HRK SLL ZWL CUC…).
+#[rustfmt::skip]
+const ISO_4217: &[(&str, u8)] = &[
+    ("AED", 2), ("AFN", 2), ("ALL", 2), ("AMD", 2), ("AOA", 2), ("ARS", 2), ("AUD", 2),
+    ("AWG", 2), ("AZN", 2), ("BAM", 2), ("BBD", 2), ("BDT", 2), ("BGN", 2), ("BHD", 3),
+    ("BIF", 0), ("BMD", 2), ("BND", 2), ("BOB", 2), ("BRL", 2), ("BSD", 2), ("BTN", 2),
+    ("BWP", 2), ("BYN", 2), ("BZD", 2), ("CAD", 2), ("CDF", 2), ("CHF", 2), ("CLP", 0),
+    ("CNY", 2), ("COP", 2), ("CRC", 2), ("CUP", 2), ("CVE", 2), ("CZK", 2), ("DJF", 0),
+    ("DKK", 2), ("DOP", 2), ("DZD", 2), ("EGP", 2), ("ERN", 2), ("ETB", 2), ("EUR", 2),
+    ("FJD", 2), ("FKP", 2), ("GBP", 2), ("GEL", 2), ("GHS", 2), ("GIP", 2), ("GMD", 2),
+    ("GNF", 0), ("GTQ", 2), ("GYD", 2), ("HKD", 2), ("HNL", 2), ("HTG", 2), ("HUF", 2),
+    ("IDR", 2), ("ILS", 2), ("INR", 2), ("IQD", 3), ("IRR", 2), ("ISK", 0), ("JMD", 2),
+    ("JOD", 3), ("JPY", 0), ("KES", 2), ("KGS", 2), ("KHR", 2), ("KMF", 0), ("KPW", 2),
+    ("KRW", 0), ("KWD", 3), ("KYD", 2), ("KZT", 2), ("LAK", 2), ("LBP", 2), ("LKR", 2),
+    ("LRD", 2), ("LSL", 2), ("LYD", 3), ("MAD", 2), ("MDL", 2), ("MGA", 2), ("MKD", 2),
+    ("MMK", 2), ("MNT", 2), ("MOP", 2), ("MRU", 2), ("MUR", 2), ("MVR", 2), ("MWK", 2),
+    ("MXN", 2), ("MYR", 2), ("MZN", 2), ("NAD", 2), ("NGN", 2), ("NIO", 2), ("NOK", 2),
+    ("NPR", 2), ("NZD", 2), ("OMR", 3), ("PAB", 2), ("PEN", 2), ("PGK", 2), ("PHP", 2),
+    ("PKR", 2), ("PLN", 2), ("PYG", 0), ("QAR", 2), ("RON", 2), ("RSD", 2), ("RUB", 2),
+    ("RWF", 0), ("SAR", 2), ("SBD", 2), ("SCR", 2), ("SDG", 2), ("SEK", 2), ("SGD", 2),
+    ("SHP", 2), ("SLE", 2), ("SOS", 2), ("SRD", 2), ("SSP", 2), ("STN", 2), ("SVC", 2),
+    ("SYP", 2), ("SZL", 2), ("THB", 2), ("TJS", 2), ("TMT", 2), ("TND", 3), ("TOP", 2),
+    ("TRY", 2), ("TTD", 2), ("TWD", 2), ("TZS", 2), ("UAH", 2), ("UGX", 0), ("USD", 2),
+    ("UYU", 2), ("UZS", 2), ("VED", 2), ("VES", 2), ("VND", 0), ("VUV", 0), ("WST", 2),
+    ("XAF", 0), ("XCD", 2), ("XCG", 2), ("XOF", 0), ("XPF", 0), ("YER", 2), ("ZAR", 2),
+    ("ZMW", 2), ("ZWG", 2),
+];
 
 impl Currency {
     /// ISO 4217's code for "no currency": a placeholder while a form is being corrected.
-    pub const NONE: Currency = Currency { code: *b"XXX" };
+    /// `parse` never returns it.
+    pub const NONE: Currency = Currency {
+        code: *b"XXX",
+        exponent: 2,
+    };
 
+    /// A currency of ISO 4217 List One; case and surrounding spaces do not matter.
     pub fn parse(code: &str) -> Result<Currency, String> {
         let c = code.trim().to_ascii_uppercase();
         let b = c.as_bytes();
         if b.len() != 3 || !b.iter().all(u8::is_ascii_uppercase) {
             return Err(format!("`{code}` is not an ISO 4217 currency code"));
         }
-        Ok(Currency {
-            code: [b[0], b[1], b[2]],
-        })
+        match ISO_4217.binary_search_by(|(k, _)| k.as_bytes().cmp(b)) {
+            Ok(i) => Ok(Currency {
+                code: [b[0], b[1], b[2]],
+                exponent: ISO_4217[i].1,
+            }),
+            Err(_) => Err(format!(
+                "`{c}` is not the code of a currency in use: give an ISO 4217 currency such as USD, EUR or CNY."
+            )),
+        }
     }
 
     pub fn code(&self) -> &str {
@@ -28,11 +72,7 @@ impl Currency {
 
     /// Decimal places of the minor unit (ISO 4217).
     pub fn exponent(&self) -> u32 {
-        match self.code() {
-            "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "UGX" | "XAF" | "XOF" => 0,
-            "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "IQD" | "LYD" => 3,
-            _ => 2,
-        }
+        u32::from(self.exponent)
     }
 
     fn symbol(&self) -> Option<&'static str> {
@@ -180,6 +220,37 @@ mod tests {
         assert_eq!(Money::new(1200, chf).to_string(), "CHF 12.00");
         assert_eq!(Money::new(-5, cny()).decimal(), "-0.05");
         assert!(Currency::parse("yuan").is_err());
+    }
+
+    #[test]
+    fn only_currencies_in_use_are_currencies() {
+        assert!(
+            ISO_4217.windows(2).all(|w| w[0].0 < w[1].0),
+            "sorted, no repeats"
+        );
+        assert!(ISO_4217.iter().all(|(c, e)| c.len() == 3 && *e <= 3));
+        for (code, exp) in [
+            ("CNY", 2),
+            ("usd", 2),
+            (" EUR ", 2),
+            ("JPY", 0),
+            ("KWD", 3),
+            ("XOF", 0),
+            ("XCD", 2),
+        ] {
+            assert_eq!(
+                Currency::parse(code).map(|c| c.exponent()),
+                Ok(exp),
+                "{code}"
+            );
+        }
+        for not_money in [
+            "XXX", "XTS", "XAU", "XAG", "XPT", "XPD", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU",
+            "XUA", "BOV", "CLF", "USN", "ZZZ", "ABC", "HRK",
+        ] {
+            let e = Currency::parse(not_money).unwrap_err();
+            assert!(e.contains("not the code of a currency"), "{not_money}: {e}");
+        }
     }
 
     proptest! {

@@ -351,6 +351,7 @@ impl RateCard {
         round_to_g: i64,
         currency: super::Currency,
     ) -> Result<RateCard, String> {
+        let text = super::text::text_file(text)?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .trim(csv::Trim::All)
@@ -384,10 +385,8 @@ impl RateCard {
                     .map(|m| m.minor)
                     .map_err(|e| format!("Line {line}: {what}: {e}"))
             };
-            let zone = f(0).to_string();
-            if zone.is_empty() {
-                return Err(format!("Line {line}: the zone needs a name."));
-            }
+            let zone = super::required_text(f(0), "zone name", 60)
+                .map_err(|e| format!("Line {line}: {e}"))?;
             let countries: Vec<String> = f(1)
                 .split([' ', ';', '|'])
                 .filter(|c| !c.is_empty())
@@ -464,5 +463,16 @@ mod csv_tests {
                 .unwrap_err()
                 .contains("never fall")
         );
+        let nul = format!(
+            "{CSV_HEADER}\nEurope,DE FR,steps,500,10,500,25,,,0\nAsia\u{0},JP,steps,500,10,500,25,,,0\n"
+        );
+        let e = RateCard::from_csv(&nul, 500, cny).unwrap_err();
+        assert!(
+            e.starts_with("Line 3 holds a control character (U+0000)"),
+            "{e}"
+        );
+        let unnamed = format!("{CSV_HEADER}\n\u{200B},DE,steps,500,10,500,25,,,0\n");
+        let e = RateCard::from_csv(&unnamed, 500, cny).unwrap_err();
+        assert_eq!(e, "Line 2: Enter the zone name.");
     }
 }

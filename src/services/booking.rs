@@ -21,6 +21,8 @@ use crate::services::wallet::{self, Kind, Posting};
 /// (invisible separators: no recipient field in Latin script can contain it).
 const TRACKING_MARK: &str = "\u{2063}tracking-number\u{2063}";
 
+const NO_SUCH_SENDER: &str = "You have no sender address with this id.";
+
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct BookingInput {
@@ -54,15 +56,17 @@ impl BookingInput {
     pub fn parse(&self) -> Result<Booking, BTreeMap<String, String>> {
         let channel = self.channel.trim().to_ascii_uppercase();
         let parsed = self.parse_shipment(channel.clone());
-        if channel.is_empty() {
-            let mut errors = parsed.err().unwrap_or_default();
-            errors.insert(
-                "channel".into(),
-                "Choose a channel (a code from the quotes).".into(),
-            );
-            return Err(errors);
-        }
-        parsed
+        let problem = if channel.is_empty() {
+            "Choose a channel (a code from the quotes)."
+        } else if !crate::domain::channel::is_code(&channel) {
+            // Refused here, so that no query is ever asked about it.
+            "This is not a channel code; take one from the quotes, like CNPOST-RAM."
+        } else {
+            return parsed;
+        };
+        let mut errors = parsed.err().unwrap_or_default();
+        errors.insert("channel".into(), problem.into());
+        Err(errors)
     }
 
     /// Everything but the channel: what a quote needs checked before a channel is chosen.
@@ -83,6 +87,14 @@ impl BookingInput {
             .parse(parcel.map(|p| p.weight_g))
             .map_err(|e| errors.extend(e))
             .ok();
+        let sender_address_id = self
+            .sender_address_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if sender_address_id.is_some_and(|id| !crate::domain::is_id(id)) {
+            errors.insert("sender_address_id".into(), NO_SUCH_SENDER.into());
+        }
         let reference = match self
             .reference
             .as_deref()
@@ -101,10 +113,7 @@ impl BookingInput {
         match (recipient, parcel, customs) {
             (Some(recipient), Some(parcel), Some(customs)) if errors.is_empty() => Ok(Booking {
                 channel,
-                sender_address_id: self
-                    .sender_address_id
-                    .clone()
-                    .filter(|s| !s.trim().is_empty()),
+                sender_address_id: sender_address_id.map(str::to_string),
                 recipient,
                 parcel,
                 reference,
@@ -256,12 +265,8 @@ fn book_once(
             )
         })?;
     let sender = match &b.sender_address_id {
-        Some(id) => db::addresses::find(conn, &seller.id, id)?.ok_or_else(|| {
-            field_error(
-                "sender_address_id",
-                "You have no sender address with this id.",
-            )
-        })?,
+        Some(id) => db::addresses::find(conn, &seller.id, id)?
+            .ok_or_else(|| field_error("sender_address_id", NO_SUCH_SENDER))?,
         None => db::addresses::default_for(conn, &seller.id)?.ok_or_else(|| {
             field_error(
                 "sender_address_id",

@@ -104,6 +104,7 @@ pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
         std::str::from_utf8(data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data)).map_err(|_| {
             "The file is not UTF-8 text. Save it as CSV UTF-8 and upload again.".to_string()
         })?;
+    let text = crate::domain::text::text_file(text)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());

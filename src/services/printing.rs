@@ -5,7 +5,9 @@ use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::labels::{Label, Size};
 
-pub const MAX_BATCH: usize = 2_000;
+/// Distinct shipments in one file: a day's parcels for a busy seller, and the limit of what
+/// one request should render.
+pub const MAX_BATCH: usize = 1_000;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -23,7 +25,37 @@ impl Format {
     }
 }
 
-/// The labels of `ids` (in that order) for `seller_id`, recorded as printed by `user_id`.
+/// `ids` once each, in the order first seen: the same shipment chosen twice is one label,
+/// printed (and counted) once. An id of the wrong shape names no shipment (404, before any
+/// query); more than `MAX_BATCH` distinct ones is refused whole (422).
+pub fn distinct_ids(ids: &[String]) -> Result<Vec<&str>, AppError> {
+    if ids.is_empty() {
+        return Err(AppError::BadRequest("Choose at least one shipment.".into()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for id in ids {
+        if !crate::domain::is_id(id) {
+            return Err(AppError::NotFound);
+        }
+        if seen.insert(id.as_str()) {
+            out.push(id.as_str());
+            if out.len() > MAX_BATCH {
+                let message = format!(
+                    "At most {MAX_BATCH} different shipments in one label file: print them in parts."
+                );
+                return Err(AppError::Validation {
+                    fields: [("ids".to_string(), message.clone())].into(),
+                    message,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The labels of `ids` (in that order, each once) for `seller_id`, recorded as printed by
+/// `user_id`.
 pub fn labels(
     conn: &mut DbConn,
     seller_id: &str,
@@ -33,14 +65,7 @@ pub fn labels(
     size: Size,
     base_url: &str,
 ) -> Result<Vec<Label>, AppError> {
-    if ids.is_empty() {
-        return Err(AppError::BadRequest("Choose at least one shipment.".into()));
-    }
-    if ids.len() > MAX_BATCH {
-        return Err(AppError::BadRequest(format!(
-            "At most {MAX_BATCH} labels in one file."
-        )));
-    }
+    let ids = distinct_ids(ids)?;
     let mut out = Vec::with_capacity(ids.len());
     let channels: std::collections::BTreeMap<String, db::channels::Channel> =
         db::channels::list(conn)?

@@ -1,6 +1,9 @@
 //! Request extractors: who is asking (`Viewer`), which roles a page admits (`Auth<A>`),
-//! CSRF-checked forms (`CsrfForm<T>`) and API-key authentication (`ApiSeller`).
+//! CSRF-checked forms (`CsrfForm<T>`), API-key authentication (`ApiSeller`), and the keys
+//! and bodies that reach queries checked at the door: record ids and channel codes in the
+//! path (`PathId`, `PathCode`), JSON bodies free of control characters (`ApiJson<T>`).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -12,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use crate::db::users::User;
-use crate::domain::Role;
+use crate::domain::{Role, channel, is_id};
 use crate::error::{ApiError, AppError};
 use crate::security;
 use crate::services::sessions;
@@ -277,5 +280,176 @@ impl FromRequest for ApiSeller {
                 key_id: key.id,
             })
         })
+    }
+}
+
+/// Not found, as the area answers it: JSON under `/api`, the error page elsewhere.
+fn not_found(req: &HttpRequest) -> actix_web::Error {
+    if req.path().starts_with("/api/") {
+        ApiError(AppError::NotFound).into()
+    } else {
+        AppError::NotFound.into()
+    }
+}
+
+/// The route's one `{…}` segment (percent-decoded), if `accepts` takes it; otherwise 404
+/// before any query runs: a NUL byte, a 600-character id or bytes that are not UTF-8 name no
+/// record (and PostgreSQL would refuse the NUL with an error).
+fn path_key(req: &HttpRequest, accepts: fn(&str) -> bool) -> Result<String, actix_web::Error> {
+    match req.match_info().iter().next() {
+        Some((_, v)) if accepts(v) => Ok(v.to_string()),
+        _ => Err(not_found(req)),
+    }
+}
+
+/// A record id from the path: what `db::new_id` makes, or 404.
+pub struct PathId(pub String);
+
+impl PathId {
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl FromRequest for PathId {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(path_key(req, is_id).map(PathId))
+    }
+}
+
+/// A channel code from the path (`CNPOST-RAM`), or 404.
+pub struct PathCode(pub String);
+
+impl PathCode {
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl FromRequest for PathCode {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(path_key(req, channel::is_code).map(PathCode))
+    }
+}
+
+/// A JSON body (read with the scope's `JsonConfig`: size limit, content type, error shape)
+/// whose strings and keys hold no control character: serde accepts `"\u0000"`, PostgreSQL
+/// does not. Each one found is a field error under its JSON path (`recipient.name`,
+/// `customs.items.0.description`), so the API answers 422 the way it does for any bad field.
+pub struct ApiJson<T>(pub T);
+
+impl<T> std::ops::Deref for ApiJson<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> ApiJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// Field errors for every string (or key) under `v` that holds a control character.
+fn control_characters(v: &serde_json::Value, path: &str, errors: &mut BTreeMap<String, String>) {
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    let bad = |s: &str| s.chars().find(|c| c.is_control());
+    let say = |c: char| {
+        format!(
+            "Remove the control character (U+{:04X}): text here may not hold one.",
+            c as u32
+        )
+    };
+    match v {
+        serde_json::Value::String(s) => {
+            if let Some(c) = bad(s) {
+                errors.insert(path.to_string(), say(c));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                control_characters(item, &at(&i.to_string()), errors);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, item) in map {
+                match bad(k) {
+                    // The key itself is not worth repeating back.
+                    Some(c) => {
+                        errors.insert(at("(key)"), say(c));
+                    }
+                    None => control_characters(item, &at(k), errors),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = actix_web::Error;
+    type Future = LocalFuture<Self, actix_web::Error>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = body.await?.into_inner();
+            let mut errors = BTreeMap::new();
+            control_characters(&value, "", &mut errors);
+            if !errors.is_empty() {
+                return Err(ApiError(AppError::validation(errors)).into());
+            }
+            serde_json::from_value::<T>(value)
+                .map(ApiJson)
+                .map_err(|e| {
+                    ApiError(AppError::BadRequest(format!(
+                        "The request body is not valid JSON for this endpoint: {e}"
+                    )))
+                    .into()
+                })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_named_by_their_json_path() {
+        let v = serde_json::json!({
+            "recipient": {"name": "Anna", "company": "A\u{0}B"},
+            "customs": {"items": [{"description": "ok"}, {"description": "lamp\u{1b}"}]},
+            "ids": ["x", "\u{0}"],
+            "bad\u{0}key": 1,
+            "note": "tab\tis a control character too"
+        });
+        let mut e = BTreeMap::new();
+        control_characters(&v, "", &mut e);
+        let keys: Vec<&str> = e.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "(key)",
+                "customs.items.1.description",
+                "ids.1",
+                "note",
+                "recipient.company"
+            ]
+        );
+        assert!(e["recipient.company"].contains("U+0000"));
     }
 }

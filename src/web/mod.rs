@@ -7,6 +7,7 @@ pub mod courier;
 pub mod extract;
 pub mod label_file;
 pub mod page;
+pub mod paging;
 pub mod public;
 mod sandbox;
 pub mod seller;
@@ -20,6 +21,7 @@ use askama::Template;
 
 use crate::config::Config;
 use crate::db::{DbConn, Pool};
+use crate::domain;
 use crate::error::{ApiError, AppError};
 use crate::mail::MailWorker;
 use crate::services::payments::{PaymentProvider, Sandbox};
@@ -99,11 +101,16 @@ pub fn urlencode(s: &str) -> String {
 }
 
 /// A `next` target is followed only when it is a path on this site (no open redirects).
+/// Browsers drop tabs and line breaks from a `Location` (so `/\t/evil.example` becomes
+/// `//evil.example`), and other control characters make no valid header at all: a target
+/// holding any control character or white space is not followed.
 pub fn safe_next(next: &str) -> Option<&str> {
     let ok = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
-        && !next.contains(['\r', '\n'])
+        && !next
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || domain::text::is_invisible(c))
         && next != "/logout";
     ok.then_some(next)
 }
@@ -124,6 +131,22 @@ mod tests {
             "/\\evil.example",
             "",
             "seller",
+            "/\t/evil.example",
+            "/\t\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/\x0b",
+            "/\x0c/evil.example",
+            "/\u{0}",
+            "/\u{7f}/evil.example",
+            "/\u{85}/evil.example",
+            "/ /evil.example",
+            "/seller settings",
+            "/\u{a0}/evil.example",
+            "/\u{2028}/evil.example",
+            "/\u{3000}/evil.example",
+            "/\u{200b}/evil.example",
+            "/\u{feff}/evil.example",
         ] {
             assert_eq!(safe_next(bad), None, "{bad}");
         }

@@ -6,6 +6,7 @@ use actix_multipart::Multipart;
 use actix_session::Session;
 use futures_util::TryStreamExt;
 
+use crate::domain::text;
 use crate::error::AppError;
 use crate::web::extract::check_csrf;
 
@@ -36,7 +37,15 @@ pub async fn read(
     while let Some(mut field) = payload.try_next().await.map_err(unreadable)? {
         let name = field.name().unwrap_or("").to_string();
         if let Some(f) = field.content_disposition().and_then(|cd| cd.get_filename()) {
-            up.filename = f.chars().take(120).collect();
+            // The name is shown and stored: nothing in it may hide or reorder text.
+            let name: String = f
+                .chars()
+                .filter(|c| !c.is_control() && !text::is_direction_override(*c))
+                .take(120)
+                .collect();
+            if !name.trim_matches(text::is_invisible).is_empty() {
+                up.filename = name;
+            }
         }
         let mut data = Vec::new();
         while let Some(chunk) = field.try_next().await.map_err(unreadable)? {

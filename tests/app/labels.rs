@@ -63,14 +63,14 @@ fn scan(pdf: &[u8]) -> Vec<String> {
     found
 }
 
-fn text_of(pdf: &[u8]) -> String {
+pub fn text_of(pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("label.pdf");
     std::fs::write(&file, pdf).unwrap();
     tool("pdftotext", &["-layout", file.to_str().unwrap(), "-"])
 }
 
-fn pages_of(pdf: &[u8]) -> usize {
+pub fn pages_of(pdf: &[u8]) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("label.pdf");
     std::fs::write(&file, pdf).unwrap();

@@ -14,6 +14,7 @@ mod api_keys;
 mod booking;
 mod browser;
 mod cli;
+mod hostile;
 mod mail;
 mod pages;
 mod quotes;

@@ -15,7 +15,7 @@ use crate::domain::channel::LimitsInput as LimitsForm;
 use crate::domain::format_weight;
 use crate::domain::rates::RateCard;
 use crate::error::AppError;
-use crate::web::extract::{Admin, CsrfForm};
+use crate::web::extract::{Admin, CsrfForm, PathCode};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html, html_status, redirect};
 
@@ -93,7 +93,7 @@ struct ToggleForm {
 async fn toggle(
     state: web::Data<AppState>,
     auth: Admin,
-    path: web::Path<String>,
+    path: PathCode,
     CsrfForm(form): CsrfForm<ToggleForm>,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner();
@@ -166,7 +166,7 @@ async fn render_edit(
 async fn edit_page(
     state: web::Data<AppState>,
     auth: Admin,
-    path: web::Path<String>,
+    path: PathCode,
 ) -> Result<HttpResponse, AppError> {
     render_edit(
         &state,
@@ -183,7 +183,7 @@ async fn edit_page(
 async fn save_limits(
     state: web::Data<AppState>,
     auth: Admin,
-    path: web::Path<String>,
+    path: PathCode,
     CsrfForm(form): CsrfForm<LimitsForm>,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner();
@@ -207,7 +207,7 @@ async fn save_limits(
 async fn rates_csv(
     state: web::Data<AppState>,
     _auth: Admin,
-    path: web::Path<String>,
+    path: PathCode,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner();
     let c = code.clone();
@@ -228,7 +228,7 @@ async fn rates_csv(
 async fn upload_rates(
     state: web::Data<AppState>,
     auth: Admin,
-    path: web::Path<String>,
+    path: PathCode,
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner();

@@ -105,7 +105,7 @@ async fn render(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    if errors.is_empty() || form.nonce.is_empty() {
+    if errors.is_empty() || !crate::security::is_token(&form.nonce) {
         form.nonce = crate::security::random_token(16)?;
     }
     html_status(
@@ -155,7 +155,7 @@ async fn adjust(
         }),
     );
     let note = take(e, "note", required_text(&form.note, "note saying why", 500));
-    if form.nonce.len() < 16 {
+    if !crate::security::is_token(&form.nonce) {
         errors.insert("nonce".into(), "Reload the page and try again.".into());
     }
     let (Some(email), Some(kind), Some(amount), Some(note)) = (email, kind, amount, note) else {

@@ -10,7 +10,7 @@ use crate::domain::ParcelInput;
 use crate::error::{ApiError, AppError};
 use crate::services::quotes;
 use crate::web::AppState;
-use crate::web::extract::ApiSeller;
+use crate::web::extract::{ApiJson, ApiSeller};
 
 /// For a quote only the destination matters; the rest of the address is checked at booking.
 #[derive(Deserialize, Default)]
@@ -30,7 +30,7 @@ struct QuoteRequest {
 pub async fn create_quotes(
     state: web::Data<AppState>,
     seller: ApiSeller,
-    body: web::Json<QuoteRequest>,
+    body: ApiJson<QuoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = BTreeMap::new();
     let country = crate::domain::CountryCode::parse(&body.recipient.country)

@@ -10,8 +10,9 @@ use crate::domain::address::{Address, AddressInput, Party};
 use crate::error::{ApiError, AppError};
 use crate::services::booking::{self, BookingInput, Settings};
 use crate::web::AppState;
-use crate::web::extract::ApiSeller;
+use crate::web::extract::{ApiJson, ApiSeller, PathId};
 use crate::web::label_file::LabelFile;
+use crate::web::paging::Paging;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -31,7 +32,7 @@ pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
 async fn shipment_label(
     state: web::Data<AppState>,
     seller: ApiSeller,
-    path: web::Path<String>,
+    path: PathId,
     q: web::Query<crate::web::label_file::LabelQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (format, size) = crate::web::label_file::parse_label_query(&q)?;
@@ -56,7 +57,7 @@ struct BatchIn {
 async fn batch_labels(
     state: web::Data<AppState>,
     seller: ApiSeller,
-    body: web::Json<BatchIn>,
+    body: ApiJson<BatchIn>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let q = crate::web::label_file::LabelQuery {
@@ -113,7 +114,7 @@ struct AddressIn {
 async fn create_address(
     state: web::Data<AppState>,
     seller: ApiSeller,
-    body: web::Json<AddressIn>,
+    body: ApiJson<AddressIn>,
 ) -> Result<HttpResponse, ApiError> {
     let address = body
         .address
@@ -230,7 +231,7 @@ async fn create_shipment(
     state: web::Data<AppState>,
     seller: ApiSeller,
     req: HttpRequest,
-    body: web::Json<BookingInput>,
+    body: ApiJson<BookingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let key = match req.headers().get("Idempotency-Key") {
         Some(v) => {
@@ -280,7 +281,57 @@ struct ListQuery {
     status: Option<String>,
     channel: Option<String>,
     q: Option<String>,
-    page: Option<i64>,
+    /// Text, so that any value gets a page back (see `Paging`).
+    page: Option<String>,
+}
+
+/// The list's filters from the query string, checked before any query runs.
+fn filter_of(q: &ListQuery) -> Result<Filter, AppError> {
+    let mut errors = std::collections::BTreeMap::new();
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Status::parse(s).or_else(|| {
+            errors.insert(
+                "status".to_string(),
+                "Unknown status: use one of the statuses PRODUCT.md lists, e.g. booked."
+                    .to_string(),
+            );
+            None
+        }),
+    };
+    let channel = match q
+        .channel
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(c) => {
+            let c = c.to_ascii_uppercase();
+            if crate::domain::channel::is_code(&c) {
+                Some(c)
+            } else {
+                errors.insert(
+                    "channel".to_string(),
+                    "Not a channel code: use one like CNPOST-RAM.".to_string(),
+                );
+                None
+            }
+        }
+    };
+    let search = crate::domain::text::search_term(q.q.as_deref()).unwrap_or_else(|e| {
+        errors.insert("q".to_string(), e);
+        None
+    });
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    Ok(Filter {
+        status,
+        channel,
+        q: search,
+        ..Default::default()
+    })
 }
 
 #[get("/shipments")]
@@ -290,40 +341,21 @@ async fn list_shipments(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = q.page.unwrap_or(1).max(1);
-    let filter = Filter {
-        status: match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(Status::parse(s).ok_or_else(|| {
-                AppError::validation(
-                    [(
-                        "status".to_string(),
-                        "Unknown status: use one of the statuses PRODUCT.md lists, e.g. booked."
-                            .to_string(),
-                    )]
-                    .into(),
-                )
-            })?),
-        },
-        channel: q
-            .channel
-            .filter(|s| !s.is_empty())
-            .map(|c| c.to_ascii_uppercase()),
-        q: q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
-        ..Default::default()
-    };
+    let filter = filter_of(&q)?;
     let id = seller.user.id;
-    let (rows, total) = state
+    let (rows, paging) = state
         .db(move |c| {
-            Ok((
-                crate::db::shipments::list(c, &id, &filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)?,
-                crate::db::shipments::count(c, &id, &filter)?,
-            ))
+            let total = crate::db::shipments::count(c, &id, &filter)?;
+            let paging = Paging::clamp(q.page.as_deref(), total, PAGE_SIZE);
+            let rows =
+                crate::db::shipments::list(c, &id, &filter, paging.offset(), paging.per_page)?;
+            Ok((rows, paging))
         })
         .await?;
     let out: Vec<ShipmentOut> = rows.iter().map(|s| shipment_out(s, None)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "shipments": out, "page": page, "per_page": PAGE_SIZE, "total": total,
+        "shipments": out, "page": paging.page, "pages": paging.pages,
+        "per_page": paging.per_page, "total": paging.total,
     })))
 }
 
@@ -331,7 +363,7 @@ async fn list_shipments(
 async fn get_shipment(
     state: web::Data<AppState>,
     seller: ApiSeller,
-    path: web::Path<String>,
+    path: PathId,
 ) -> Result<HttpResponse, ApiError> {
     let (seller_id, id) = (seller.user.id, path.into_inner());
     let (s, events) = state
@@ -348,7 +380,7 @@ async fn get_shipment(
 async fn cancel_shipment(
     state: web::Data<AppState>,
     seller: ApiSeller,
-    path: web::Path<String>,
+    path: PathId,
 ) -> Result<HttpResponse, ApiError> {
     let (seller_id, id) = (seller.user.id, path.into_inner());
     let currency = state.config.currency;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::db::addresses::AddressRow;
 use crate::domain::address::{AddressInput, Party};
 use crate::error::AppError;
-use crate::web::extract::{CsrfForm, CsrfOnly, Seller};
+use crate::web::extract::{CsrfForm, CsrfOnly, PathId, Seller};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html_status, redirect};
 
@@ -108,7 +108,7 @@ async fn create(
 async fn edit_page(
     state: web::Data<AppState>,
     auth: Seller,
-    path: web::Path<String>,
+    path: PathId,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
     let row = state
@@ -122,7 +122,7 @@ async fn edit_page(
 async fn update(
     state: web::Data<AppState>,
     auth: Seller,
-    path: web::Path<String>,
+    path: PathId,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
@@ -145,7 +145,7 @@ async fn update(
 async fn delete(
     state: web::Data<AppState>,
     auth: Seller,
-    path: web::Path<String>,
+    path: PathId,
     _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
@@ -167,7 +167,7 @@ async fn delete(
 async fn default_address(
     state: web::Data<AppState>,
     auth: Seller,
-    path: web::Path<String>,
+    path: PathId,
     _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());

@@ -11,7 +11,7 @@ use crate::domain::Money;
 use crate::error::AppError;
 use crate::services::booking::Settings;
 use crate::services::import::{self, COLUMNS, Outcome, Row};
-use crate::web::extract::{CsrfOnly, Seller};
+use crate::web::extract::{CsrfOnly, PathId, Seller};
 use crate::web::page::PageCtx;
 use crate::web::{AppState, html, html_status, redirect};
 
@@ -123,7 +123,7 @@ struct ShowPage {
 async fn show(
     state: web::Data<AppState>,
     auth: Seller,
-    path: web::Path<String>,
+    path: PathId,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
     let (import, rows) = state
@@ -172,7 +172,7 @@ async fn show(
 async fn book(
     state: web::Data<AppState>,
     auth: Seller,
-    path: web::Path<String>,
+    path: PathId,
     _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());

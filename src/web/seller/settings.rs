@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::db::api_keys::{ApiKey, NewApiKey};
 use crate::domain::required_text;
 use crate::error::AppError;
-use crate::web::extract::{CsrfForm, CsrfOnly, Seller};
+use crate::web::extract::{CsrfForm, CsrfOnly, PathId, Seller};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html, redirect};
 
@@ -102,7 +102,7 @@ pub async fn create_api_key(
 async fn revoke_key(
     state: web::Data<AppState>,
     auth: Seller,
-    path: web::Path<String>,
+    path: PathId,
     _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());

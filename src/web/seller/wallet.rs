@@ -13,6 +13,7 @@ use crate::services::payments::{self, Settled};
 use crate::services::wallet::kind_label;
 use crate::web::extract::{CsrfForm, Seller};
 use crate::web::page::{PageCtx, flash};
+use crate::web::paging::Paging;
 use crate::web::{AppState, html_status, redirect};
 
 pub const PAGE_SIZE: i64 = 25;
@@ -64,6 +65,8 @@ struct WalletPage {
     intents: Vec<IntentView>,
     page: i64,
     pages: i64,
+    /// Said when the page asked for was not there and another is shown.
+    page_notice: Option<String>,
     amount: String,
     amount_error: Option<String>,
     currency: String,
@@ -75,7 +78,8 @@ struct WalletPage {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct PageQuery {
-    page: Option<i64>,
+    /// Text, so that any value gets a page back (see `Paging`).
+    page: Option<String>,
     /// Prefills the top-up (the booking form links here with the shortfall).
     amount: Option<String>,
 }
@@ -83,19 +87,20 @@ struct PageQuery {
 async fn render(
     state: &AppState,
     auth: &Seller,
-    page: i64,
+    page: Option<String>,
     amount: String,
     amount_error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let currency = state.config.currency;
     let seller = auth.user.id.clone();
-    let page = page.max(1);
-    let (balance, rows, total, intents) = state
+    let (balance, rows, paging, intents) = state
         .db(move |c| {
+            let total = ledger::statement_count(c, &seller)?;
+            let paging = Paging::clamp(page.as_deref(), total, PAGE_SIZE);
             Ok((
                 crate::services::wallet::balance(c, &seller, currency)?,
-                ledger::statement_page(c, &seller, (page - 1) * PAGE_SIZE, PAGE_SIZE)?,
-                ledger::statement_count(c, &seller)?,
+                ledger::statement_page(c, &seller, paging.offset(), PAGE_SIZE)?,
+                paging,
                 ledger::recent_intents(c, &seller, 5)?,
             ))
         })
@@ -113,8 +118,9 @@ async fn render(
             balance: balance.to_string(),
             lines: lines(rows, currency),
             intents: intents.iter().map(|i| intent_view(i, currency)).collect(),
-            page,
-            pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+            page: paging.page,
+            pages: paging.pages,
+            page_notice: paging.notice(),
             amount,
             amount_error,
             currency: currency.code().to_string(),
@@ -147,13 +153,14 @@ async fn wallet_page(
     auth: Seller,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
     let amount = q
         .amount
         .as_deref()
         .filter(|a| a.len() <= 20 && a.chars().all(|c| c.is_ascii_digit() || c == '.'))
         .unwrap_or_default()
         .to_string();
-    render(&state, &auth, q.page.unwrap_or(1), amount, None).await
+    render(&state, &auth, q.page, amount, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -174,7 +181,7 @@ async fn top_up(
 ) -> Result<HttpResponse, AppError> {
     if !state.config.sandbox_payments {
         let msg = "Online top-up is not available yet: ask Waybill to credit your wallet.";
-        return render(&state, &auth, 1, form.amount, Some(msg.into())).await;
+        return render(&state, &auth, None, form.amount, Some(msg.into())).await;
     }
     let currency = state.config.currency;
     let scale = 10i64.pow(currency.exponent());
@@ -191,7 +198,7 @@ async fn top_up(
     });
     let amount = match amount {
         Ok(a) => a,
-        Err(e) => return render(&state, &auth, 1, form.amount, Some(e)).await,
+        Err(e) => return render(&state, &auth, None, form.amount, Some(e)).await,
     };
     let seller = auth.user.id.clone();
     let provider = state.payments.name();

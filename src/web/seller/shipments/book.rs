@@ -288,7 +288,7 @@ pub(super) async fn submit(
     auth: Seller,
     CsrfForm(mut form): CsrfForm<ShipmentForm>,
 ) -> Result<HttpResponse, AppError> {
-    if form.form_key.len() < 16 {
+    if !crate::security::is_token(&form.form_key) {
         form.form_key = crate::security::random_token(16)?;
     }
     let mut errors = BTreeMap::new();

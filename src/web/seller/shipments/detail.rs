@@ -7,7 +7,7 @@ use crate::db::shipments::{Shipment, ShipmentEvent};
 use crate::domain::{Money, Status, format_weight};
 use crate::error::AppError;
 use crate::services::booking::{self};
-use crate::web::extract::{CsrfOnly, Seller};
+use crate::web::extract::{CsrfOnly, PathId, Seller};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html, redirect};
 
@@ -31,7 +31,7 @@ struct DetailPage {
 pub(super) async fn detail(
     state: web::Data<AppState>,
     auth: Seller,
-    path: web::Path<String>,
+    path: PathId,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
     let (s, events, channel) = state
@@ -64,7 +64,7 @@ pub(super) async fn detail(
 pub(super) async fn cancel(
     state: web::Data<AppState>,
     auth: Seller,
-    path: web::Path<String>,
+    path: PathId,
     _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, post, web};
 
 use crate::error::AppError;
 use crate::web::AppState;
-use crate::web::extract::{CsrfForm, Seller};
+use crate::web::extract::{CsrfForm, PathId, Seller};
 
 use crate::web::label_file::{LabelFile, LabelQuery, parse_label_query};
 
@@ -12,7 +12,7 @@ use crate::web::label_file::{LabelFile, LabelQuery, parse_label_query};
 pub(super) async fn label_file(
     state: web::Data<AppState>,
     auth: Seller,
-    path: web::Path<String>,
+    path: PathId,
     q: web::Query<LabelQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (format, size) = parse_label_query(&q)?;

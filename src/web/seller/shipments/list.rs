@@ -7,9 +7,12 @@ use serde::Deserialize;
 
 use crate::db::shipments::Filter;
 use crate::domain::Status;
+use crate::domain::channel::is_code;
+use crate::domain::text::search_term;
 use crate::error::AppError;
 use crate::web::extract::Seller;
 use crate::web::page::PageCtx;
+use crate::web::paging::Paging;
 use crate::web::{AppState, html};
 
 use super::{PAGE_SIZE, Row, row};
@@ -22,7 +25,8 @@ struct ListQuery {
     from: String,
     to: String,
     q: String,
-    page: Option<i64>,
+    /// Text, so that any value gets a page back (see `Paging`).
+    page: Option<String>,
 }
 
 #[derive(Template)]
@@ -36,6 +40,8 @@ struct ListPage {
     page: i64,
     pages: i64,
     total: i64,
+    /// Said when the page asked for was not there and another is shown.
+    page_notice: Option<String>,
     /// The query string without `page`, for the pager links.
     base_query: String,
 }
@@ -48,20 +54,32 @@ pub(super) async fn list_page(
 ) -> Result<HttpResponse, AppError> {
     let query = q.into_inner();
     let day = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    let channel = Some(query.channel.trim().to_ascii_uppercase()).filter(|s| !s.is_empty());
+    // The filters come from a form of choices: anything else is a hand-made URL, refused
+    // before it reaches a query.
+    if channel.as_deref().is_some_and(|c| !is_code(c)) {
+        return Err(filter_error(
+            "channel",
+            "Not a channel code: choose one from the list.",
+        ));
+    }
+    let search = search_term(Some(&query.q)).map_err(|e| filter_error("q", &e))?;
     let filter = Filter {
         status: Status::parse(&query.status).filter(|s| *s != Status::Draft),
-        channel: Some(query.channel.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()),
+        channel,
         from: day(&query.from).map(|d| d.and_time(NaiveTime::MIN)),
         to: day(&query.to).map(|d| (d + chrono::Duration::days(1)).and_time(NaiveTime::MIN)),
-        q: Some(query.q.trim().to_string()).filter(|s| !s.is_empty()),
+        q: search,
     };
-    let page = query.page.unwrap_or(1).max(1);
     let seller = auth.user.id.clone();
-    let (rows, total, channels) = state
+    let raw_page = query.page.clone();
+    let (rows, paging, channels) = state
         .db(move |c| {
+            let total = crate::db::shipments::count(c, &seller, &filter)?;
+            let paging = Paging::clamp(raw_page.as_deref(), total, PAGE_SIZE);
             Ok((
-                crate::db::shipments::list(c, &seller, &filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)?,
-                crate::db::shipments::count(c, &seller, &filter)?,
+                crate::db::shipments::list(c, &seller, &filter, paging.offset(), PAGE_SIZE)?,
+                paging,
                 crate::db::channels::list(c)?,
             ))
         })
@@ -86,9 +104,17 @@ pub(super) async fn list_page(
             .map(|s| (s.as_str(), s.label().to_string()))
             .collect(),
         channels: channels.into_iter().map(|c| c.code).collect(),
-        page,
-        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
-        total,
+        page: paging.page,
+        pages: paging.pages,
+        total: paging.total,
+        page_notice: paging.notice(),
         base_query,
     })
+}
+
+fn filter_error(field: &str, message: &str) -> AppError {
+    AppError::Validation {
+        message: message.to_string(),
+        fields: [(field.to_string(), message.to_string())].into(),
+    }
 }
