@@ -183,6 +183,24 @@ pub fn count(conn: &mut DbConn, seller_id: &str, f: &Filter) -> QueryResult<i64>
     filtered(seller_id, f).count().get_result(conn)
 }
 
+/// What a seller's dashboard counts: open shipments whose label was never printed, and
+/// shipments booked but not yet handed to a courier.
+pub fn action_counts(conn: &mut DbConn, seller_id: &str) -> QueryResult<(i64, i64)> {
+    let waiting = [Status::Booked.as_str(), Status::PickupScheduled.as_str()];
+    let unprinted = shipments::table
+        .filter(shipments::seller_id.eq(seller_id))
+        .filter(shipments::status.eq_any(waiting))
+        .filter(shipments::label_count.eq(0))
+        .count()
+        .get_result(conn)?;
+    let awaiting = shipments::table
+        .filter(shipments::seller_id.eq(seller_id))
+        .filter(shipments::status.eq(Status::Booked.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok((unprinted, awaiting))
+}
+
 /// Moves a shipment from `from` to `to`, the one way any status changes. The lifecycle rule
 /// is checked here, and the update applies only if the shipment is still in `from`, in the
 /// caller's transaction: `Ok(false)` if it moved meanwhile (reload and decide again).

@@ -12,10 +12,14 @@ async fn create_key(seller: &Visitor, name: &str) -> String {
             &[("name", name)],
         )
         .await;
-    assert_eq!(r.status(), 200);
-    let page = r.text().await.unwrap();
+    // Post, redirect, get: a reload of the page that shows the key makes no second key.
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/seller/settings");
+    let page = seller.get_html("/seller/settings").await;
     let marker = "id=\"new-api-key\">";
     let start = page.find(marker).expect("the new key is shown") + marker.len();
+    let reloaded = seller.get_html("/seller/settings").await;
+    assert!(!reloaded.contains(marker), "shown once");
     page[start..start + 43].to_string()
 }
 

@@ -344,3 +344,41 @@ async fn the_form_shows_each_error_next_to_its_field() {
     }
     assert!(page.contains("value=\"Мария\""), "what was typed stays");
 }
+
+#[actix_web::test]
+async fn the_dashboard_shows_balance_recent_shipments_and_what_needs_doing() {
+    let app = spawn_app().await;
+    let fresh = app.seller("new@example.com").signed_in().build().await;
+    let page = fresh.visitor().get_html("/seller").await;
+    assert!(page.contains("id=\"checklist\""), "first-run checklist");
+    assert!(page.contains("href=\"/seller/addresses\"") && page.contains("Top up your wallet"));
+    assert!(page.contains("href=\"/shipments/new\" class=\"button-link\" id=\"ship\""));
+
+    let (v, _) = seller_with_address(&app, "busy-dash@example.com").await;
+    let key = "dashdashdashdashdashdashdashdash";
+    let page = v
+        .submit(
+            "/shipments/new",
+            "/shipments/new",
+            &form_fields("quote", "", key),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let quote = quote_id_in(&page, "CNPOST-EPACKET");
+    let mut fields = form_fields("book", "CNPOST-EPACKET", key);
+    fields.push(("quote_id_CNPOST-EPACKET", &quote));
+    let to = location(&v.submit("/shipments/new", "/shipments/new", &fields).await);
+    let page = v.get_html("/seller").await;
+    assert!(!page.contains("id=\"checklist\""), "all three steps done");
+    assert!(
+        page.contains("id=\"unprinted\">1 label not printed yet"),
+        "{page}"
+    );
+    assert!(page.contains("id=\"awaiting\">1 shipment waiting"));
+    assert!(page.contains("Marie Dubois, Paris FR"));
+    // Printing the label clears "not printed".
+    assert_eq!(v.get(&format!("{to}/label")).await.status(), 200);
+    assert!(v.get_html("/seller").await.contains("All labels printed"));
+}

@@ -11,8 +11,8 @@ use askama::Template;
 
 use crate::error::AppError;
 use crate::web::extract::Seller;
-use crate::web::html;
 use crate::web::page::PageCtx;
+use crate::web::{AppState, html};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(dashboard);
@@ -29,13 +29,45 @@ struct DashboardPage {
     ctx: PageCtx,
     store_name: String,
     contact: String,
+    balance: String,
+    recent: Vec<shipments::Row>,
+    /// Open shipments whose label was never printed.
+    unprinted: i64,
+    /// Booked, not yet in a courier's hands.
+    awaiting_pickup: i64,
+    /// The first-run checklist: a sender address, money in the wallet, a first shipment.
+    has_address: bool,
+    has_money: bool,
+    has_shipment: bool,
 }
 
 #[get("/seller")]
-async fn dashboard(auth: Seller) -> Result<HttpResponse, AppError> {
+async fn dashboard(state: web::Data<AppState>, auth: Seller) -> Result<HttpResponse, AppError> {
+    let seller = auth.user.id.clone();
+    let currency = state.config.currency;
+    let (balance, recent, total, counts, has_address, topped_up) = state
+        .db(move |c| {
+            let filter = crate::db::shipments::Filter::default();
+            Ok((
+                crate::services::wallet::balance(c, &seller, currency)?,
+                crate::db::shipments::list(c, &seller, &filter, 0, 5)?,
+                crate::db::shipments::count(c, &seller, &filter)?,
+                crate::db::shipments::action_counts(c, &seller)?,
+                !crate::db::addresses::list(c, &seller)?.is_empty(),
+                crate::db::ledger::statement_count(c, &seller)? > 0,
+            ))
+        })
+        .await?;
     html(&DashboardPage {
         ctx: PageCtx::new(&auth.viewer),
         store_name: auth.user.display_name().to_string(),
         contact: auth.user.name.clone(),
+        has_money: topped_up || balance.minor > 0,
+        balance: balance.to_string(),
+        recent: recent.iter().map(|s| shipments::row(s, currency)).collect(),
+        unprinted: counts.0,
+        awaiting_pickup: counts.1,
+        has_address,
+        has_shipment: total > 0,
     })
 }

@@ -45,9 +45,18 @@ async fn render(
     })
 }
 
+/// Where a new key waits for the one page view that shows it (the session is encrypted and
+/// HttpOnly; the entry is removed as it is read).
+const NEW_KEY: &str = "new_api_key";
+
 #[get("/seller/settings")]
 async fn settings(state: web::Data<AppState>, auth: Seller) -> Result<HttpResponse, AppError> {
-    render(&state, &auth, None, None).await
+    let new_key = auth
+        .viewer
+        .session
+        .remove_as::<String>(NEW_KEY)
+        .and_then(Result::ok);
+    render(&state, &auth, new_key, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -68,7 +77,12 @@ async fn create_key(
     };
     let key = create_api_key(&state, &auth.user.id, &name).await?;
     tracing::info!(seller = %auth.user.id, "API key created");
-    render(&state, &auth, Some(key), None).await
+    // Post, redirect, get: reloading the page that shows the key creates no second key.
+    auth.viewer
+        .session
+        .insert(NEW_KEY, key)
+        .map_err(AppError::internal)?;
+    Ok(redirect("/seller/settings"))
 }
 
 /// Creates a key for a seller and returns it in clear (the only time it exists in clear).

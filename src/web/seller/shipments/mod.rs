@@ -37,7 +37,7 @@ pub struct Row {
     pub created: String,
 }
 
-pub(super) fn row(s: &Shipment, currency: Currency) -> Row {
+pub(in crate::web::seller) fn row(s: &Shipment, currency: Currency) -> Row {
     Row {
         id: s.id.clone(),
         tracking_number: s.tracking_number.clone(),
