@@ -11,6 +11,8 @@ diesel::table! {
         phone -> Text,
         disabled -> Bool,
         created_at -> Timestamp,
+        timezone -> Text,
+        label_size -> Text,
     }
 }
 

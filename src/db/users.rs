@@ -19,9 +19,17 @@ pub struct User {
     pub phone: String,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
+    /// IANA name; pages show times in it (stored times are UTC).
+    pub timezone: String,
+    /// `4x6` or `a4`: the label size printed when none is asked for.
+    pub label_size: String,
 }
 
 impl User {
+    pub fn time_zone(&self) -> crate::domain::TimeZone {
+        crate::domain::TimeZone::parse(&self.timezone).unwrap_or_default()
+    }
+
     pub fn role(&self) -> Role {
         // The CHECK constraint keeps the column to the four known roles.
         Role::parse(&self.role).unwrap_or(Role::Seller)
@@ -86,4 +94,20 @@ pub fn set_password(conn: &mut DbConn, id: &str, password_hash: &str) -> QueryRe
     diesel::update(users::table.find(id))
         .set(users::password_hash.eq(password_hash))
         .execute(conn)
+}
+
+/// Saves a person's time zone and default label size.
+pub fn set_preferences(
+    conn: &mut DbConn,
+    id: &str,
+    timezone: &str,
+    label_size: &str,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::timezone.eq(timezone),
+            users::label_size.eq(label_size),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }

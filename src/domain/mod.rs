@@ -14,6 +14,7 @@ pub mod rates;
 mod role;
 pub mod status;
 pub mod text;
+pub mod timezone;
 pub mod tracking_number;
 
 pub use country::CountryCode;
@@ -25,6 +26,7 @@ pub use phone::Phone;
 pub use role::Role;
 pub use status::{PickupStatus, Status};
 pub use text::{is_id, optional_text};
+pub use timezone::TimeZone;
 
 /// A required free-text field: trimmed, with something visible in it (a name of zero-width
 /// spaces is no name), no control characters or direction overrides, at most `max` characters.

@@ -24,6 +24,13 @@ pub enum Size {
 }
 
 impl Size {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Size::FourBySix => "4x6",
+            Size::A4 => "a4",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Size> {
         match s {
             "" | "4x6" => Some(Size::FourBySix),

@@ -47,6 +47,8 @@ pub struct PageCtx {
     pub nav: Vec<NavItem>,
     pub csrf: String,
     pub flashes: Vec<Flash>,
+    /// The viewer's time zone: every time on a page is shown in it.
+    pub tz: crate::domain::TimeZone,
 }
 
 fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
@@ -106,6 +108,33 @@ impl PageCtx {
             nav,
             csrf: viewer.csrf.clone(),
             flashes,
+            tz: viewer
+                .user
+                .as_ref()
+                .map(|u| u.time_zone())
+                .unwrap_or_default(),
         }
+    }
+
+    /// A stored (UTC) time in the viewer's zone, for templates: `{{ ctx.at(t) }}`.
+    pub fn at(&self, utc: impl StoredTime) -> String {
+        self.tz.show(&utc.utc())
+    }
+}
+
+/// A stored UTC time however a template holds it (by value or behind references).
+pub trait StoredTime {
+    fn utc(&self) -> chrono::NaiveDateTime;
+}
+
+impl StoredTime for chrono::NaiveDateTime {
+    fn utc(&self) -> chrono::NaiveDateTime {
+        *self
+    }
+}
+
+impl<T: StoredTime + ?Sized> StoredTime for &T {
+    fn utc(&self) -> chrono::NaiveDateTime {
+        (**self).utc()
     }
 }

@@ -70,6 +70,14 @@ pub fn text_of(pdf: &[u8]) -> String {
     tool("pdftotext", &["-layout", file.to_str().unwrap(), "-"])
 }
 
+/// `pdfinfo`'s report (page size, pages…).
+pub fn pdf_info(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("label.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    tool("pdfinfo", &[file.to_str().unwrap()])
+}
+
 pub fn pages_of(pdf: &[u8]) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("label.pdf");

@@ -382,3 +382,103 @@ async fn the_dashboard_shows_balance_recent_shipments_and_what_needs_doing() {
     assert_eq!(v.get(&format!("{to}/label")).await.status(), 200);
     assert!(v.get_html("/seller").await.contains("All labels printed"));
 }
+
+#[actix_web::test]
+async fn settings_change_time_zone_label_size_and_password() {
+    let app = spawn_app().await;
+    let (v, seller) = seller_with_address(&app, "prefs@example.com").await;
+    // Times are shown in Asia/Shanghai until the seller picks another zone.
+    let key = "prefsprefsprefsprefsprefsprefspr";
+    let page = v
+        .submit(
+            "/shipments/new",
+            "/shipments/new",
+            &form_fields("quote", "", key),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let quote = quote_id_in(&page, "CNPOST-EPACKET");
+    let mut fields = form_fields("book", "CNPOST-EPACKET", key);
+    fields.push(("quote_id_CNPOST-EPACKET", &quote));
+    let to = location(&v.submit("/shipments/new", "/shipments/new", &fields).await);
+    assert!(v.get_html(&to).await.contains(" CST</dd>"));
+    let bad = v
+        .submit(
+            "/seller/settings",
+            "/seller/settings/preferences",
+            &[("timezone", "Mars/Olympus"), ("label_size", "a4")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("id=\"timezone-error\""));
+    let r = v
+        .submit(
+            "/seller/settings",
+            "/seller/settings/preferences",
+            &[("timezone", "Europe/Berlin"), ("label_size", "a4")],
+        )
+        .await;
+    assert_eq!(location(&r), "/seller/settings");
+    assert!(
+        v.get_html(&to).await.contains(" CET</dd>"),
+        "shown in Berlin time"
+    );
+    // The default size applies when none is asked for: an A4 page.
+    let pdf = v.get(&format!("{to}/label")).await.bytes().await.unwrap();
+    let info = crate::labels::pdf_info(&pdf);
+    assert!(info.contains("(A4)"), "{info}");
+
+    // Password: the current one is required, and the change ends other sessions.
+    let other_device = app.visitor();
+    assert_eq!(
+        other_device
+            .login("prefs@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    let wrong = v
+        .submit(
+            "/seller/settings",
+            "/seller/settings/password",
+            &[
+                ("current_password", "not-it-at-all"),
+                ("password", "a-new-long-password"),
+                ("password_confirm", "a-new-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), 422);
+    let r = v
+        .submit(
+            "/seller/settings",
+            "/seller/settings/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", "a-new-long-password"),
+                ("password_confirm", "a-new-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/seller/settings");
+    assert_eq!(
+        v.get("/seller").await.status(),
+        200,
+        "this browser stays in"
+    );
+    assert_eq!(
+        other_device.get("/seller").await.status(),
+        303,
+        "the other device is signed out"
+    );
+    assert_eq!(
+        app.visitor()
+            .login("prefs@example.com", "a-new-long-password")
+            .await
+            .status(),
+        303
+    );
+    let _ = seller;
+}

@@ -84,7 +84,7 @@ async fn render(
     let corrections = txs
         .iter()
         .map(|t| CorrectionRow {
-            date: t.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            date: auth.user.time_zone().show(&t.created_at),
             seller: email_of(&Some(t.seller_id.clone())),
             kind: wallet::kind_label(&t.kind),
             amount: Money::new(t.amount, currency).to_string(),

@@ -64,7 +64,10 @@ async fn dashboard(state: web::Data<AppState>, auth: Seller) -> Result<HttpRespo
         contact: auth.user.name.clone(),
         has_money: topped_up || balance.minor > 0,
         balance: balance.to_string(),
-        recent: recent.iter().map(|s| shipments::row(s, currency)).collect(),
+        recent: recent
+            .iter()
+            .map(|s| shipments::row(s, currency, auth.user.time_zone()))
+            .collect(),
         unprinted: counts.0,
         awaiting_pickup: counts.1,
         has_address,

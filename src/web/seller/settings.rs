@@ -1,4 +1,5 @@
-//! Seller settings: API keys (created and shown once, stored hashed, revocable).
+//! Seller settings: time zone and default label size, password, API keys (created and
+//! shown once, stored hashed, revocable).
 
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
@@ -9,10 +10,12 @@ use crate::domain::required_text;
 use crate::error::AppError;
 use crate::web::extract::{CsrfForm, CsrfOnly, PathId, Seller};
 use crate::web::page::{PageCtx, flash};
-use crate::web::{AppState, html, redirect};
+use crate::web::{AppState, redirect};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(settings)
+        .service(save_preferences)
+        .service(change_password)
         .service(create_key)
         .service(revoke_key);
 }
@@ -25,6 +28,11 @@ struct SettingsPage {
     /// Present only on the response that created it: the key is never shown again.
     new_key: Option<String>,
     name_error: Option<String>,
+    /// Errors of the preferences and password forms, by field.
+    errors: std::collections::BTreeMap<String, String>,
+    timezone: String,
+    label_size: String,
+    zones: [&'static str; 12],
 }
 
 async fn render(
@@ -33,16 +41,38 @@ async fn render(
     new_key: Option<String>,
     name_error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
+    render_with(state, auth, new_key, name_error, Default::default()).await
+}
+
+async fn render_with(
+    state: &AppState,
+    auth: &Seller,
+    new_key: Option<String>,
+    name_error: Option<String>,
+    errors: std::collections::BTreeMap<String, String>,
+) -> Result<HttpResponse, AppError> {
+    let status = if errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     let seller = auth.user.id.clone();
     let keys = state
         .db(move |c| Ok(crate::db::api_keys::list_for_seller(c, &seller)?))
         .await?;
-    html(&SettingsPage {
-        ctx: PageCtx::new(&auth.viewer),
-        keys,
-        new_key,
-        name_error,
-    })
+    crate::web::html_status(
+        status,
+        &SettingsPage {
+            ctx: PageCtx::new(&auth.viewer),
+            keys,
+            new_key,
+            name_error,
+            errors,
+            timezone: auth.user.timezone.clone(),
+            label_size: auth.user.label_size.clone(),
+            zones: crate::domain::timezone::COMMON,
+        },
+    )
 }
 
 /// Where a new key waits for the one page view that shows it (the session is encrypted and
@@ -128,5 +158,95 @@ async fn revoke_key(
         return Err(AppError::NotFound);
     }
     flash(&auth.viewer.session, "ok", "The API key has been revoked.");
+    Ok(redirect("/seller/settings"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PreferencesForm {
+    timezone: String,
+    label_size: String,
+}
+
+#[post("/seller/settings/preferences")]
+async fn save_preferences(
+    state: web::Data<AppState>,
+    auth: Seller,
+    CsrfForm(form): CsrfForm<PreferencesForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut errors = std::collections::BTreeMap::new();
+    let tz = crate::domain::TimeZone::parse(&form.timezone)
+        .map_err(|e| errors.insert("timezone".to_string(), e))
+        .ok();
+    let size = crate::labels::Size::parse(&form.label_size)
+        .filter(|_| !form.label_size.trim().is_empty())
+        .ok_or_else(|| errors.insert("label_size".to_string(), "Choose 4x6 or A4.".into()))
+        .ok();
+    let (Some(tz), Some(size)) = (tz, size) else {
+        return render_with(&state, &auth, None, None, errors).await;
+    };
+    let (id, size) = (auth.user.id.clone(), size.as_str());
+    state
+        .db(move |c| Ok(crate::db::users::set_preferences(c, &id, tz.name(), size)?))
+        .await?;
+    flash(
+        &auth.viewer.session,
+        "ok",
+        format!("Saved: times are shown in {}.", tz.name()),
+    );
+    Ok(redirect("/seller/settings"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PasswordForm {
+    current_password: String,
+    password: String,
+    password_confirm: String,
+}
+
+#[post("/seller/settings/password")]
+async fn change_password(
+    state: web::Data<AppState>,
+    auth: Seller,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut errors = std::collections::BTreeMap::new();
+    if !crate::security::verify_password(&form.current_password, &auth.user.password_hash) {
+        errors.insert(
+            "current_password".to_string(),
+            "That is not your current password.".to_string(),
+        );
+    }
+    match crate::domain::NewPassword::parse(&form.password) {
+        Err(e) => {
+            errors.insert("password".into(), e);
+        }
+        Ok(_) if form.password != form.password_confirm => {
+            errors.insert(
+                "password_confirm".into(),
+                "The two passwords do not match.".into(),
+            );
+        }
+        Ok(_) => {}
+    }
+    if !errors.is_empty() {
+        return render_with(&state, &auth, None, None, errors).await;
+    }
+    let (id, password) = (auth.user.id.clone(), form.password);
+    state
+        .db(move |c| {
+            let hash = crate::security::hash_password(&password)?;
+            crate::services::accounts::set_password(c, &id, &hash)
+        })
+        .await?;
+    // Every session ended with the old password, this one too: sign this browser back in.
+    auth.viewer.sign_in(&state, &auth.user).await?;
+    tracing::info!(user = %auth.user.id, "password changed");
+    flash(
+        &auth.viewer.session,
+        "ok",
+        "Your password has been changed; you were signed out everywhere else.",
+    );
     Ok(redirect("/seller/settings"))
 }

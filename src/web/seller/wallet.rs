@@ -36,10 +36,10 @@ pub struct Line {
     pub balance_after: String,
 }
 
-fn lines(rows: Vec<StatementLine>, currency: Currency) -> Vec<Line> {
+fn lines(rows: Vec<StatementLine>, currency: Currency, tz: crate::domain::TimeZone) -> Vec<Line> {
     rows.into_iter()
         .map(|l| Line {
-            date: l.entry.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            date: tz.show(&l.entry.created_at),
             kind: kind_label(&l.kind),
             shipment_id: l.shipment_id,
             note: l.note,
@@ -116,8 +116,11 @@ async fn render(
         &WalletPage {
             ctx: PageCtx::new(&auth.viewer),
             balance: balance.to_string(),
-            lines: lines(rows, currency),
-            intents: intents.iter().map(|i| intent_view(i, currency)).collect(),
+            lines: lines(rows, currency, auth.user.time_zone()),
+            intents: intents
+                .iter()
+                .map(|i| intent_view(i, currency, auth.user.time_zone()))
+                .collect(),
             page: paging.page,
             pages: paging.pages,
             page_notice: paging.notice(),
@@ -131,9 +134,9 @@ async fn render(
     )
 }
 
-fn intent_view(i: &PaymentIntent, currency: Currency) -> IntentView {
+fn intent_view(i: &PaymentIntent, currency: Currency, tz: crate::domain::TimeZone) -> IntentView {
     IntentView {
-        date: i.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        date: tz.show(&i.created_at),
         amount: Money::new(i.amount, currency).to_string(),
         status: match i.status.as_str() {
             // Past its deadline it is abandoned, whether or not the job has closed it yet.

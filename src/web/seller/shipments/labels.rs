@@ -15,6 +15,11 @@ pub(super) async fn label_file(
     path: PathId,
     q: web::Query<LabelQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let mut q = q.into_inner();
+    if q.size.is_empty() {
+        // No size asked for: the seller's default (Settings).
+        q.size = auth.user.label_size.clone();
+    }
     let (format, size) = parse_label_query(&q)?;
     let (seller, id, base) = (
         auth.user.id.clone(),
@@ -46,7 +51,8 @@ pub(super) async fn bulk_labels(
         .iter()
         .find(|(k, _)| k == "size")
         .map(|(_, v)| v.as_str())
-        .unwrap_or("");
+        .filter(|v| !v.is_empty())
+        .unwrap_or(&auth.user.label_size);
     let q = LabelQuery {
         format: "pdf".into(),
         size: size.into(),

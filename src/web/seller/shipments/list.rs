@@ -97,7 +97,10 @@ pub(super) async fn list_page(
     .unwrap_or_default();
     html(&ListPage {
         ctx: PageCtx::new(&auth.viewer),
-        rows: rows.iter().map(|s| row(s, currency)).collect(),
+        rows: rows
+            .iter()
+            .map(|s| row(s, currency, auth.user.time_zone()))
+            .collect(),
         query,
         statuses: Status::ALL[1..]
             .iter()

@@ -37,7 +37,11 @@ pub struct Row {
     pub created: String,
 }
 
-pub(in crate::web::seller) fn row(s: &Shipment, currency: Currency) -> Row {
+pub(in crate::web::seller) fn row(
+    s: &Shipment,
+    currency: Currency,
+    tz: crate::domain::TimeZone,
+) -> Row {
     Row {
         id: s.id.clone(),
         tracking_number: s.tracking_number.clone(),
@@ -49,6 +53,6 @@ pub(in crate::web::seller) fn row(s: &Shipment, currency: Currency) -> Row {
         ),
         reference: s.reference.clone().unwrap_or_default(),
         price: Money::new(s.price_amount, currency).to_string(),
-        created: s.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        created: tz.show(&s.created_at),
     }
 }

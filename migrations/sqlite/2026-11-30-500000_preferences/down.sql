@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN label_size;
+ALTER TABLE users DROP COLUMN timezone;
