@@ -15,6 +15,7 @@ mod browser;
 mod cli;
 mod mail;
 mod pages;
+mod pickups;
 mod quotes;
 mod schema;
 mod security;

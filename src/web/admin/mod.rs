@@ -1,5 +1,7 @@
-//! The platform operator's pages: overview, users of every role, wallets, the mail outbox.
+//! The platform operator's pages: overview, users of every role, wallets, channels, pickup
+//! service areas, the mail outbox.
 
+mod areas;
 mod channels;
 mod wallets;
 
@@ -24,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(mail_page);
     wallets::routes(cfg);
     channels::routes(cfg);
+    areas::routes(cfg);
 }
 
 #[derive(Template)]
