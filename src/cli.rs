@@ -1,4 +1,6 @@
-//! The `waybill` command line: serve, migrate, demo, user, apikey.
+//! The `waybill` command line: serve, migrate, demo, user, apikey, wallet, area, courier.
+
+mod areas;
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -40,7 +42,7 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Manage seller API keys.
+    /// Manage API keys (sellers, couriers and warehouse operators).
     Apikey {
         #[command(subcommand)]
         command: ApikeyCommand,
@@ -49,6 +51,16 @@ enum Command {
     Wallet {
         #[command(subcommand)]
         command: WalletCommand,
+    },
+    /// Pickup service areas.
+    Area {
+        #[command(subcommand)]
+        command: areas::AreaCommand,
+    },
+    /// Couriers and their service areas.
+    Courier {
+        #[command(subcommand)]
+        command: areas::CourierCommand,
     },
 }
 
@@ -92,7 +104,8 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum ApikeyCommand {
-    /// Create an API key for a seller and print it (it is shown only this once).
+    /// Create an API key for a seller, courier or warehouse operator and print it (it is
+    /// shown only this once); it opens only that role's part of the API.
     Create {
         #[arg(long)]
         email: String,
@@ -137,6 +150,8 @@ fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => demo(&config),
+        Command::Area { command } => areas::area(&mut *connect(&config)?, command),
+        Command::Courier { command } => areas::courier(&mut *connect(&config)?, command),
         Command::User {
             command:
                 UserCommand::Add {
@@ -174,8 +189,10 @@ fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let email = EmailAddress::parse(&email).map_err(anyhow::Error::msg)?;
             let mut conn = connect(&config)?;
             let user = db::users::find_by_email(&mut conn, email.as_str())?
-                .filter(|u| u.role() == Role::Seller)
-                .ok_or_else(|| anyhow::anyhow!("no seller account with e-mail {email}"))?;
+                .filter(|u| u.role() != Role::Admin)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no seller, courier or warehouse account with e-mail {email}")
+                })?;
             let (key, prefix, hash) = crate::security::new_api_key()?;
             db::api_keys::insert(
                 &mut conn,
@@ -331,6 +348,7 @@ fn demo(config: &Config) -> anyhow::Result<()> {
             role.as_str()
         );
     }
+    areas::demo_area(&mut conn, DEMO[1].1)?;
     Ok(())
 }
 

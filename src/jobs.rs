@@ -3,20 +3,25 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::db::Pool;
+use crate::services::pickups;
 use crate::services::sessions::Lifetimes;
 
 /// How often the periodic jobs look for due work.
 const EVERY: Duration = Duration::from_secs(30);
 
-/// Starts the periodic jobs; must run inside a Tokio runtime.
-pub fn spawn(pool: Pool, sessions: Lifetimes) {
+/// Starts the periodic jobs; must run inside a Tokio runtime. `base_url` is for links in mail.
+pub fn spawn(pool: Pool, sessions: Lifetimes, base_url: String) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         loop {
             tick.tick().await;
-            let pool = pool.clone();
-            let pass = tokio::task::spawn_blocking(move || run_due(&pool, sessions)).await;
+            let (pool, base) = (pool.clone(), base_url.clone());
+            let pass =
+                tokio::task::spawn_blocking(move || run_due_at(&pool, sessions, &base, Utc::now()))
+                    .await;
             match pass {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "background jobs failed"),
@@ -26,16 +31,37 @@ pub fn spawn(pool: Pool, sessions: Lifetimes) {
     });
 }
 
-/// One pass of every periodic job; tests call it to run the jobs now.
+/// One pass of every periodic job now (mail links relative to the site).
 pub fn run_due(pool: &Pool, sessions: Lifetimes) -> anyhow::Result<()> {
+    run_due_at(pool, sessions, "", Utc::now())
+}
+
+/// One pass of every periodic job as if it were `now`; tests call it to run the jobs.
+pub fn run_due_at(
+    pool: &Pool,
+    sessions: Lifetimes,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
-    let expired = crate::services::payments::expire_abandoned(&mut conn, crate::db::now())?;
+    let expired = crate::services::payments::expire_abandoned(&mut conn, now.naive_utc())?;
     if expired > 0 {
         tracing::info!(expired, "abandoned top-ups closed");
     }
     let pruned = crate::services::sessions::prune(&mut conn, sessions)?;
     if pruned > 0 {
         tracing::debug!(pruned, "ended sessions deleted");
+    }
+    let settings = pickups::Settings { base_url };
+    let missed = pickups::jobs::mark_missed(&mut conn, now, &settings)
+        .map_err(|e| anyhow::anyhow!("missed pickups: {e}"))?;
+    if missed > 0 {
+        tracing::info!(missed, "pickups missed");
+    }
+    let reminded = pickups::jobs::send_reminders(&mut conn, now, &settings)
+        .map_err(|e| anyhow::anyhow!("pickup reminders: {e}"))?;
+    if reminded > 0 {
+        tracing::info!(reminded, "pickup reminders queued");
     }
     Ok(())
 }

@@ -50,10 +50,6 @@ impl Application {
             config.mail_poll,
             config.mail_retry_base,
         );
-        crate::jobs::spawn(
-            pool.clone(),
-            crate::services::sessions::Lifetimes::of(&config),
-        );
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let local = listener.local_addr()?;
@@ -63,6 +59,11 @@ impl Application {
             config.base_url = format!("http://{local}");
         }
         config.bind = local.to_string();
+        crate::jobs::spawn(
+            pool.clone(),
+            crate::services::sessions::Lifetimes::of(&config),
+            config.base_url.clone(),
+        );
         let workers = config.workers;
         let secure = config.secure_cookies();
         let sandbox = Arc::new(Sandbox::new(secret.as_bytes(), &config.base_url));

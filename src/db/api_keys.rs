@@ -1,4 +1,4 @@
-//! Seller API keys: only a SHA-256 of the key is stored; the key itself is shown once.
+//! API keys (sellers', couriers', warehouse operators'): only a SHA-256 of the key is stored; the key itself is shown once.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -59,14 +59,19 @@ pub fn revoke(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool>
     Ok(n == 1)
 }
 
-/// The active key with this hash and its (enabled) seller.
-pub fn authenticate(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<(ApiKey, User)>> {
+/// The active key with this hash and its enabled user, if that user has `role`: a key opens
+/// only its own role's part of the API.
+pub fn authenticate_as(
+    conn: &mut DbConn,
+    key_hash: &str,
+    role: crate::domain::Role,
+) -> QueryResult<Option<(ApiKey, User)>> {
     per_backend!(conn, |c| api_keys::table
         .inner_join(users::table)
         .filter(api_keys::key_hash.eq(key_hash))
         .filter(api_keys::revoked_at.is_null())
         .filter(users::disabled.eq(false))
-        .filter(users::role.eq("seller"))
+        .filter(users::role.eq(role.as_str()))
         .select((ApiKey::as_select(), User::as_select()))
         .get_result(c)
         .optional())

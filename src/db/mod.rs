@@ -19,12 +19,14 @@ macro_rules! per_backend {
 
 pub mod addresses;
 pub mod api_keys;
+pub mod areas;
 pub mod channels;
 pub mod imports;
 pub mod ledger;
 pub mod login_failures;
 pub mod outbox;
 pub mod password_resets;
+pub mod pickups;
 pub mod prepared;
 pub mod schema;
 pub mod sessions;

@@ -281,3 +281,90 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    service_areas (id) {
+        id -> Text,
+        name -> Text,
+        postal_prefixes -> Text,
+        cities -> Text,
+        timezone -> Text,
+        windows -> Text,
+        capacity -> Integer,
+        closed_weekdays -> Text,
+        holidays -> Text,
+        cutoff -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    courier_areas (courier_id, area_id) {
+        courier_id -> Text,
+        area_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pickup_slots (area_id, date, window_label) {
+        area_id -> Text,
+        date -> Text,
+        window_label -> Text,
+        booked -> Integer,
+    }
+}
+
+diesel::table! {
+    pickups (id) {
+        id -> Text,
+        seller_id -> Text,
+        address_id -> Text,
+        area_id -> Text,
+        date -> Text,
+        window_label -> Text,
+        window_start -> Timestamp,
+        window_end -> Timestamp,
+        status -> Text,
+        address -> Text,
+        postal_code -> Text,
+        courier_id -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        failure_note -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
+        reminder_sent_at -> Nullable<Timestamp>,
+        accepted_at -> Nullable<Timestamp>,
+        arrived_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pickup_items (pickup_id, shipment_id) {
+        pickup_id -> Text,
+        shipment_id -> Text,
+        open -> Bool,
+        outcome -> Text,
+        scanned_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(courier_areas -> service_areas (area_id));
+diesel::joinable!(courier_areas -> users (courier_id));
+diesel::joinable!(pickup_items -> pickups (pickup_id));
+diesel::joinable!(pickup_items -> shipments (shipment_id));
+diesel::joinable!(pickups -> service_areas (area_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    service_areas,
+    courier_areas,
+    pickup_slots,
+    pickups,
+    pickup_items,
+    shipments,
+    users
+);

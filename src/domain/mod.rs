@@ -10,6 +10,7 @@ mod money;
 mod parcel;
 mod password;
 mod phone;
+pub mod pickup;
 pub mod rates;
 mod role;
 pub mod status;

@@ -158,6 +158,10 @@ impl Status {
             (_, Status::Delivered | Status::Returned) => true,
             // A new delivery attempt after a failed one.
             (Status::DeliveryFailed, Status::OutForDelivery) => true,
+            // A pickup that fell through (cancelled, failed, missed, parcel not scanned)
+            // leaves the parcel with the seller, booked again. Only the pickup service makes
+            // this move; an event never does (see `Progress::apply`).
+            (Status::PickupScheduled, Status::Booked) => true,
             // An exception resolved: the parcel moves on from wherever it is found, but a
             // pickup is never scheduled again for a parcel that has left the seller.
             (Status::Exception, to) => to.stage().is_some_and(|s| s >= 3),
@@ -221,6 +225,8 @@ impl Progress {
 
     fn apply(&mut self, to: Status) {
         let allowed = match (self.status, to.stage()) {
+            // A late `booked` event never un-schedules a pickup: that is the pickup service's.
+            (Status::PickupScheduled, _) if to == Status::Booked => false,
             (Status::Exception, Some(stage)) if !to.is_terminal() => {
                 stage >= self.reached && self.status.can_move_to(to)
             }
@@ -303,7 +309,8 @@ impl PickupStatus {
             (self, to),
             (Scheduled, Accepted | Cancelled | Missed | Arrived | Failed)
                 | (Accepted, Arrived | Completed | PartiallyCompleted | Failed | Missed)
-                | (Accepted, Scheduled) // the courier hands it back
+                | (Accepted, Scheduled) // the courier hands it back, or the seller reschedules
+                | (Accepted, Cancelled) // the seller cancels before the window starts
                 | (Arrived, Completed | PartiallyCompleted | Failed)
         )
     }
@@ -372,6 +379,40 @@ mod tests {
         assert!(!Exception.can_move_to(PickupScheduled));
         assert!(Booked.is_cancellable() && PickupScheduled.is_cancellable());
         assert!(!PickedUp.is_cancellable());
+        assert!(PickupScheduled.can_move_to(Booked), "a pickup fell through");
+        assert!(!PickedUp.can_move_to(Booked));
+    }
+
+    #[test]
+    fn events_never_unschedule_a_pickup() {
+        let mut evs = vec![
+            Happening {
+                at: 1,
+                status: Status::PickupScheduled,
+                key: "a".into(),
+            },
+            Happening {
+                at: 2,
+                status: Status::Booked,
+                key: "b".into(),
+            },
+        ];
+        assert_eq!(
+            derive_status(Status::Booked, &mut evs),
+            Status::PickupScheduled
+        );
+    }
+
+    #[test]
+    fn pickup_moves() {
+        use PickupStatus::*;
+        assert!(Scheduled.can_move_to(Accepted) && Accepted.can_move_to(Cancelled));
+        assert!(
+            !Arrived.can_move_to(Cancelled),
+            "the courier is at the door"
+        );
+        assert!(!Completed.can_move_to(Failed) && !Missed.can_move_to(Accepted));
+        assert!(Accepted.can_move_to(Missed) && !Arrived.can_move_to(Missed));
     }
 
     fn status() -> impl Strategy<Value = Status> {

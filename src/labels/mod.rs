@@ -1,11 +1,13 @@
 //! Shipping labels: PDF (100 × 150 mm thermal, or four to an A4 sheet) and ZPL for 203 dpi
 //! printers. A pure function of the shipment: no database, no clock.
 
+mod manifest;
 mod pdf;
 mod zpl;
 
 use serde::Serialize;
 
+pub use manifest::{Manifest, ManifestParcel, render_manifest};
 pub use pdf::render_pdf;
 pub use zpl::render_zpl;
 

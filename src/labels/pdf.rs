@@ -17,12 +17,12 @@ use crate::domain::channel::ChannelKind;
 static LATIN_BYTES: &[u8] = include_bytes!("../../static/fonts/DejaVuSans.ttf");
 static CJK_BYTES: &[u8] = include_bytes!("../../static/fonts/DroidSansFallbackFull.ttf");
 
-struct Fonts {
-    latin: ParsedFont,
-    cjk: ParsedFont,
+pub(super) struct Fonts {
+    pub(super) latin: ParsedFont,
+    pub(super) cjk: ParsedFont,
 }
 
-fn fonts() -> Option<&'static Fonts> {
+pub(super) fn fonts() -> Option<&'static Fonts> {
     static FONTS: OnceLock<Option<Fonts>> = OnceLock::new();
     FONTS
         .get_or_init(|| {
@@ -55,8 +55,8 @@ fn runs(s: &str) -> Vec<(bool, String)> {
 }
 
 pub struct FontIds {
-    latin: FontId,
-    cjk: FontId,
+    pub(super) latin: FontId,
+    pub(super) cjk: FontId,
 }
 
 pub const LABEL_W: f32 = 100.0;
@@ -64,12 +64,12 @@ pub const LABEL_H: f32 = 150.0;
 /// Narrowest bar of the Code 128: 3 dots at 203 dpi.
 pub const MODULE_MM: f32 = 0.375;
 
-struct Pen<'a> {
-    ops: Vec<Op>,
-    fonts: &'a FontIds,
-    x0: f32,
-    y0: f32,
-    scale: f32,
+pub(super) struct Pen<'a> {
+    pub(super) ops: Vec<Op>,
+    pub(super) fonts: &'a FontIds,
+    pub(super) x0: f32,
+    pub(super) y0: f32,
+    pub(super) scale: f32,
 }
 
 impl Pen<'_> {
@@ -80,7 +80,7 @@ impl Pen<'_> {
         }
     }
 
-    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
+    pub(super) fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
         let p = self.pt(x, y);
         let size: Pt = Mm(w * self.scale).into();
         let height: Pt = Mm(h * self.scale).into();
@@ -96,7 +96,7 @@ impl Pen<'_> {
         });
     }
 
-    fn text(&mut self, x: f32, y: f32, size: f32, s: &str) {
+    pub(super) fn text(&mut self, x: f32, y: f32, size: f32, s: &str) {
         if s.trim().is_empty() {
             return;
         }
@@ -121,7 +121,7 @@ impl Pen<'_> {
     }
 
     /// Code 128 with 10-module quiet zones each side, left edge at `x` (the quiet zone's start).
-    fn barcode(&mut self, x: f32, y: f32, h: f32, data: &str, module: f32) {
+    pub(super) fn barcode(&mut self, x: f32, y: f32, h: f32, data: &str, module: f32) {
         let Some(code) = code128::Code128::encode_str(data) else {
             return;
         };
@@ -165,14 +165,14 @@ impl Pen<'_> {
         }
     }
 
-    fn line(&mut self, x: f32, y: f32, w: f32) {
+    pub(super) fn line(&mut self, x: f32, y: f32, w: f32) {
         self.rect(x, y, w, 0.3);
     }
 }
 
 /// Module width that keeps the barcode (with quiet zones) inside `max_mm`, in steps of
 /// 0.125 mm (one dot at 203 dpi).
-fn module_for(data: &str, max_mm: f32) -> f32 {
+pub(super) fn module_for(data: &str, max_mm: f32) -> f32 {
     let modules = code128::Code128::encode_str(data)
         .map(|c| c.len())
         .unwrap_or(1) as f32;

@@ -6,6 +6,7 @@ pub mod booking;
 pub mod demo_catalogue;
 pub mod import;
 pub mod payments;
+pub mod pickups;
 pub mod printing;
 pub mod quotes;
 pub mod sessions;

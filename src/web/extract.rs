@@ -2,6 +2,7 @@
 //! CSRF-checked forms (`CsrfForm<T>`), API-key authentication (`ApiSeller`), and the keys
 //! and bodies that reach queries checked at the door: record ids and channel codes in the
 //! path (`PathId`, `PathCode`), JSON bodies free of control characters (`ApiJson<T>`).
+//! `ApiCourier` for a courier's handheld.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -240,45 +241,10 @@ impl FromRequest for ApiSeller {
     type Future = LocalFuture<Self, ApiError>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let header = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let state = state(req);
+        let found = api_user(req, Role::Seller);
         Box::pin(async move {
-            let unauthorized = || {
-                ApiError(AppError::Unauthorized(
-                    "Send a valid API key as `Authorization: Bearer KEY`.".into(),
-                ))
-            };
-            let key = header
-                .as_deref()
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .ok_or_else(unauthorized)?;
-            let hash = security::sha256_hex(key);
-            let found = state?
-                .db(move |c| {
-                    let found = crate::db::api_keys::authenticate(c, &hash)?;
-                    if let Some((k, _)) = &found {
-                        let now = crate::db::now();
-                        // Record use at most once a minute: no write on every request.
-                        if k.last_used_at
-                            .is_none_or(|t| now - t > chrono::Duration::minutes(1))
-                        {
-                            crate::db::api_keys::touch(c, &k.id, now)?;
-                        }
-                    }
-                    Ok(found)
-                })
-                .await?;
-            let (key, user) = found.ok_or_else(unauthorized)?;
-            Ok(ApiSeller {
-                user,
-                key_id: key.id,
-            })
+            let (user, key_id) = found.await?;
+            Ok(ApiSeller { user, key_id })
         })
     }
 }
@@ -422,6 +388,66 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 })
         })
     }
+}
+
+/// The courier behind `Authorization: Bearer KEY` (a handheld's key) on `/api/v1/courier`.
+pub struct ApiCourier {
+    pub user: User,
+    pub key_id: String,
+}
+
+impl FromRequest for ApiCourier {
+    type Error = ApiError;
+    type Future = LocalFuture<Self, ApiError>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = api_user(req, Role::Courier);
+        Box::pin(async move {
+            let (user, key_id) = found.await?;
+            Ok(ApiCourier { user, key_id })
+        })
+    }
+}
+
+/// The user of `role` whose API key the request carries, and the key's id.
+fn api_user(req: &HttpRequest, role: Role) -> LocalFuture<(User, String), ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let state = state(req);
+    Box::pin(async move {
+        let unauthorized = || {
+            ApiError(AppError::Unauthorized(
+                "Send a valid API key as `Authorization: Bearer KEY`.".into(),
+            ))
+        };
+        let key = header
+            .as_deref()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(unauthorized)?;
+        let hash = security::sha256_hex(key);
+        let found = state?
+            .db(move |c| {
+                let found = crate::db::api_keys::authenticate_as(c, &hash, role)?;
+                if let Some((k, _)) = &found {
+                    let now = crate::db::now();
+                    // Record use at most once a minute: no write on every request.
+                    if k.last_used_at
+                        .is_none_or(|t| now - t > chrono::Duration::minutes(1))
+                    {
+                        crate::db::api_keys::touch(c, &k.id, now)?;
+                    }
+                }
+                Ok(found)
+            })
+            .await?;
+        let (key, user) = found.ok_or_else(unauthorized)?;
+        Ok((user, key.id))
+    })
 }
 
 #[cfg(test)]

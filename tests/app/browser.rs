@@ -9,7 +9,7 @@ use waybill::domain::Role;
 use crate::helpers::*;
 
 /// A chromedriver of this test's own, stopped when the test ends.
-struct Driver {
+pub struct Driver {
     child: Child,
     port: u16,
 }
@@ -22,6 +22,11 @@ impl Drop for Driver {
 }
 
 async fn browser() -> (Driver, Client) {
+    browser_sized(412, 915).await
+}
+
+/// A headless Chromium whose window is `w` × `h` CSS pixels.
+pub async fn browser_sized(w: u32, h: u32) -> (Driver, Client) {
     let port = free_port();
     let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let child = Command::new(&bin)
@@ -38,7 +43,7 @@ async fn browser() -> (Driver, Client) {
             "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--window-size=412,915"],
+                     "--no-first-run", format!("--window-size={w},{h}")],
         }),
     );
     let url = format!("http://127.0.0.1:{}", driver.port);
@@ -58,7 +63,7 @@ async fn browser() -> (Driver, Client) {
 }
 
 /// Waits for an element: after a click the next page may still be loading.
-async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
+pub async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
     let found = c
         .wait()
         .at_most(Duration::from_secs(10))
@@ -70,12 +75,12 @@ async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
     }
 }
 
-async fn text(c: &Client, css: &str) -> String {
+pub async fn text(c: &Client, css: &str) -> String {
     find(c, css).await.text().await.unwrap()
 }
 
 /// Waits until the browser is on `expected` (a path), or fails with where it is.
-async fn wait_path(c: &Client, expected: &str) {
+pub async fn wait_path(c: &Client, expected: &str) {
     for _ in 0..200 {
         if path(c).await == expected {
             return;
@@ -85,21 +90,21 @@ async fn wait_path(c: &Client, expected: &str) {
     assert_eq!(path(c).await, expected);
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub async fn fill(c: &Client, css: &str, text: &str) {
     let el = find(c, css).await;
     el.clear().await.unwrap();
     el.send_keys(text).await.unwrap();
 }
 
-async fn click(c: &Client, css: &str) {
+pub async fn click(c: &Client, css: &str) {
     find(c, css).await.click().await.unwrap();
 }
 
-async fn path(c: &Client) -> String {
+pub async fn path(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_string()
 }
 
-async fn login(c: &Client, app: &TestApp, email: &str, password: &str) {
+pub async fn login(c: &Client, app: &TestApp, email: &str, password: &str) {
     c.goto(&format!("{}/login", app.address)).await.unwrap();
     fill(c, "#email", email).await;
     fill(c, "#password", password).await;

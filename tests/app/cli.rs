@@ -102,7 +102,10 @@ async fn apikey_create_prints_a_working_key_once() {
     let mut courier = waybill(&app.db);
     courier.args(["apikey", "create", "--email", "nobody@example.com"]);
     let (ok, _, err) = run(courier, "");
-    assert!(!ok && err.contains("no seller account"), "{err}");
+    assert!(
+        !ok && err.contains("no seller, courier or warehouse account"),
+        "{err}"
+    );
 }
 
 #[actix_web::test]
@@ -144,6 +147,129 @@ async fn demo_is_idempotent_and_its_passwords_work() {
         let r = app.visitor().login(email, password).await;
         assert_eq!(r.status(), 303, "{line}");
     }
+}
+
+#[actix_web::test]
+async fn area_add_courier_assign_and_a_courier_key() {
+    let app = spawn_app().await;
+    let cli = |args: &[&str]| {
+        let mut c = waybill(&app.db);
+        c.args(args);
+        run(c, "")
+    };
+    let (ok, out, err) = cli(&[
+        "area",
+        "add",
+        "--name",
+        "Nanshan",
+        "--postal-prefixes",
+        "518057,5180",
+        "--cities",
+        "Shenzhen",
+        "--capacity",
+        "4",
+        "--windows",
+        "10:00-13:00,14:00-17:00",
+        "--closed-weekdays",
+        "sun",
+    ]);
+    assert!(ok && out.contains("added area Nanshan"), "{out}{err}");
+    let (ok, _, err) = cli(&[
+        "area",
+        "add",
+        "--name",
+        "Nanshan",
+        "--postal-prefixes",
+        "1",
+        "--capacity",
+        "1",
+    ]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, _, err) = cli(&[
+        "area",
+        "add",
+        "--name",
+        "Bad",
+        "--capacity",
+        "zero",
+        "--timezone",
+        "Mars/Base",
+    ]);
+    assert!(
+        !ok && err.contains("--capacity") && err.contains("--timezone"),
+        "{err}"
+    );
+    let area = waybill::db::areas::find_by_name(&mut app.conn(), "Nanshan")
+        .unwrap()
+        .unwrap();
+    assert_eq!(area.windows, "10:00-13:00,14:00-17:00");
+    assert_eq!(
+        (
+            area.capacity,
+            area.closed_weekdays.as_str(),
+            area.timezone.as_str()
+        ),
+        (4, "sun", "Asia/Shanghai")
+    );
+
+    let courier = app.create_user(waybill::domain::Role::Courier, "rider@example.com");
+    let (ok, out, err) = cli(&[
+        "courier",
+        "assign",
+        "--email",
+        "rider@example.com",
+        "--area",
+        "Nanshan",
+    ]);
+    assert!(ok && out.contains("now works area Nanshan"), "{out}{err}");
+    assert_eq!(
+        waybill::db::areas::of_courier(&mut app.conn(), &courier.id).unwrap(),
+        [area.id]
+    );
+    let (ok, _, err) = cli(&[
+        "courier",
+        "assign",
+        "--email",
+        "rider@example.com",
+        "--area",
+        "Mars",
+    ]);
+    assert!(!ok && err.contains("no service area"), "{err}");
+
+    // A courier's key opens the courier API and not the seller's.
+    let (ok, out, err) = cli(&["apikey", "create", "--email", "rider@example.com"]);
+    assert!(ok, "{err}");
+    let get = |path: &str| {
+        app.visitor()
+            .http
+            .get(format!("{}/api/v1{path}", app.address))
+            .bearer_auth(out.trim())
+            .send()
+    };
+    assert_eq!(get("/courier/pickups").await.unwrap().status(), 200);
+    assert_eq!(get("/me").await.unwrap().status(), 401);
+}
+
+#[actix_web::test]
+async fn demo_adds_the_shenzhen_pickup_area_with_its_courier() {
+    let app = spawn_app().await;
+    for _ in 0..2 {
+        let mut c = waybill(&app.db);
+        c.arg("demo");
+        let (ok, out, err) = run(c, "");
+        assert!(ok && out.contains("Pickup area Shenzhen"), "{out}{err}");
+    }
+    let mut conn = app.conn();
+    let areas = waybill::db::areas::list(&mut conn).unwrap();
+    assert_eq!(areas.len(), 1);
+    assert_eq!(areas[0].postal_prefixes, "518");
+    let courier = waybill::db::users::find_by_email(&mut conn, "courier@demo.waybill.test")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        waybill::db::areas::of_courier(&mut conn, &courier.id).unwrap(),
+        [areas[0].id.clone()]
+    );
 }
 
 #[actix_web::test]
@@ -304,4 +430,77 @@ async fn wallet_credit_from_the_command_line() {
     ]);
     let (ok, _, err) = run(bad, "");
     assert!(!ok && err.contains("--amount"), "{err}");
+}
+
+/// A `waybill serve` of this test's own, stopped when the test ends.
+struct Server {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(db: &TestDb) -> Server {
+    let mut child = waybill(db)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .strip_prefix("Waybill listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    Server { child, url }
+}
+
+/// Two server processes on one database book one window at once: never over capacity.
+#[actix_web::test]
+async fn two_servers_never_overbook_a_pickup_window() {
+    let app = spawn_app().await;
+    crate::pickups::add_area(&app, "Shenzhen", "518", 3, "");
+    let (_, key) = crate::booking::funded_seller(&app, "two-servers@example.com", 500_000).await;
+    let address = crate::pickups::address_of(&app, &key).await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        let s = crate::pickups::book_shipment(&app, &key).await;
+        ids.push(s["id"].as_str().unwrap().to_string());
+    }
+    let servers = [serve(&app.db), serve(&app.db)];
+    let mut tasks = Vec::new();
+    for (i, id) in ids.into_iter().enumerate() {
+        let base = servers[i % 2].url.clone();
+        let body = serde_json::json!({"address_id": address, "date": crate::pickups::tomorrow(),
+                                      "window": "09:00-12:00", "shipment_ids": [id]});
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("{base}/api/v1/pickups"))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    assert_eq!(codes.iter().filter(|c| **c == 201).count(), 3, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 409).count(), 9, "{codes:?}");
 }

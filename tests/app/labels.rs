@@ -33,7 +33,7 @@ fn tool(cmd: &str, args: &[&str]) -> String {
 }
 
 /// Every symbol zbarimg finds on every page, rendered at 203 dpi like a thermal printer.
-fn scan(pdf: &[u8]) -> Vec<String> {
+pub fn scan(pdf: &[u8]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("label.pdf");
     std::fs::write(&file, pdf).unwrap();

@@ -17,6 +17,7 @@ mod cli;
 mod hostile;
 mod mail;
 mod pages;
+mod pickups;
 mod quotes;
 mod schema;
 mod security;

@@ -1,5 +1,7 @@
-//! The platform operator's pages: overview, users of every role, wallets, the mail outbox.
+//! The platform operator's pages: overview, users of every role, wallets, channels, pickup
+//! service areas, the mail outbox.
 
+mod areas;
 mod channels;
 mod wallets;
 
@@ -14,7 +16,7 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::services::accounts::{self, AccountInput, FieldErrors};
 use crate::services::sessions;
-use crate::web::extract::{Admin, CsrfForm, CsrfOnly};
+use crate::web::extract::{Admin, CsrfForm, CsrfOnly, PathId};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html, html_status, redirect};
 
@@ -26,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(mail_page);
     wallets::routes(cfg);
     channels::routes(cfg);
+    areas::routes(cfg);
 }
 
 #[derive(Template)]
@@ -177,13 +180,10 @@ async fn add_user(
 async fn sign_out_everywhere(
     state: web::Data<AppState>,
     auth: Admin,
-    path: web::Path<String>,
+    path: PathId,
     _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
-    // User ids are UUIDs: anything else names no user and reaches no query.
-    let id = uuid::Uuid::parse_str(&path.into_inner())
-        .map_err(|_| AppError::NotFound)?
-        .to_string();
+    let id = path.into_inner();
     let (user, ended) = state
         .db(move |c| {
             let user = crate::db::users::find(c, &id)?.ok_or(AppError::NotFound)?;

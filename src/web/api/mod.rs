@@ -1,6 +1,7 @@
-//! JSON API under `/api/v1`, authenticated by seller API keys. Errors are
+//! JSON API under `/api/v1`, authenticated by API keys (seller's; `/courier/…` courier's). Errors are
 //! `{"error", "fields"}` with a fitting status, never an HTML page.
 
+mod pickups;
 mod quotes;
 pub mod shipments;
 
@@ -12,7 +13,7 @@ use crate::error::{ApiError, AppError};
 use crate::web::extract::ApiSeller;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(shipments::routes(
+    cfg.service(pickups::routes(shipments::routes(
         web::scope("/api/v1")
             .app_data(
                 web::JsonConfig::default()
@@ -24,7 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(me)
             .service(wallet)
             .service(quotes::create_quotes),
-    ));
+    )));
 }
 
 fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {

@@ -2,6 +2,7 @@
 
 mod addresses;
 mod import;
+pub mod pickups;
 mod settings;
 pub mod shipments;
 pub mod wallet;
@@ -19,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     settings::routes(cfg);
     addresses::routes(cfg);
     import::routes(cfg);
+    pickups::routes(cfg);
     shipments::routes(cfg);
     wallet::routes(cfg);
 }
