@@ -9,4 +9,6 @@ pub mod payments;
 pub mod printing;
 pub mod quotes;
 pub mod sessions;
+pub mod shipments;
 pub mod wallet;
+pub mod webhooks;

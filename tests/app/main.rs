@@ -23,4 +23,5 @@ mod security;
 mod sessions;
 mod shipment_pages;
 mod wallet;
+mod webhooks;
 mod writes;
