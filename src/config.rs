@@ -69,6 +69,12 @@ pub struct Config {
     pub session_idle: Duration,
     /// …and this long after sign-in, however busy.
     pub session_max: Duration,
+    /// Whether webhook URLs may be `http://`, loopback or private (development and tests).
+    pub webhook_allow_private: bool,
+    /// Multiplies the webhook retry schedule (5 s, 5 min, 30 min, …); tests shrink it.
+    pub webhook_backoff_scale: f64,
+    /// How long one webhook attempt may take, connection to status line.
+    pub webhook_timeout: Duration,
 }
 
 /// Every key `waybill.toml` may set, with the environment variable that overrides it. This
@@ -91,6 +97,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("mail_poll_seconds", "WAYBILL_MAIL_POLL_SECONDS"),
     ("session_idle_minutes", "WAYBILL_SESSION_IDLE_MINUTES"),
     ("session_max_hours", "WAYBILL_SESSION_MAX_HOURS"),
+    ("webhook_allow_private", "WAYBILL_WEBHOOK_ALLOW_PRIVATE"),
+    ("webhook_backoff_scale", "WAYBILL_WEBHOOK_BACKOFF_SCALE"),
+    ("webhook_timeout_seconds", "WAYBILL_WEBHOOK_TIMEOUT_SECONDS"),
 ];
 
 /// The raw values from the file and the environment, by key.
@@ -254,6 +263,29 @@ impl RawConfig {
             8_784,
             "SESSION_MAX_HOURS",
         )? * 3_600;
+        let webhook_allow_private = match self.take("webhook_allow_private")?.as_deref() {
+            None | Some("off" | "false" | "0") => false,
+            Some("on" | "true" | "1") => true,
+            Some(other) => {
+                anyhow::bail!("WAYBILL_WEBHOOK_ALLOW_PRIVATE must be on or off, not `{other}`")
+            }
+        };
+        let webhook_backoff_scale = match self.take("webhook_backoff_scale")? {
+            Some(s) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v > 0.0 && *v <= 100.0)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("WAYBILL_WEBHOOK_BACKOFF_SCALE must be a number above 0")
+                })?,
+            None => 1.0,
+        };
+        let webhook_timeout = seconds(
+            self.take("webhook_timeout_seconds")?.as_deref(),
+            10.0,
+            "WEBHOOK_TIMEOUT_SECONDS",
+        )?;
         // A key in `KEYS` that nothing takes would be accepted and ignored.
         if let Some(key) = self.0.keys().next() {
             anyhow::bail!("configuration key `{key}` is accepted but read by nothing");
@@ -275,6 +307,9 @@ impl RawConfig {
             mail_poll,
             session_idle: Duration::from_secs(session_idle),
             session_max: Duration::from_secs(session_max),
+            webhook_allow_private,
+            webhook_backoff_scale,
+            webhook_timeout,
         })
     }
 }
@@ -365,6 +400,7 @@ mod tests {
             "currency" => "USD",
             "data_dir" => "d",
             "workers" => "2",
+            "webhook_allow_private" => "on",
             _ => "7",
         };
         for (key, var) in KEYS {

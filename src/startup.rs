@@ -1,4 +1,4 @@
-//! Builds the application: pool, migrations, mail worker, HTTP server on its own listener
+//! Builds the application: pool, migrations, mail and webhook workers, HTTP server on its own listener
 //! (port 0 in tests, so each test gets a free port).
 
 use std::net::TcpListener;
@@ -24,7 +24,7 @@ pub struct Application {
 }
 
 impl Application {
-    /// Must run inside a Tokio runtime: it spawns the mail worker.
+    /// Must run inside a Tokio runtime: it spawns the mail and webhook workers.
     pub fn build(mut config: Config) -> anyhow::Result<Application> {
         // A request holds its connection while its write waits for the group commit, so
         // SQLite (whose connections are cheap, in-process) gets enough for every request in
@@ -50,6 +50,17 @@ impl Application {
             config.mail_poll,
             config.mail_retry_base,
         );
+        let webhook_secrets =
+            crate::services::webhooks::SecretBox::new(derive_key(&secret, "waybill webhook keys"));
+        let webhooks = crate::webhooks::spawn_worker(
+            pool.clone(),
+            crate::webhooks::Settings {
+                allow_private: config.webhook_allow_private,
+                backoff_scale: config.webhook_backoff_scale,
+                timeout: config.webhook_timeout,
+                secrets: webhook_secrets.clone(),
+            },
+        );
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let local = listener.local_addr()?;
@@ -74,6 +85,8 @@ impl Application {
             payments: sandbox.clone(),
             sandbox,
             quote_key: Arc::new(derive_key(&secret, "waybill quote ids")),
+            webhooks,
+            webhook_secrets,
         };
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {

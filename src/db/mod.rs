@@ -32,6 +32,7 @@ pub mod schema;
 pub mod sessions;
 pub mod shipments;
 pub mod users;
+pub mod webhooks;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

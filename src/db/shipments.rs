@@ -204,6 +204,7 @@ pub fn action_counts(conn: &mut DbConn, seller_id: &str) -> QueryResult<(i64, i6
 /// Moves a shipment from `from` to `to`, the one way any status changes. The lifecycle rule
 /// is checked here, and the update applies only if the shipment is still in `from`, in the
 /// caller's transaction: `Ok(false)` if it moved meanwhile (reload and decide again).
+/// Services call `services::shipments::change_status`, which also queues the seller's webhook.
 pub fn set_status(conn: &mut DbConn, id: &str, from: Status, to: Status) -> QueryResult<bool> {
     if !from.can_move_to(to) {
         return Err(diesel::result::Error::QueryBuilderError(

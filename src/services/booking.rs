@@ -467,7 +467,7 @@ pub fn cancel(
             actor_id: None,
         },
         |c, _| {
-            if !db::shipments::set_status(c, id, s.status, Status::Cancelled)? {
+            if !crate::services::shipments::change_status(c, &s, Status::Cancelled)? {
                 return Err(AppError::Conflict(
                     "This shipment changed while it was being cancelled; reload and try again."
                         .into(),

@@ -10,4 +10,6 @@ pub mod pickups;
 pub mod printing;
 pub mod quotes;
 pub mod sessions;
+pub mod shipments;
 pub mod wallet;
+pub mod webhooks;

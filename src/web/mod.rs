@@ -37,6 +37,10 @@ pub struct AppState {
     pub sandbox: Arc<Sandbox>,
     /// Signs quote ids (derived from the session secret).
     pub quote_key: Arc<[u8; 32]>,
+    /// Sends seller webhooks from their outbox.
+    pub webhooks: crate::webhooks::WebhookWorker,
+    /// Seals webhook signing keys at rest (derived from the session secret).
+    pub webhook_secrets: crate::services::webhooks::SecretBox,
 }
 
 impl AppState {

@@ -24,4 +24,5 @@ mod security;
 mod sessions;
 mod shipment_pages;
 mod wallet;
+mod webhooks;
 mod writes;

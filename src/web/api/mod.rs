@@ -4,6 +4,7 @@
 mod pickups;
 mod quotes;
 pub mod shipments;
+pub mod webhooks;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
@@ -13,7 +14,7 @@ use crate::error::{ApiError, AppError};
 use crate::web::extract::ApiSeller;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(pickups::routes(shipments::routes(
+    cfg.service(webhooks::routes(pickups::routes(shipments::routes(
         web::scope("/api/v1")
             .app_data(
                 web::JsonConfig::default()
@@ -25,7 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(me)
             .service(wallet)
             .service(quotes::create_quotes),
-    )));
+    ))));
 }
 
 fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {

@@ -387,5 +387,6 @@ async fn cancel_shipment(
     let s = state
         .db(move |c| booking::cancel(c, &seller_id, &id, currency))
         .await?;
+    state.webhooks.wake();
     Ok(HttpResponse::Ok().json(shipment_out(&s, None)))
 }

@@ -1,13 +1,16 @@
 //! Seller settings: time zone and default label size, password, API keys (created and
-//! shown once, stored hashed, revocable).
+//! shown once, stored hashed, revocable) and webhook endpoints (secret shown once, rotate,
+//! test, delete, the delivery log).
 
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::db::api_keys::{ApiKey, NewApiKey};
+use crate::db::webhooks::LogLine;
 use crate::domain::required_text;
 use crate::error::AppError;
+use crate::services::webhooks;
 use crate::web::extract::{CsrfForm, CsrfOnly, PathId, Seller};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, redirect};
@@ -17,7 +20,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(save_preferences)
         .service(change_password)
         .service(create_key)
-        .service(revoke_key);
+        .service(revoke_key)
+        .service(create_webhook)
+        .service(rotate_webhook)
+        .service(test_webhook)
+        .service(delete_webhook);
+}
+
+/// An endpoint as the page shows it.
+struct WebhookView {
+    id: String,
+    url: String,
+    events: String,
+    status: String,
+    created_at: chrono::NaiveDateTime,
+}
+
+/// A secret shown once, with the endpoint it belongs to.
+struct NewSecret {
+    url: String,
+    secret: String,
 }
 
 #[derive(Template)]
@@ -33,6 +55,21 @@ struct SettingsPage {
     timezone: String,
     label_size: String,
     zones: [&'static str; 12],
+    webhooks: Vec<WebhookView>,
+    event_types: &'static [&'static str],
+    /// Present only on the response that created or rotated it.
+    new_secret: Option<NewSecret>,
+    webhook_error: Option<String>,
+    log: Vec<LogLine>,
+}
+
+/// What the page shows beside the API keys.
+#[derive(Default)]
+struct WebhookPart {
+    new_secret: Option<NewSecret>,
+    error: Option<String>,
+    /// Errors of the preferences and password forms, by field.
+    form_errors: std::collections::BTreeMap<String, String>,
 }
 
 async fn render(
@@ -41,7 +78,7 @@ async fn render(
     new_key: Option<String>,
     name_error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    render_with(state, auth, new_key, name_error, Default::default()).await
+    render_with(state, auth, new_key, name_error, WebhookPart::default()).await
 }
 
 async fn render_with(
@@ -49,28 +86,48 @@ async fn render_with(
     auth: &Seller,
     new_key: Option<String>,
     name_error: Option<String>,
-    errors: std::collections::BTreeMap<String, String>,
+    hooks: WebhookPart,
 ) -> Result<HttpResponse, AppError> {
-    let status = if errors.is_empty() {
+    let status = if hooks.form_errors.is_empty() {
         actix_web::http::StatusCode::OK
     } else {
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
     };
     let seller = auth.user.id.clone();
-    let keys = state
-        .db(move |c| Ok(crate::db::api_keys::list_for_seller(c, &seller)?))
+    let (keys, endpoints, log) = state
+        .db(move |c| {
+            Ok((
+                crate::db::api_keys::list_for_seller(c, &seller)?,
+                crate::db::webhooks::list_endpoints(c, &seller)?,
+                crate::db::webhooks::log_for_seller(c, &seller, 50)?,
+            ))
+        })
         .await?;
     crate::web::html_status(
         status,
         &SettingsPage {
             ctx: PageCtx::new(&auth.viewer),
-            keys,
-            new_key,
-            name_error,
-            errors,
+            errors: hooks.form_errors,
             timezone: auth.user.timezone.clone(),
             label_size: auth.user.label_size.clone(),
             zones: crate::domain::timezone::COMMON,
+            keys,
+            new_key,
+            name_error,
+            webhooks: endpoints
+                .iter()
+                .map(|e| WebhookView {
+                    id: e.id.clone(),
+                    url: e.url.clone(),
+                    events: e.event_list().join(", "),
+                    status: e.status.clone(),
+                    created_at: e.created_at,
+                })
+                .collect(),
+            event_types: &webhooks::EVENT_TYPES,
+            new_secret: hooks.new_secret,
+            webhook_error: hooks.error,
+            log,
         },
     )
 }
@@ -183,7 +240,17 @@ async fn save_preferences(
         .ok_or_else(|| errors.insert("label_size".to_string(), "Choose 4x6 or A4.".into()))
         .ok();
     let (Some(tz), Some(size)) = (tz, size) else {
-        return render_with(&state, &auth, None, None, errors).await;
+        return render_with(
+            &state,
+            &auth,
+            None,
+            None,
+            WebhookPart {
+                form_errors: errors,
+                ..Default::default()
+            },
+        )
+        .await;
     };
     let (id, size) = (auth.user.id.clone(), size.as_str());
     state
@@ -231,7 +298,17 @@ async fn change_password(
         Ok(_) => {}
     }
     if !errors.is_empty() {
-        return render_with(&state, &auth, None, None, errors).await;
+        return render_with(
+            &state,
+            &auth,
+            None,
+            None,
+            WebhookPart {
+                form_errors: errors,
+                ..Default::default()
+            },
+        )
+        .await;
     }
     let (id, password) = (auth.user.id.clone(), form.password);
     state
@@ -247,6 +324,123 @@ async fn change_password(
         &auth.viewer.session,
         "ok",
         "Your password has been changed; you were signed out everywhere else.",
+    );
+    Ok(redirect("/seller/settings"))
+}
+
+/// The register form: one checkbox per event type (named as the type, dots as underscores).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WebhookForm {
+    url: String,
+    shipment_status_changed: Option<String>,
+    shipment_weight_adjusted: Option<String>,
+    pickup_status_changed: Option<String>,
+}
+
+#[post("/seller/settings/webhooks")]
+async fn create_webhook(
+    state: web::Data<AppState>,
+    auth: Seller,
+    CsrfForm(form): CsrfForm<WebhookForm>,
+) -> Result<HttpResponse, AppError> {
+    let events: Vec<String> = [
+        (&form.shipment_status_changed, "shipment.status_changed"),
+        (&form.shipment_weight_adjusted, "shipment.weight_adjusted"),
+        (&form.pickup_status_changed, "pickup.status_changed"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| on.is_some())
+    .map(|(_, t)| t.to_string())
+    .collect();
+    let (sbox, allow) = (
+        state.webhook_secrets.clone(),
+        state.config.webhook_allow_private,
+    );
+    let (seller, url) = (auth.user.id.clone(), form.url);
+    let done = state
+        .db(move |c| webhooks::register(c, &sbox, &seller, &url, Some(&events), allow))
+        .await;
+    let part = match done {
+        Ok((endpoint, secret)) => {
+            tracing::info!(endpoint = %endpoint.id, "webhook endpoint registered");
+            WebhookPart {
+                new_secret: Some(NewSecret {
+                    url: endpoint.url,
+                    secret,
+                }),
+                error: None,
+                ..Default::default()
+            }
+        }
+        Err(AppError::Validation { message, .. } | AppError::Conflict(message)) => WebhookPart {
+            new_secret: None,
+            error: Some(message),
+            ..Default::default()
+        },
+        Err(e) => return Err(e),
+    };
+    render_with(&state, &auth, None, None, part).await
+}
+
+#[post("/seller/settings/webhooks/{id}/rotate")]
+async fn rotate_webhook(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: PathId,
+    _: CsrfOnly,
+) -> Result<HttpResponse, AppError> {
+    let (seller, id) = (auth.user.id.clone(), path.into_inner());
+    let sbox = state.webhook_secrets.clone();
+    let (url, secret) = state
+        .db(move |c| {
+            let secret = webhooks::rotate(c, &sbox, &seller, &id)?;
+            let e =
+                crate::db::webhooks::find_endpoint(c, &seller, &id)?.ok_or(AppError::NotFound)?;
+            Ok((e.url, secret))
+        })
+        .await?;
+    let part = WebhookPart {
+        new_secret: Some(NewSecret { url, secret }),
+        error: None,
+        ..Default::default()
+    };
+    render_with(&state, &auth, None, None, part).await
+}
+
+#[post("/seller/settings/webhooks/{id}/test")]
+async fn test_webhook(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: PathId,
+    _: CsrfOnly,
+) -> Result<HttpResponse, AppError> {
+    let (seller, id) = (auth.user.id.clone(), path.into_inner());
+    state
+        .db(move |c| webhooks::send_test(c, &seller, &id))
+        .await?;
+    state.webhooks.wake();
+    flash(
+        &auth.viewer.session,
+        "ok",
+        "A test event is on its way; its delivery shows in the log below.",
+    );
+    Ok(redirect("/seller/settings"))
+}
+
+#[post("/seller/settings/webhooks/{id}/delete")]
+async fn delete_webhook(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: PathId,
+    _: CsrfOnly,
+) -> Result<HttpResponse, AppError> {
+    let (seller, id) = (auth.user.id.clone(), path.into_inner());
+    state.db(move |c| webhooks::delete(c, &seller, &id)).await?;
+    flash(
+        &auth.viewer.session,
+        "ok",
+        "The webhook endpoint has been deleted.",
     );
     Ok(redirect("/seller/settings"))
 }

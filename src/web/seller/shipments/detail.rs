@@ -73,6 +73,7 @@ pub(super) async fn cancel(
     let s = state
         .db(move |c| booking::cancel(c, &seller, &id, currency))
         .await?;
+    state.webhooks.wake();
     flash(
         &auth.viewer.session,
         "ok",
