@@ -38,7 +38,11 @@ pub fn random_token(n: usize) -> anyhow::Result<String> {
 }
 
 pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+    sha256_hex_bytes(s.as_bytes())
+}
+
+pub fn sha256_hex_bytes(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
 }
 
 /// HMAC-SHA256 of `message` under `key`, hex-encoded.

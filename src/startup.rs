@@ -50,7 +50,12 @@ impl Application {
             config.mail_poll,
             config.mail_retry_base,
         );
-        crate::jobs::spawn(pool.clone());
+        let log_key = Arc::new(crate::services::tracking_log::LogKey::load_or_create(
+            &config.log_key_file,
+            &config.log_origin,
+        )?);
+        crate::services::tracking_log::announce(&pool, &log_key);
+        crate::jobs::spawn(pool.clone(), log_key.clone());
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let local = listener.local_addr()?;
@@ -61,6 +66,7 @@ impl Application {
         }
         config.bind = local.to_string();
         let workers = config.workers;
+        let config_limit = config.public_rate_limit;
         let secure = config.secure_cookies();
         let sandbox = Arc::new(Sandbox::new(secret.as_bytes(), &config.base_url));
         let state = AppState {
@@ -69,6 +75,8 @@ impl Application {
             mail,
             payments: sandbox.clone(),
             sandbox,
+            log_key,
+            public_limit: Arc::new(crate::web::rate_limit::RateLimiter::new(config_limit)),
         };
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
@@ -145,7 +153,7 @@ fn session_secret(config: &Config) -> anyhow::Result<String> {
     Ok(secret)
 }
 
-fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

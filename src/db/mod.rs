@@ -28,6 +28,7 @@ pub mod password_resets;
 pub mod prepared;
 pub mod schema;
 pub mod shipments;
+pub mod tracking;
 pub mod users;
 pub mod writer;
 

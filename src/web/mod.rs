@@ -8,6 +8,7 @@ pub mod extract;
 pub mod label_file;
 pub mod page;
 pub mod public;
+pub mod rate_limit;
 mod sandbox;
 pub mod seller;
 pub mod upload;
@@ -33,6 +34,10 @@ pub struct AppState {
     pub payments: Arc<dyn PaymentProvider>,
     /// The built-in gateway's own pages (`/sandbox`).
     pub sandbox: Arc<Sandbox>,
+    /// The tracking log's signing key (from its file) and name.
+    pub log_key: Arc<crate::services::tracking_log::LogKey>,
+    /// Requests per client on the public tracking page and JSON.
+    pub public_limit: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {

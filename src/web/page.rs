@@ -66,6 +66,7 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin/users", "Users"),
             ("/admin/channels", "Channels"),
             ("/admin/wallets", "Wallets"),
+            ("/admin/tracking", "Tracking"),
             ("/admin/mail", "Mail"),
         ],
     }

@@ -19,5 +19,6 @@ mod quotes;
 mod schema;
 mod security;
 mod shipment_pages;
+mod tracking;
 mod wallet;
 mod writes;

@@ -1,6 +1,7 @@
 //! The platform operator's pages: overview, users of every role, wallets, the mail outbox.
 
 mod channels;
+mod tracking;
 mod wallets;
 
 use actix_web::http::StatusCode;
@@ -24,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(mail_page);
     wallets::routes(cfg);
     channels::routes(cfg);
+    tracking::routes(cfg);
 }
 
 #[derive(Template)]

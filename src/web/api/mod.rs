@@ -1,8 +1,10 @@
 //! JSON API under `/api/v1`, authenticated by seller API keys. Errors are
 //! `{"error", "fields"}` with a fitting status, never an HTML page.
 
+mod carrier_events;
 mod quotes;
 pub mod shipments;
+mod tracking;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
@@ -23,7 +25,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::PathConfig::default().error_handler(path_error))
             .service(me)
             .service(wallet)
-            .service(quotes::create_quotes),
+            .service(quotes::create_quotes)
+            .service(carrier_events::carrier_events)
+            .service(tracking::public_tracking),
     ));
 }
 

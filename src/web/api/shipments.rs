@@ -156,6 +156,9 @@ pub struct EventOut {
     pub description: String,
     pub source: String,
     pub verified: bool,
+    /// The carrier's own event code, when it sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -219,6 +222,7 @@ pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentO
                     description: e.description.clone(),
                     source: e.source.clone(),
                     verified: e.verified,
+                    code: e.code.clone(),
                 })
                 .collect()
         }),
@@ -278,6 +282,8 @@ struct ListQuery {
     status: Option<String>,
     channel: Option<String>,
     q: Option<String>,
+    /// `no_tracking` or `stale`.
+    tracking: Option<String>,
     page: Option<i64>,
 }
 
@@ -308,6 +314,11 @@ async fn list_shipments(
             .filter(|s| !s.is_empty())
             .map(|c| c.to_ascii_uppercase()),
         q: q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+        tracking: q
+            .tracking
+            .as_deref()
+            .and_then(crate::domain::tracking_flags::TrackingFlag::parse)
+            .map(|f| (f, state.config.tracking_rules.cutoffs(crate::db::now()))),
         ..Default::default()
     };
     let id = seller.user.id;

@@ -2,11 +2,15 @@
 
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveTime};
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Deserialize;
 
 use crate::db::shipments::Filter;
 use crate::domain::Status;
+use crate::domain::channel::ChannelKind;
+use crate::domain::tracking_flags::{TrackingFlag, flag_of};
 use crate::error::AppError;
 use crate::web::extract::Seller;
 use crate::web::page::PageCtx;
@@ -22,6 +26,8 @@ struct ListQuery {
     from: String,
     to: String,
     q: String,
+    /// `no_tracking` or `stale`.
+    tracking: String,
     page: Option<i64>,
 }
 
@@ -47,6 +53,7 @@ pub(super) async fn list_page(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = q.into_inner();
+    let cutoffs = state.config.tracking_rules.cutoffs(crate::db::now());
     let day = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
     let filter = Filter {
         status: Status::parse(&query.status).filter(|s| *s != Status::Draft),
@@ -54,18 +61,38 @@ pub(super) async fn list_page(
         from: day(&query.from).map(|d| d.and_time(NaiveTime::MIN)),
         to: day(&query.to).map(|d| (d + chrono::Duration::days(1)).and_time(NaiveTime::MIN)),
         q: Some(query.q.trim().to_string()).filter(|s| !s.is_empty()),
+        tracking: TrackingFlag::parse(query.tracking.trim()).map(|f| (f, cutoffs)),
     };
     let page = query.page.unwrap_or(1).max(1);
     let seller = auth.user.id.clone();
-    let (rows, total, channels) = state
+    let (rows, total, channels, scans) = state
         .db(move |c| {
+            let rows =
+                crate::db::shipments::list(c, &seller, &filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
+            let ids: Vec<&str> = rows.iter().map(|s| s.id.as_str()).collect();
+            let scans: HashMap<String, Option<NaiveDateTime>> =
+                crate::db::shipments::last_scans(c, &ids)?
+                    .into_iter()
+                    .collect();
             Ok((
-                crate::db::shipments::list(c, &seller, &filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)?,
+                rows,
                 crate::db::shipments::count(c, &seller, &filter)?,
                 crate::db::channels::list(c)?,
+                scans,
             ))
         })
         .await?;
+    let kinds: HashMap<String, ChannelKind> = channels
+        .iter()
+        .map(|c| {
+            let kind = if c.kind == "postal" {
+                ChannelKind::Postal
+            } else {
+                ChannelKind::Express
+            };
+            (c.code.clone(), kind)
+        })
+        .collect();
     let currency = state.config.currency;
     let mut pager = query.clone();
     pager.page = None;
@@ -75,11 +102,28 @@ pub(super) async fn list_page(
         ("from", &pager.from),
         ("to", &pager.to),
         ("q", &pager.q),
+        ("tracking", &pager.tracking),
     ])
     .unwrap_or_default();
     html(&ListPage {
         ctx: PageCtx::new(&auth.viewer),
-        rows: rows.iter().map(|s| row(s, currency)).collect(),
+        rows: rows
+            .iter()
+            .map(|s| Row {
+                flag: flag_of(
+                    s.status,
+                    s.created_at,
+                    kinds
+                        .get(&s.channel_code)
+                        .copied()
+                        .unwrap_or(ChannelKind::Express),
+                    scans.get(&s.id).copied().flatten(),
+                    &cutoffs,
+                )
+                .map(TrackingFlag::label),
+                ..row(s, currency)
+            })
+            .collect(),
         query,
         statuses: Status::ALL[1..]
             .iter()

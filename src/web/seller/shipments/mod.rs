@@ -35,6 +35,8 @@ pub struct Row {
     pub reference: String,
     pub price: String,
     pub created: String,
+    /// "No tracking" or "Stale", when the tracking has not moved.
+    pub flag: Option<&'static str>,
 }
 
 pub(super) fn row(s: &Shipment, currency: Currency) -> Row {
@@ -50,5 +52,6 @@ pub(super) fn row(s: &Shipment, currency: Currency) -> Row {
         reference: s.reference.clone().unwrap_or_default(),
         price: Money::new(s.price_amount, currency).to_string(),
         created: s.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        flag: None,
     }
 }
