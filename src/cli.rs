@@ -1,4 +1,5 @@
-//! The `waybill` command line: serve, migrate, demo, user, apikey, wallet, area, courier.
+//! The `waybill` command line: serve, migrate, demo, user, apikey, wallet, area, courier,
+//! channel, and the tracking log's checkpoint, verify-chain and simulate.
 
 mod areas;
 
@@ -61,6 +62,40 @@ enum Command {
     Courier {
         #[command(subcommand)]
         command: areas::CourierCommand,
+    },
+    /// Approved channels: the carrier webhook secret.
+    Channel {
+        #[command(subcommand)]
+        command: ChannelCommand,
+    },
+    /// Take a signed checkpoint of the tracking log now and print it.
+    Checkpoint,
+    /// Play signed carrier event sequences for booked shipments through the running server's
+    /// webhook (some late and out of order, some sent twice).
+    Simulate {
+        /// The server to post to (default: WAYBILL_BASE_URL).
+        #[arg(long)]
+        url: Option<String>,
+        /// Most shipments to play.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Check the tracking log against the stored events and every kept checkpoint; exit 1
+    /// naming the first bad event.
+    VerifyChain,
+}
+
+#[derive(Subcommand)]
+enum ChannelCommand {
+    /// Print the channel's carrier webhook secret (the HMAC key, exactly).
+    Secret { code: String },
+    /// Replace the webhook secret and print the new one; the old one keeps verifying for
+    /// the grace period.
+    RotateSecret {
+        code: String,
+        /// Hours the old secret keeps working.
+        #[arg(long, default_value_t = 24)]
+        grace_hours: u32,
     },
 }
 
@@ -152,6 +187,10 @@ fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::Demo => demo(&config),
         Command::Area { command } => areas::area(&mut *connect(&config)?, command),
         Command::Courier { command } => areas::courier(&mut *connect(&config)?, command),
+        Command::Channel { command } => channel(command, &config),
+        Command::Checkpoint => checkpoint(&config),
+        Command::Simulate { url, limit } => simulate(&config, url, limit),
+        Command::VerifyChain => verify_chain(&config),
         Command::User {
             command:
                 UserCommand::Add {
@@ -253,6 +292,98 @@ fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+fn channel(command: ChannelCommand, config: &Config) -> anyhow::Result<()> {
+    let mut conn = connect(config)?;
+    match command {
+        ChannelCommand::Secret { code } => {
+            let c = db::channels::find(&mut conn, &code.to_ascii_uppercase())?
+                .ok_or_else(|| anyhow::anyhow!("no channel with code {code}"))?;
+            println!("{}", c.webhook_secret);
+        }
+        ChannelCommand::RotateSecret { code, grace_hours } => {
+            let code = code.to_ascii_uppercase();
+            let secret = crate::security::random_token(32)?;
+            let until = db::now() + chrono::Duration::hours(i64::from(grace_hours));
+            if !db::channels::rotate_secret(&mut conn, &code, &secret, until)? {
+                anyhow::bail!("no channel with code {code} (or it was rotated meanwhile)");
+            }
+            eprintln!("New secret for {code}; the old one works until {until} UTC:");
+            println!("{secret}");
+        }
+    }
+    Ok(())
+}
+
+fn log_key(config: &Config) -> anyhow::Result<crate::services::tracking_log::LogKey> {
+    crate::services::tracking_log::LogKey::load_or_create(&config.log_key_file, &config.log_origin)
+}
+
+fn checkpoint(config: &Config) -> anyhow::Result<()> {
+    use crate::services::tracking_log::{Taken, take_checkpoint};
+    let key = log_key(config)?;
+    let mut conn = connect(config)?;
+    match take_checkpoint(&mut conn, &key).map_err(app_error)? {
+        Taken::New(c) => {
+            eprintln!("checkpoint of {} event(s) taken:", c.tree_size);
+            print!("{}", c.note);
+        }
+        Taken::Unchanged(c) => {
+            eprintln!(
+                "the log has not grown since its latest checkpoint ({} event(s)):",
+                c.tree_size
+            );
+            print!("{}", c.note);
+        }
+    }
+    Ok(())
+}
+
+fn simulate(config: &Config, url: Option<String>, limit: i64) -> anyhow::Result<()> {
+    let mut conn = connect(config)?;
+    let (shipments, requests) = crate::services::simulator::requests(&mut conn, limit.max(1))?;
+    let secrets = db::channels::list(&mut conn)?
+        .into_iter()
+        .map(|c| (c.code, c.webhook_secret))
+        .collect();
+    let base = url
+        .unwrap_or_else(|| config.base_url.clone())
+        .trim_end_matches('/')
+        .to_string();
+    let sum = actix_web::rt::System::new().block_on(crate::services::simulator::post_all(
+        &base, &secrets, requests,
+    ))?;
+    println!(
+        "{shipments} shipment(s), {} signed request(s) to {base}: {} accepted, {} duplicate, {} rejected",
+        sum.requests, sum.accepted, sum.duplicate, sum.rejected
+    );
+    Ok(())
+}
+
+fn verify_chain(config: &Config) -> anyhow::Result<()> {
+    let path = &config.log_key_file;
+    if !path.exists() {
+        anyhow::bail!(
+            "the log key {} is missing: verify with the key the log was signed with",
+            path.display()
+        );
+    }
+    let key = crate::services::tracking_log::LogKey::load(path, &config.log_origin)?;
+    let mut conn = connect(config)?;
+    let v = crate::services::tracking_log::verify_chain(&mut conn, &key).map_err(app_error)?;
+    match v.problem {
+        None => {
+            println!(
+                "ok: {} event(s) in the log match the store; {} checkpoint(s) signed by {} and consistent",
+                v.events,
+                v.checkpoints,
+                key.verifier_key()
+            );
+            Ok(())
+        }
+        Some(p) => anyhow::bail!("tracking log verification failed: {p}"),
     }
 }
 

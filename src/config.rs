@@ -75,6 +75,14 @@ pub struct Config {
     pub webhook_backoff_scale: f64,
     /// How long one webhook attempt may take, connection to status line.
     pub webhook_timeout: Duration,
+    /// The tracking log's Ed25519 signing key (a file, never the database).
+    pub log_key_file: PathBuf,
+    /// The tracking log's name on its checkpoints and verifier key.
+    pub log_origin: String,
+    /// Requests per minute per client on the public tracking page and JSON; `None`: no limit.
+    pub public_rate_limit: Option<u32>,
+    /// When tracking counts as missing or stale.
+    pub tracking_rules: crate::domain::tracking_flags::TrackingRules,
 }
 
 /// Every key `waybill.toml` may set, with the environment variable that overrides it. This
@@ -100,7 +108,16 @@ pub const KEYS: &[(&str, &str)] = &[
     ("webhook_allow_private", "WAYBILL_WEBHOOK_ALLOW_PRIVATE"),
     ("webhook_backoff_scale", "WAYBILL_WEBHOOK_BACKOFF_SCALE"),
     ("webhook_timeout_seconds", "WAYBILL_WEBHOOK_TIMEOUT_SECONDS"),
+    ("log_key_file", "WAYBILL_LOG_KEY_FILE"),
+    ("log_origin", "WAYBILL_LOG_ORIGIN"),
+    ("public_rate_limit", "WAYBILL_PUBLIC_RATE_LIMIT"),
+    ("no_tracking_days", "WAYBILL_NO_TRACKING_DAYS"),
+    ("stale_days_postal", "WAYBILL_STALE_DAYS_POSTAL"),
+    ("stale_days_express", "WAYBILL_STALE_DAYS_EXPRESS"),
 ];
+
+/// Public tracking requests per minute per client when `WAYBILL_PUBLIC_RATE_LIMIT` is unset.
+pub const DEFAULT_PUBLIC_RATE_LIMIT: u32 = 120;
 
 /// The raw values from the file and the environment, by key.
 struct RawConfig(HashMap<&'static str, String>);
@@ -286,6 +303,50 @@ impl RawConfig {
             10.0,
             "WEBHOOK_TIMEOUT_SECONDS",
         )?;
+        let log_key_file = self
+            .take("log_key_file")?
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("tracking-log.key"));
+        let log_origin = self
+            .take("log_origin")?
+            .unwrap_or_else(|| crate::domain::tracking_log::default_origin(&base_url));
+        if !crate::domain::tracking_log::valid_origin(&log_origin) {
+            anyhow::bail!(
+                "WAYBILL_LOG_ORIGIN must be a name without spaces or '+', like example.com/tracking-log"
+            );
+        }
+        let public_rate_limit = match self.take("public_rate_limit")?.as_deref().map(str::trim) {
+            None => Some(DEFAULT_PUBLIC_RATE_LIMIT),
+            Some("off") => None,
+            Some(n) => Some(
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "WAYBILL_PUBLIC_RATE_LIMIT must be requests per minute (a positive number) or `off`"
+                        )
+                    })?,
+            ),
+        };
+        let defaults = crate::domain::tracking_flags::TrackingRules::default();
+        let tracking_rules = crate::domain::tracking_flags::TrackingRules {
+            no_tracking_working_days: days(
+                self.take("no_tracking_days")?,
+                defaults.no_tracking_working_days,
+                "WAYBILL_NO_TRACKING_DAYS",
+            )?,
+            stale_days_postal: days(
+                self.take("stale_days_postal")?,
+                defaults.stale_days_postal,
+                "WAYBILL_STALE_DAYS_POSTAL",
+            )?,
+            stale_days_express: days(
+                self.take("stale_days_express")?,
+                defaults.stale_days_express,
+                "WAYBILL_STALE_DAYS_EXPRESS",
+            )?,
+        };
         // A key in `KEYS` that nothing takes would be accepted and ignored.
         if let Some(key) = self.0.keys().next() {
             anyhow::bail!("configuration key `{key}` is accepted but read by nothing");
@@ -310,7 +371,23 @@ impl RawConfig {
             webhook_allow_private,
             webhook_backoff_scale,
             webhook_timeout,
+            log_key_file,
+            log_origin,
+            public_rate_limit,
+            tracking_rules,
         })
+    }
+}
+
+fn days(raw: Option<String>, default: u32, name: &str) -> anyhow::Result<u32> {
+    match raw {
+        None => Ok(default),
+        Some(s) => s
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| anyhow::anyhow!("{name} must be a number of days from 1 to 365")),
     }
 }
 

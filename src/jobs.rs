@@ -1,6 +1,7 @@
 //! Background jobs that `serve` runs on a timer beside the mail worker: work that is due at a
 //! time, not on a request (so no page view ever writes as a side effect).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -8,20 +9,25 @@ use chrono::{DateTime, Utc};
 use crate::db::Pool;
 use crate::services::pickups;
 use crate::services::sessions::Lifetimes;
+use crate::services::tracking_log::LogKey;
 
 /// How often the periodic jobs look for due work.
 const EVERY: Duration = Duration::from_secs(30);
 
+/// How often the tracking log is checkpointed while events arrive.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(120);
+
 /// Starts the periodic jobs; must run inside a Tokio runtime. `base_url` is for links in mail.
-pub fn spawn(pool: Pool, sessions: Lifetimes, base_url: String) {
+pub fn spawn(pool: Pool, sessions: Lifetimes, base_url: String, log_key: Arc<LogKey>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         loop {
             tick.tick().await;
-            let (pool, base) = (pool.clone(), base_url.clone());
-            let pass =
-                tokio::task::spawn_blocking(move || run_due_at(&pool, sessions, &base, Utc::now()))
-                    .await;
+            let (pool, base, key) = (pool.clone(), base_url.clone(), log_key.clone());
+            let pass = tokio::task::spawn_blocking(move || {
+                run_due_at(&pool, sessions, &base, Utc::now(), Some(&key))
+            })
+            .await;
             match pass {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "background jobs failed"),
@@ -31,19 +37,25 @@ pub fn spawn(pool: Pool, sessions: Lifetimes, base_url: String) {
     });
 }
 
-/// One pass of every periodic job now (mail links relative to the site).
+/// One pass of every periodic job but the checkpoint, now (mail links relative to the
+/// site); tests call it to run the jobs.
 pub fn run_due(pool: &Pool, sessions: Lifetimes) -> anyhow::Result<()> {
-    run_due_at(pool, sessions, "", Utc::now())
+    run_due_at(pool, sessions, "", Utc::now(), None)
 }
 
-/// One pass of every periodic job as if it were `now`; tests call it to run the jobs.
+/// One pass of every periodic job as if it were `now`, with a checkpoint of the tracking
+/// log (given its key) when it has grown and the last one is older than `CHECKPOINT_EVERY`.
 pub fn run_due_at(
     pool: &Pool,
     sessions: Lifetimes,
     base_url: &str,
     now: DateTime<Utc>,
+    log_key: Option<&LogKey>,
 ) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
+    if let Some(key) = log_key {
+        crate::services::tracking_log::checkpoint_if_due(&mut conn, key, CHECKPOINT_EVERY)?;
+    }
     let expired = crate::services::payments::expire_abandoned(&mut conn, now.naive_utc())?;
     if expired > 0 {
         tracing::info!(expired, "abandoned top-ups closed");

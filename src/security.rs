@@ -44,7 +44,11 @@ pub fn is_token(s: &str) -> bool {
 }
 
 pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+    sha256_hex_bytes(s.as_bytes())
+}
+
+pub fn sha256_hex_bytes(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
 }
 
 /// HMAC-SHA256 of `message` under `key`, hex-encoded.

@@ -61,6 +61,11 @@ impl Application {
                 secrets: webhook_secrets.clone(),
             },
         );
+        let log_key = Arc::new(crate::services::tracking_log::LogKey::load_or_create(
+            &config.log_key_file,
+            &config.log_origin,
+        )?);
+        crate::services::tracking_log::announce(&pool, &log_key);
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let local = listener.local_addr()?;
@@ -74,8 +79,10 @@ impl Application {
             pool.clone(),
             crate::services::sessions::Lifetimes::of(&config),
             config.base_url.clone(),
+            log_key.clone(),
         );
         let workers = config.workers;
+        let config_limit = config.public_rate_limit;
         let secure = config.secure_cookies();
         let sandbox = Arc::new(Sandbox::new(secret.as_bytes(), &config.base_url));
         let state = AppState {
@@ -87,6 +94,8 @@ impl Application {
             quote_key: Arc::new(derive_key(&secret, "waybill quote ids")),
             webhooks,
             webhook_secrets,
+            log_key,
+            public_limit: Arc::new(crate::web::rate_limit::RateLimiter::new(config_limit)),
         };
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
@@ -173,7 +182,7 @@ fn session_secret(config: &Config) -> anyhow::Result<String> {
     Ok(secret)
 }
 
-fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

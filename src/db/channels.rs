@@ -32,6 +32,9 @@ pub struct Channel {
     pub webhook_secret: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The secret before the last rotation, accepted until `previous_secret_expires_at`.
+    pub previous_webhook_secret: Option<String>,
+    pub previous_secret_expires_at: Option<NaiveDateTime>,
 }
 
 /// What a channel's spec is parsed from (see `Channel::spec_source`).
@@ -63,6 +66,8 @@ impl Channel {
             webhook_secret,
             created_at: now,
             updated_at: now,
+            previous_webhook_secret: None,
+            previous_secret_expires_at: None,
         })
     }
 
@@ -110,6 +115,8 @@ impl Channel {
             webhook_secret: _,
             created_at: _,
             updated_at: _,
+            previous_webhook_secret: _,
+            previous_secret_expires_at: _,
         } = self;
         (
             (code, carrier, service, kind, tracking_format, rate_card),
@@ -237,5 +244,48 @@ pub fn update_rate_card(
             channels::updated_at.eq(super::now()),
         ))
         .execute(conn)?;
+    Ok(n == 1)
+}
+
+impl Channel {
+    /// The secrets a carrier request may be signed with now: the current one, and the one it
+    /// replaced while its grace period lasts.
+    pub fn webhook_secrets(&self, now: NaiveDateTime) -> Vec<&str> {
+        let mut all = vec![self.webhook_secret.as_str()];
+        if let (Some(old), Some(until)) = (
+            &self.previous_webhook_secret,
+            self.previous_secret_expires_at,
+        ) {
+            if now < until {
+                all.push(old);
+            }
+        }
+        all.retain(|s| !s.is_empty());
+        all
+    }
+}
+
+/// Replaces a channel's webhook secret; the old one keeps verifying until `grace_until`.
+pub fn rotate_secret(
+    conn: &mut DbConn,
+    code: &str,
+    new_secret: &str,
+    grace_until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let Some(c) = find(conn, code)? else {
+        return Ok(false);
+    };
+    let n = diesel::update(
+        channels::table
+            .find(code)
+            .filter(channels::webhook_secret.eq(&c.webhook_secret)),
+    )
+    .set((
+        channels::webhook_secret.eq(new_secret),
+        channels::previous_webhook_secret.eq(Some(&c.webhook_secret)),
+        channels::previous_secret_expires_at.eq(Some(grace_until)),
+        channels::updated_at.eq(super::now()),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }

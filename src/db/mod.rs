@@ -31,6 +31,7 @@ pub mod prepared;
 pub mod schema;
 pub mod sessions;
 pub mod shipments;
+pub mod tracking;
 pub mod users;
 pub mod webhooks;
 pub mod writer;

@@ -175,6 +175,8 @@ diesel::table! {
         webhook_secret -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        previous_webhook_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -246,6 +248,11 @@ diesel::table! {
         source -> Text,
         verified -> Bool,
         created_at -> Timestamp,
+        code -> Nullable<Text>,
+        source_event_id -> Nullable<Text>,
+        received_at -> Timestamp,
+        request_id -> Nullable<Text>,
+        log_index -> Nullable<BigInt>,
     }
 }
 
@@ -424,3 +431,55 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts
 );
+
+diesel::table! {
+    tracking_requests (id) {
+        id -> Text,
+        source -> Text,
+        digest -> Text,
+        body -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tracking_issues (id) {
+        id -> Text,
+        channel_code -> Nullable<Text>,
+        source -> Text,
+        event_id -> Nullable<Text>,
+        tracking_number -> Nullable<Text>,
+        reason -> Text,
+        request_digest -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tracking_log_head (id) {
+        id -> Integer,
+        size -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tracking_log_hashes (idx) {
+        idx -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    tracking_checkpoints (id) {
+        id -> Text,
+        tree_size -> BigInt,
+        root_hash -> Text,
+        note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(shipment_events -> tracking_requests (request_id));
+diesel::allow_tables_to_appear_in_same_query!(shipment_events, tracking_requests);
+diesel::allow_tables_to_appear_in_same_query!(shipments, tracking_requests);

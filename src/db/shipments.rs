@@ -4,8 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{shipment_events, shipments};
+use super::schema::{channels, shipment_events, shipments};
 use crate::domain::Status;
+use crate::domain::tracking_flags::{Cutoffs, TrackingFlag, is_live};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -60,6 +61,43 @@ pub struct ShipmentEvent {
     pub source: String,
     pub verified: bool,
     pub created_at: NaiveDateTime,
+    /// The carrier's own event code (e.g. UPU `EMA`), kept as sent.
+    pub code: Option<String>,
+    /// The source's id for this event: each is accepted once per source.
+    pub source_event_id: Option<String>,
+    pub received_at: NaiveDateTime,
+    /// The raw request the event came in (`tracking_requests`).
+    pub request_id: Option<String>,
+    /// The event's leaf in the tracking transparency log.
+    pub log_index: Option<i64>,
+}
+
+impl ShipmentEvent {
+    /// One of Waybill's own events (booking, cancellation), outside any carrier request.
+    pub fn system(
+        shipment_id: &str,
+        status: Status,
+        at: NaiveDateTime,
+        location: Option<String>,
+        description: String,
+    ) -> ShipmentEvent {
+        ShipmentEvent {
+            id: super::new_id(),
+            shipment_id: shipment_id.to_string(),
+            status,
+            occurred_at: at,
+            location,
+            description,
+            source: "system".into(),
+            verified: true,
+            created_at: at,
+            code: None,
+            source_event_id: None,
+            received_at: at,
+            request_id: None,
+            log_index: None,
+        }
+    }
 }
 
 pub fn insert(conn: &mut DbConn, s: &Shipment) -> QueryResult<()> {
@@ -131,15 +169,65 @@ pub struct Filter {
     pub to: Option<NaiveDateTime>,
     /// Tracking number, reference or recipient name.
     pub q: Option<String>,
+    /// Only shipments with this tracking flag at these cutoffs.
+    pub tracking: Option<(TrackingFlag, Cutoffs)>,
 }
 
 fn filtered<'a>(
     seller_id: &'a str,
     f: &'a Filter,
 ) -> shipments::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend> {
-    let mut q = shipments::table
-        .filter(shipments::seller_id.eq(seller_id))
-        .into_boxed();
+    scoped(Some(seller_id), f)
+}
+
+/// The filter over one seller's shipments, or every seller's (`None`: the admin's view).
+fn scoped<'a>(
+    seller_id: Option<&'a str>,
+    f: &'a Filter,
+) -> shipments::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend> {
+    let mut q = shipments::table.into_boxed();
+    if let Some(id) = seller_id {
+        q = q.filter(shipments::seller_id.eq(id));
+    }
+    if let Some((flag, c)) = &f.tracking {
+        use diesel::dsl::{exists, not};
+        let live: Vec<&'static str> = Status::ALL
+            .into_iter()
+            .filter(|s| is_live(*s))
+            .map(Status::as_str)
+            .collect();
+        q = q.filter(shipments::status.eq_any(live));
+        // Verified scans from outside Waybill (courier, warehouse, carrier).
+        let scans = || {
+            shipment_events::table
+                .filter(shipment_events::shipment_id.eq(shipments::id))
+                .filter(shipment_events::source.ne("system"))
+        };
+        let postal = || {
+            channels::table
+                .filter(channels::kind.eq("postal"))
+                .select(channels::code)
+        };
+        match flag {
+            TrackingFlag::NoTracking => {
+                q = q
+                    .filter(shipments::created_at.lt(c.booked_before))
+                    .filter(not(exists(scans())));
+            }
+            TrackingFlag::Stale => {
+                q = q.filter(exists(scans())).filter(
+                    shipments::channel_code
+                        .eq_any(postal())
+                        .and(not(exists(scans().filter(
+                            shipment_events::occurred_at.ge(c.stale_postal_before),
+                        ))))
+                        .or(shipments::channel_code.ne_all(postal()).and(not(exists(
+                            scans().filter(shipment_events::occurred_at.ge(c.stale_express_before)),
+                        )))),
+                );
+            }
+        }
+    }
     if let Some(s) = &f.status {
         q = q.filter(shipments::status.eq(s.as_str()));
     }
@@ -199,6 +287,36 @@ pub fn action_counts(conn: &mut DbConn, seller_id: &str) -> QueryResult<(i64, i6
         .count()
         .get_result(conn)?;
     Ok((unprinted, awaiting))
+}
+
+/// Every seller's shipments matching `f`, oldest first (the admin's flagged view).
+pub fn list_all(conn: &mut DbConn, f: &Filter, limit: i64) -> QueryResult<Vec<Shipment>> {
+    scoped(None, f)
+        .order((shipments::created_at.asc(), shipments::id.asc()))
+        .limit(limit)
+        .select(Shipment::as_select())
+        .load(conn)
+}
+
+pub fn count_all(conn: &mut DbConn, f: &Filter) -> QueryResult<i64> {
+    scoped(None, f).count().get_result(conn)
+}
+
+/// The time of each shipment's latest verified scan from outside Waybill.
+pub fn last_scans(
+    conn: &mut DbConn,
+    ids: &[&str],
+) -> QueryResult<Vec<(String, Option<NaiveDateTime>)>> {
+    use diesel::dsl::max;
+    shipment_events::table
+        .filter(shipment_events::shipment_id.eq_any(ids))
+        .filter(shipment_events::source.ne("system"))
+        .group_by(shipment_events::shipment_id)
+        .select((
+            shipment_events::shipment_id,
+            max(shipment_events::occurred_at),
+        ))
+        .load(conn)
 }
 
 /// Moves a shipment from `from` to `to`, the one way any status changes. The lifecycle rule

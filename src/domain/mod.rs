@@ -1,6 +1,7 @@
 //! Pure rules: newtypes whose constructors are the only way in. No actix, no diesel.
 
 pub mod address;
+pub mod carrier_events;
 pub mod channel;
 mod country;
 pub mod customs;
@@ -16,6 +17,8 @@ mod role;
 pub mod status;
 pub mod text;
 pub mod timezone;
+pub mod tracking_flags;
+pub mod tracking_log;
 pub mod tracking_number;
 
 pub use country::CountryCode;

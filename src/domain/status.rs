@@ -156,12 +156,13 @@ impl Status {
             (_, Status::Cancelled) => true,
             (_, Status::Exception) => true,
             (_, Status::Delivered | Status::Returned) => true,
-            // A new delivery attempt after a failed one.
+            // A new delivery attempt after a failed one, and an attempt failing at the door.
             (Status::DeliveryFailed, Status::OutForDelivery) => true,
             // A pickup that fell through (cancelled, failed, missed, parcel not scanned)
             // leaves the parcel with the seller, booked again. Only the pickup service makes
             // this move; an event never does (see `Progress::apply`).
             (Status::PickupScheduled, Status::Booked) => true,
+            (Status::OutForDelivery, Status::DeliveryFailed) => true,
             // An exception resolved: the parcel moves on from wherever it is found, but a
             // pickup is never scheduled again for a parcel that has left the seller.
             (Status::Exception, to) => to.stage().is_some_and(|s| s >= 3),
@@ -375,6 +376,10 @@ mod tests {
         assert!(Delivered.can_move_to(Returned), "refused after delivery");
         assert!(!Returned.can_move_to(Delivered));
         assert!(DeliveryFailed.can_move_to(OutForDelivery), "second attempt");
+        assert!(
+            OutForDelivery.can_move_to(DeliveryFailed),
+            "nobody at the door"
+        );
         assert!(Exception.can_move_to(InTransit), "found again");
         assert!(!Exception.can_move_to(PickupScheduled));
         assert!(Booked.is_cancellable() && PickupScheduled.is_cancellable());

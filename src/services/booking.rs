@@ -414,19 +414,13 @@ fn book_once(
             db::shipments::insert(c, &shipment)?;
             db::shipments::insert_event(
                 c,
-                &ShipmentEvent {
-                    id: db::new_id(),
-                    shipment_id: id.clone(),
-                    status: Status::Booked,
-                    occurred_at: now,
-                    location: Some(format!("{}, {}", sender.city, sender.country)),
-                    description: format!(
-                        "Booked on {channel_name}; freight {amount} paid from the wallet."
-                    ),
-                    source: "system".into(),
-                    verified: true,
-                    created_at: now,
-                },
+                &ShipmentEvent::system(
+                    &id,
+                    Status::Booked,
+                    now,
+                    Some(format!("{}, {}", sender.city, sender.country)),
+                    format!("Booked on {channel_name}; freight {amount} paid from the wallet."),
+                ),
             )?;
             mail.fill(TRACKING_MARK, &shipment.tracking_number);
             mail.enqueue(c, &seller.email)?;
@@ -476,20 +470,16 @@ pub fn cancel(
             let now = db::now();
             db::shipments::insert_event(
                 c,
-                &ShipmentEvent {
-                    id: db::new_id(),
-                    shipment_id: id.to_string(),
-                    status: Status::Cancelled,
-                    occurred_at: now,
-                    location: None,
-                    description: format!(
+                &ShipmentEvent::system(
+                    id,
+                    Status::Cancelled,
+                    now,
+                    None,
+                    format!(
                         "Cancelled by the seller; {} refunded to the wallet.",
                         Money::new(s.price_amount, currency)
                     ),
-                    source: "system".into(),
-                    verified: true,
-                    created_at: now,
-                },
+                ),
             )?;
             Ok(())
         },

@@ -363,7 +363,9 @@ fn book_once(
         }
         db::pickups::insert(c, &pickup)?;
         for s in &shipments {
-            if !db::shipments::set_status(c, &s.id, Status::Booked, Status::PickupScheduled)? {
+            if s.status != Status::Booked
+                || !crate::services::shipments::change_status(c, s, Status::PickupScheduled)?
+            {
                 return Err(AppError::Conflict(format!(
                     "{} is already in an open pickup (or no longer booked).",
                     s.tracking_number
@@ -409,7 +411,7 @@ pub(crate) fn release_items(conn: &mut DbConn, pickup_id: &str) -> Result<(), Ap
         db::pickups::close_item(conn, pickup_id, &s.id, Outcome::NotCollected)?;
         // A parcel the seller cancelled meanwhile stays cancelled.
         if s.status == Status::PickupScheduled {
-            db::shipments::set_status(conn, &s.id, Status::PickupScheduled, Status::Booked)?;
+            crate::services::shipments::change_status(conn, &s, Status::Booked)?;
         }
     }
     Ok(())

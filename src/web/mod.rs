@@ -9,6 +9,7 @@ pub mod label_file;
 pub mod page;
 pub mod paging;
 pub mod public;
+pub mod rate_limit;
 mod sandbox;
 pub mod seller;
 pub mod upload;
@@ -41,6 +42,10 @@ pub struct AppState {
     pub webhooks: crate::webhooks::WebhookWorker,
     /// Seals webhook signing keys at rest (derived from the session secret).
     pub webhook_secrets: crate::services::webhooks::SecretBox,
+    /// The tracking log's signing key (from its file) and name.
+    pub log_key: Arc<crate::services::tracking_log::LogKey>,
+    /// Requests per client on the public tracking page and JSON.
+    pub public_limit: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {

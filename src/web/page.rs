@@ -70,6 +70,7 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin/channels", "Channels"),
             ("/admin/areas", "Areas"),
             ("/admin/wallets", "Wallets"),
+            ("/admin/tracking", "Tracking"),
             ("/admin/mail", "Mail"),
         ],
     }

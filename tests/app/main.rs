@@ -23,6 +23,7 @@ mod schema;
 mod security;
 mod sessions;
 mod shipment_pages;
+mod tracking;
 mod wallet;
 mod webhooks;
 mod writes;

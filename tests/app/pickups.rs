@@ -759,13 +759,13 @@ async fn missed_windows_and_one_reminder_the_evening_before() {
     for _ in 0..4 {
         let pool = pool.clone();
         runs.push(std::thread::spawn(move || {
-            waybill::jobs::run_due_at(&pool, lifetimes, "http://x", evening).unwrap()
+            waybill::jobs::run_due_at(&pool, lifetimes, "http://x", evening, None).unwrap()
         }));
     }
     for r in runs {
         r.join().unwrap();
     }
-    waybill::jobs::run_due_at(&pool, lifetimes, "http://x", evening).unwrap();
+    waybill::jobs::run_due_at(&pool, lifetimes, "http://x", evening, None).unwrap();
     let reminders = app
         .outbox()
         .into_iter()
@@ -774,7 +774,7 @@ async fn missed_windows_and_one_reminder_the_evening_before() {
     assert_eq!(reminders, 1);
     // The window (12:00-15:00 local = 04:00-07:00 UTC) passes with nobody.
     let before = date.and_hms_opt(6, 59, 0).unwrap().and_utc();
-    waybill::jobs::run_due_at(&pool, lifetimes, "http://x", before).unwrap();
+    waybill::jobs::run_due_at(&pool, lifetimes, "http://x", before, None).unwrap();
     assert_eq!(
         get(&app, &key, &format!("/pickups/{id}"))
             .await
@@ -784,7 +784,7 @@ async fn missed_windows_and_one_reminder_the_evening_before() {
         "scheduled"
     );
     let after = date.and_hms_opt(7, 1, 0).unwrap().and_utc();
-    waybill::jobs::run_due_at(&pool, lifetimes, "http://x", after).unwrap();
+    waybill::jobs::run_due_at(&pool, lifetimes, "http://x", after, None).unwrap();
     let p: Value = get(&app, &key, &format!("/pickups/{id}"))
         .await
         .json()

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{PickupView, Settings, mail, refuse, release_items, views};
 use crate::db::pickups::{Outcome, Pickup};
-use crate::db::shipments::{Shipment, ShipmentEvent};
+use crate::db::shipments::Shipment;
 use crate::db::users::User;
 use crate::db::{self, DbConn};
 use crate::domain::pickup::{DEFAULT_TIMEZONE, FailureReason, timezone_offset};
@@ -193,18 +193,19 @@ pub fn record_collection(
     at: NaiveDateTime,
     location: &str,
 ) -> Result<(), AppError> {
-    db::shipments::insert_event(
+    // Through the tracking service: the event joins the transparency log like a carrier's.
+    crate::services::tracking::record_in(
         conn,
-        &ShipmentEvent {
-            id: db::new_id(),
-            shipment_id: shipment.id.clone(),
+        shipment,
+        crate::services::tracking::EventInput {
+            source: format!("courier:{courier_id}"),
+            source_event_id: Some(format!("collect:{}", shipment.id)),
             status: Status::PickedUp,
+            code: None,
             occurred_at: at,
             location: Some(location.to_string()),
             description: "Collected from the seller by a Waybill courier.".into(),
-            source: format!("courier:{courier_id}"),
-            verified: true,
-            created_at: db::now(),
+            raw: None,
         },
     )?;
     Ok(())
@@ -231,7 +232,7 @@ pub fn complete(
         let (mut collected, mut left) = (0, 0);
         for (item, sh) in &v.items {
             let taken = item.scanned_at.is_some()
-                && db::shipments::set_status(c, &sh.id, Status::PickupScheduled, Status::PickedUp)?;
+                && crate::services::shipments::change_status(c, sh, Status::PickedUp)?;
             if taken {
                 record_collection(
                     c,
@@ -244,7 +245,7 @@ pub fn complete(
                 collected += 1;
             } else {
                 if sh.status == Status::PickupScheduled {
-                    db::shipments::set_status(c, &sh.id, Status::PickupScheduled, Status::Booked)?;
+                    crate::services::shipments::change_status(c, sh, Status::Booked)?;
                 }
                 db::pickups::close_item(c, &p.id, &sh.id, Outcome::NotCollected)?;
                 left += 1;

@@ -3,6 +3,7 @@
 
 mod areas;
 mod channels;
+mod tracking;
 mod wallets;
 
 use actix_web::http::StatusCode;
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     wallets::routes(cfg);
     channels::routes(cfg);
     areas::routes(cfg);
+    tracking::routes(cfg);
 }
 
 #[derive(Template)]

@@ -1,9 +1,11 @@
 //! JSON API under `/api/v1`, authenticated by API keys (seller's; `/courier/…` courier's). Errors are
 //! `{"error", "fields"}` with a fitting status, never an HTML page.
 
+mod carrier_events;
 mod pickups;
 mod quotes;
 pub mod shipments;
+mod tracking;
 pub mod webhooks;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -25,7 +27,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::PathConfig::default().error_handler(path_error))
             .service(me)
             .service(wallet)
-            .service(quotes::create_quotes),
+            .service(quotes::create_quotes)
+            .service(carrier_events::carrier_events)
+            .service(tracking::public_tracking),
     ))));
 }
 

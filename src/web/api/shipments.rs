@@ -157,6 +157,9 @@ pub struct EventOut {
     pub description: String,
     pub source: String,
     pub verified: bool,
+    /// The carrier's own event code, when it sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -220,6 +223,7 @@ pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentO
                     description: e.description.clone(),
                     source: e.source.clone(),
                     verified: e.verified,
+                    code: e.code.clone(),
                 })
                 .collect()
         }),
@@ -281,12 +285,17 @@ struct ListQuery {
     status: Option<String>,
     channel: Option<String>,
     q: Option<String>,
+    /// `no_tracking` or `stale`.
+    tracking: Option<String>,
     /// Text, so that any value gets a page back (see `Paging`).
     page: Option<String>,
 }
 
 /// The list's filters from the query string, checked before any query runs.
-fn filter_of(q: &ListQuery) -> Result<Filter, AppError> {
+fn filter_of(
+    q: &ListQuery,
+    rules: &crate::domain::tracking_flags::TrackingRules,
+) -> Result<Filter, AppError> {
     let mut errors = std::collections::BTreeMap::new();
     let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -330,6 +339,11 @@ fn filter_of(q: &ListQuery) -> Result<Filter, AppError> {
         status,
         channel,
         q: search,
+        tracking: q
+            .tracking
+            .as_deref()
+            .and_then(crate::domain::tracking_flags::TrackingFlag::parse)
+            .map(|f| (f, rules.cutoffs(crate::db::now()))),
         ..Default::default()
     })
 }
@@ -341,7 +355,7 @@ async fn list_shipments(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let filter = filter_of(&q)?;
+    let filter = filter_of(&q, &state.config.tracking_rules)?;
     let id = seller.user.id;
     let (rows, paging) = state
         .db(move |c| {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod payments;
+mod tracking;
 
 use actix_web::{HttpResponse, get, web};
 
@@ -12,6 +13,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(home).service(healthz);
     auth::routes(cfg);
     payments::routes(cfg);
+    tracking::routes(cfg);
 }
 
 /// `/` sends each user to the home of its role, and strangers to sign in.

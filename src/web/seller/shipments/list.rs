@@ -2,13 +2,15 @@
 
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 use crate::db::shipments::Filter;
 use crate::domain::Status;
-use crate::domain::channel::is_code;
+use crate::domain::channel::{ChannelKind, is_code};
 use crate::domain::text::search_term;
+use crate::domain::tracking_flags::{TrackingFlag, flag_of};
 use crate::error::AppError;
 use crate::web::extract::Seller;
 use crate::web::page::PageCtx;
@@ -25,6 +27,8 @@ struct ListQuery {
     from: String,
     to: String,
     q: String,
+    /// `no_tracking` or `stale`.
+    tracking: String,
     /// Text, so that any value gets a page back (see `Paging`).
     page: Option<String>,
 }
@@ -64,26 +68,32 @@ pub(super) async fn list_page(
         ));
     }
     let search = search_term(Some(&query.q)).map_err(|e| filter_error("q", &e))?;
+    let cutoffs = state.config.tracking_rules.cutoffs(crate::db::now());
     let filter = Filter {
         status: Status::parse(&query.status).filter(|s| *s != Status::Draft),
         channel,
         from: day(&query.from).map(|d| d.and_time(NaiveTime::MIN)),
         to: day(&query.to).map(|d| (d + chrono::Duration::days(1)).and_time(NaiveTime::MIN)),
         q: search,
+        tracking: TrackingFlag::parse(query.tracking.trim()).map(|f| (f, cutoffs)),
     };
     let seller = auth.user.id.clone();
     let raw_page = query.page.clone();
-    let (rows, paging, channels) = state
+    let (rows, paging, channels, scans) = state
         .db(move |c| {
             let total = crate::db::shipments::count(c, &seller, &filter)?;
             let paging = Paging::clamp(raw_page.as_deref(), total, PAGE_SIZE);
-            Ok((
-                crate::db::shipments::list(c, &seller, &filter, paging.offset(), PAGE_SIZE)?,
-                paging,
-                crate::db::channels::list(c)?,
-            ))
+            let rows = crate::db::shipments::list(c, &seller, &filter, paging.offset(), PAGE_SIZE)?;
+            let ids: Vec<&str> = rows.iter().map(|s| s.id.as_str()).collect();
+            let scans: HashMap<String, Option<NaiveDateTime>> =
+                crate::db::shipments::last_scans(c, &ids)?
+                    .into_iter()
+                    .collect();
+            Ok((rows, paging, crate::db::channels::list(c)?, scans))
         })
         .await?;
+    let kinds: HashMap<String, ChannelKind> =
+        channels.iter().map(|c| (c.code.clone(), c.kind)).collect();
     let currency = state.config.currency;
     let mut pager = query.clone();
     pager.page = None;
@@ -93,13 +103,27 @@ pub(super) async fn list_page(
         ("from", &pager.from),
         ("to", &pager.to),
         ("q", &pager.q),
+        ("tracking", &pager.tracking),
     ])
     .unwrap_or_default();
     html(&ListPage {
         ctx: PageCtx::new(&auth.viewer),
         rows: rows
             .iter()
-            .map(|s| row(s, currency, auth.user.time_zone()))
+            .map(|s| Row {
+                flag: flag_of(
+                    s.status,
+                    s.created_at,
+                    kinds
+                        .get(&s.channel_code)
+                        .copied()
+                        .unwrap_or(ChannelKind::Express),
+                    scans.get(&s.id).copied().flatten(),
+                    &cutoffs,
+                )
+                .map(TrackingFlag::label),
+                ..row(s, currency, auth.user.time_zone())
+            })
             .collect(),
         query,
         statuses: Status::ALL[1..]

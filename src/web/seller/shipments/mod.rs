@@ -35,6 +35,8 @@ pub struct Row {
     pub reference: String,
     pub price: String,
     pub created: String,
+    /// "No tracking" or "Stale", when the tracking has not moved.
+    pub flag: Option<&'static str>,
 }
 
 pub(in crate::web::seller) fn row(
@@ -54,5 +56,6 @@ pub(in crate::web::seller) fn row(
         reference: s.reference.clone().unwrap_or_default(),
         price: Money::new(s.price_amount, currency).to_string(),
         created: tz.show(&s.created_at),
+        flag: None,
     }
 }

@@ -1,0 +1,16 @@
+ALTER TABLE channels DROP COLUMN previous_secret_expires_at;
+ALTER TABLE channels DROP COLUMN previous_webhook_secret;
+DROP TABLE tracking_checkpoints;
+DROP TABLE tracking_log_hashes;
+DROP TABLE tracking_log_head;
+DROP TABLE tracking_issues;
+DROP TRIGGER shipment_events_no_change ON shipment_events;
+DROP FUNCTION shipment_events_append_only();
+DROP INDEX shipment_events_log_index;
+DROP INDEX shipment_events_source_event;
+ALTER TABLE shipment_events DROP COLUMN log_index;
+ALTER TABLE shipment_events DROP COLUMN request_id;
+ALTER TABLE shipment_events DROP COLUMN received_at;
+ALTER TABLE shipment_events DROP COLUMN source_event_id;
+ALTER TABLE shipment_events DROP COLUMN code;
+DROP TABLE tracking_requests;
