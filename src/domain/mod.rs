@@ -2,7 +2,7 @@
 
 pub mod address;
 pub mod channel;
-mod country;
+pub mod country;
 pub mod customs;
 pub mod decimal;
 mod email;
@@ -12,6 +12,7 @@ mod password;
 mod phone;
 pub mod rates;
 mod role;
+pub mod romanise;
 pub mod status;
 pub mod text;
 pub mod tracking_number;
