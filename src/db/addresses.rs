@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{addresses, users};
-use crate::domain::address::Address;
+use crate::domain::address::{Address, LatinAddress};
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(table_name = addresses)]
@@ -25,6 +25,13 @@ pub struct AddressRow {
     pub is_default: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The Latin version; all `None` when the address is Latin already.
+    pub latin_name: Option<String>,
+    pub latin_company: Option<String>,
+    pub latin_street1: Option<String>,
+    pub latin_street2: Option<String>,
+    pub latin_city: Option<String>,
+    pub latin_state: Option<String>,
 }
 
 impl AddressRow {
@@ -40,6 +47,14 @@ impl AddressRow {
             country: self.country.clone(),
             phone: self.phone.clone(),
             email: self.email.clone(),
+            latin: self.latin_name.as_ref().map(|name| LatinAddress {
+                name: name.clone(),
+                company: self.latin_company.clone(),
+                street1: self.latin_street1.clone().unwrap_or_default(),
+                street2: self.latin_street2.clone(),
+                city: self.latin_city.clone().unwrap_or_default(),
+                state: self.latin_state.clone(),
+            }),
         }
     }
 
@@ -124,6 +139,12 @@ pub fn insert(
             is_default: default,
             created_at: now,
             updated_at: now,
+            latin_name: a.latin.as_ref().map(|l| l.name.clone()),
+            latin_company: a.latin.as_ref().and_then(|l| l.company.clone()),
+            latin_street1: a.latin.as_ref().map(|l| l.street1.clone()),
+            latin_street2: a.latin.as_ref().and_then(|l| l.street2.clone()),
+            latin_city: a.latin.as_ref().map(|l| l.city.clone()),
+            latin_state: a.latin.as_ref().and_then(|l| l.state.clone()),
         };
         diesel::insert_into(addresses::table)
             .values(&row)
@@ -149,6 +170,12 @@ pub fn update(conn: &mut DbConn, seller_id: &str, id: &str, a: &Address) -> Quer
         addresses::country.eq(&a.country),
         addresses::phone.eq(&a.phone),
         addresses::email.eq(&a.email),
+        addresses::latin_name.eq(a.latin.as_ref().map(|l| &l.name)),
+        addresses::latin_company.eq(a.latin.as_ref().and_then(|l| l.company.as_ref())),
+        addresses::latin_street1.eq(a.latin.as_ref().map(|l| &l.street1)),
+        addresses::latin_street2.eq(a.latin.as_ref().and_then(|l| l.street2.as_ref())),
+        addresses::latin_city.eq(a.latin.as_ref().map(|l| &l.city)),
+        addresses::latin_state.eq(a.latin.as_ref().and_then(|l| l.state.as_ref())),
         addresses::updated_at.eq(super::now()),
     ))
     .execute(conn)?;

@@ -197,6 +197,12 @@ diesel::table! {
         is_default -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        latin_name -> Nullable<Text>,
+        latin_company -> Nullable<Text>,
+        latin_street1 -> Nullable<Text>,
+        latin_street2 -> Nullable<Text>,
+        latin_city -> Nullable<Text>,
+        latin_state -> Nullable<Text>,
     }
 }
 

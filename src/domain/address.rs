@@ -1,12 +1,18 @@
 //! Postal addresses. Recipients of international mail are written in Latin script, as the
 //! UPU requires; senders may use any script (their labels embed a CJK font). Postal codes
-//! are checked against each country's format where Waybill knows it.
+//! are checked against each country's format where Waybill knows it. A sender also has a
+//! Latin version (typed by the seller, or romanised) for labels and customs forms, and
+//! `lines` writes an address in its country's own order.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::{EmailAddress, Phone, required_text};
+
+mod latin;
+
+pub use latin::{LatinAddress, LatinInput};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
@@ -20,6 +26,9 @@ pub struct Address {
     pub country: String,
     pub phone: String,
     pub email: Option<String>,
+    /// A sender's address in Latin script, when its own is not (or the seller typed one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latin: Option<LatinAddress>,
 }
 
 /// Fields as they arrive from a form, the API or a CSV row.
@@ -36,6 +45,8 @@ pub struct AddressInput {
     pub country: String,
     pub phone: String,
     pub email: Option<String>,
+    /// Senders only: the Latin version; romanised when left out of a non-Latin address.
+    pub latin: Option<LatinInput>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -225,10 +236,11 @@ impl AddressInput {
             },
             None => None,
         };
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(Address {
+        let typed = match (party, &self.latin) {
+            (Party::Sender, Some(l)) if !l.is_blank() => Some(l.parse(&mut put)),
+            _ => None,
+        };
+        let mut address = Address {
             name,
             company,
             street1,
@@ -239,7 +251,92 @@ impl AddressInput {
             country,
             phone,
             email,
-        })
+            latin: typed,
+        };
+        if party == Party::Sender && address.latin.is_none() && !address.is_latin() {
+            let l = address.romanised();
+            let clean = errors.is_empty();
+            for (field, v) in [
+                ("name", &l.name),
+                ("street1", &l.street1),
+                ("city", &l.city),
+            ] {
+                if v.is_empty() && clean {
+                    errors.insert(
+                        format!("{prefix}latin.{field}"),
+                        "Waybill could not write this in Latin letters: type the Latin version."
+                            .into(),
+                    );
+                }
+            }
+            address.latin = Some(l);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(address)
+    }
+}
+
+impl Address {
+    /// The lines of the address in its country's own order, ending with the country by
+    /// name and code. No phone: the caller adds it where it is wanted.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![self.name.clone()];
+        out.extend(self.company.clone());
+        out.push(self.street1.clone());
+        out.extend(self.street2.clone());
+        let pc = &self.postal_code;
+        let state = self
+            .state
+            .as_deref()
+            .filter(|s| !s.eq_ignore_ascii_case(&self.city));
+        let join = |parts: &[&str], sep: &str| {
+            parts
+                .iter()
+                .filter(|p| !p.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        match postal_order(&self.country) {
+            PostalOrder::AfterState => {
+                let tail = join(&[state.unwrap_or(""), pc], " ");
+                let sep = if self.country == "AU" { " " } else { ", " };
+                out.push(join(&[&self.city, &tail], sep));
+            }
+            PostalOrder::OwnLine => {
+                out.push(self.city.clone());
+                out.extend(state.map(String::from));
+                out.push(pc.clone());
+            }
+            PostalOrder::BeforeCity => {
+                out.push(join(&[pc, &self.city], " "));
+                out.extend(state.map(String::from));
+            }
+        }
+        out.retain(|l| !l.trim().is_empty());
+        out.push(super::country::label_name(&self.country));
+        out
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PostalOrder {
+    /// `10115 Berlin`
+    BeforeCity,
+    /// `Mountain View, CA 94043`
+    AfterState,
+    /// The postcode on a line of its own, under the town (`SW1A 1AA`).
+    OwnLine,
+}
+
+/// Where the postal code goes in an address of `country`, as its post writes it.
+pub fn postal_order(country: &str) -> PostalOrder {
+    match country {
+        "US" | "CA" | "AU" => PostalOrder::AfterState,
+        "GB" | "IE" | "JP" | "KR" | "RU" | "UA" | "BR" | "IN" | "SG" | "HK" => PostalOrder::OwnLine,
+        _ => PostalOrder::BeforeCity,
     }
 }
 
@@ -256,6 +353,7 @@ impl From<&Address> for AddressInput {
             country: a.country.clone(),
             phone: a.phone.clone(),
             email: a.email.clone(),
+            latin: a.latin.as_ref().map(LatinInput::from),
         }
     }
 }
@@ -355,5 +453,33 @@ mod tests {
         let mut a = input();
         a.street2 = Some("\u{200B}".into());
         assert_eq!(a.parse(Party::Sender, "").unwrap().street2, None);
+    }
+
+    fn recipient(country: &str, city: &str, state: Option<&str>, pc: &str) -> Address {
+        Address {
+            name: "A Person".into(),
+            street1: "1 Street".into(),
+            city: city.into(),
+            state: state.map(String::from),
+            postal_code: pc.into(),
+            country: country.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn each_country_writes_its_own_order() {
+        let de = recipient("DE", "Berlin", None, "10115").lines();
+        assert_eq!(de[2..], ["10115 Berlin", "GERMANY (DE)"]);
+        let us = recipient("US", "Mountain View", Some("CA"), "94043").lines();
+        assert_eq!(us[2..], ["Mountain View, CA 94043", "UNITED STATES (US)"]);
+        let au = recipient("AU", "Sydney", Some("NSW"), "2000").lines();
+        assert_eq!(au[2], "Sydney NSW 2000");
+        let gb = recipient("GB", "London", None, "SW1A 1AA").lines();
+        assert_eq!(gb[2..], ["London", "SW1A 1AA", "UNITED KINGDOM (GB)"]);
+        let it = recipient("IT", "Roma", Some("RM"), "00144").lines();
+        assert_eq!(it[2..], ["00144 Roma", "RM", "ITALY (IT)"]);
+        assert_eq!(postal_order("FR"), PostalOrder::BeforeCity);
+        assert_eq!(postal_order("CN"), PostalOrder::BeforeCity);
     }
 }

@@ -28,11 +28,23 @@ pub struct CustomsItem {
     pub origin_country: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customs {
     pub contents_type: String,
     pub items: Vec<CustomsItem>,
+    /// The seller's EU Import One-Stop Shop number ("IM" + 10 digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ioss: Option<String>,
+    /// The seller's VAT number (country prefix, then its digits and letters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_number: Option<String>,
+    /// The seller's Economic Operators Registration and Identification number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eori: Option<String>,
 }
+
+/// Consignments to the EU up to this value (in euro cents) can clear under IOSS.
+pub const IOSS_LIMIT_EUR_CENTS: i64 = 15_000;
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
@@ -52,6 +64,77 @@ pub struct CustomsItemInput {
 pub struct CustomsInput {
     pub contents_type: String,
     pub items: Vec<CustomsItemInput>,
+    pub ioss: Option<String>,
+    pub vat_number: Option<String>,
+    pub eori: Option<String>,
+}
+
+/// A tax or trader number: upper-cased, spaces, dots and dashes dropped; `None` if blank.
+fn tax_number(raw: &Option<String>) -> Option<String> {
+    let n: String = raw
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-'))
+        .collect::<String>()
+        .to_ascii_uppercase();
+    Some(n).filter(|n| !n.is_empty())
+}
+
+/// Checks `n` (already normalised): two letters, then `min..=max` letters or digits, or
+/// for IOSS exactly "IM" and ten digits.
+fn tax_number_problem(field: &str, n: &str) -> Option<String> {
+    let (prefix, rest) = n.split_at(n.len().min(2));
+    let ok = match field {
+        "ioss" => prefix == "IM" && rest.len() == 10 && rest.bytes().all(|b| b.is_ascii_digit()),
+        _ => {
+            let max = if field == "eori" { 15 } else { 13 };
+            prefix.len() == 2
+                && prefix.bytes().all(|b| b.is_ascii_uppercase())
+                && (2..=max).contains(&rest.len())
+                && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        }
+    };
+    (!ok).then(|| {
+        match field {
+            "ioss" => "An IOSS number is IM followed by 10 digits, like IM2760000001.",
+            "eori" => "An EORI number is a country code and up to 15 letters or digits, like DE123456789012345.",
+            _ => "A VAT number is a country code and 2 to 13 letters or digits, like DE123456789.",
+        }
+        .to_string()
+    })
+}
+
+/// Rough euro value of one unit of `currency`, in cents per 100 units: enough to tell
+/// whether a consignment is near the IOSS limit, never used for money.
+fn approx_eur_per_100(currency: &str) -> Option<i64> {
+    Some(match currency {
+        "EUR" => 100,
+        "USD" => 92,
+        "GBP" => 117,
+        "CNY" => 13,
+        "HKD" => 12,
+        "CHF" => 105,
+        "JPY" => 1,
+        _ => return None,
+    })
+}
+
+/// A warning (not an error) when an EU-bound consignment worth up to €150 carries no IOSS
+/// number: without one the recipient pays the import VAT on delivery.
+pub fn ioss_warning(customs: &Customs, destination: &str) -> Option<String> {
+    if customs.ioss.is_some() || !super::country::EU.contains(&destination) {
+        return None;
+    }
+    let mut cents = 0;
+    for i in &customs.items {
+        let rate = approx_eur_per_100(&i.currency)?;
+        cents += i.unit_value * i.quantity * rate / 100;
+    }
+    (cents <= IOSS_LIMIT_EUR_CENTS).then(|| {
+        "Worth €150 or less and going to the EU: give your IOSS number, or the recipient pays the import VAT on delivery."
+            .to_string()
+    })
 }
 
 impl Customs {
@@ -167,9 +250,28 @@ impl CustomsInput {
                 origin_country: origin,
             });
         }
+        let mut numbers = [None, None, None];
+        for (slot, (field, raw)) in numbers.iter_mut().zip([
+            ("ioss", &self.ioss),
+            ("vat_number", &self.vat_number),
+            ("eori", &self.eori),
+        ]) {
+            if let Some(n) = tax_number(raw) {
+                match tax_number_problem(field, &n) {
+                    Some(e) => {
+                        errors.insert(format!("customs.{field}"), e);
+                    }
+                    None => *slot = Some(n),
+                }
+            }
+        }
+        let [ioss, vat_number, eori] = numbers;
         let customs = Customs {
             contents_type,
             items,
+            ioss,
+            vat_number,
+            eori,
         };
         if let Some(parcel) = parcel_weight_g {
             if errors.is_empty() && customs.total_weight_g() > parcel {
@@ -211,6 +313,7 @@ mod tests {
         let c = CustomsInput {
             contents_type: "Merchandise".into(),
             items: vec![item()],
+            ..Default::default()
         }
         .parse(Some(400))
         .unwrap();
@@ -234,6 +337,7 @@ mod tests {
         let e = CustomsInput {
             contents_type: "stuff".into(),
             items: vec![bad],
+            ..Default::default()
         }
         .parse(None)
         .unwrap_err();
@@ -255,9 +359,52 @@ mod tests {
         let heavy = CustomsInput {
             contents_type: "gift".into(),
             items: vec![item()],
+            ..Default::default()
         }
         .parse(Some(300))
         .unwrap_err();
         assert!(heavy["customs.items"].contains("more than the parcel"));
+    }
+
+    #[test]
+    fn tax_numbers_are_checked_and_normalised() {
+        let with = |ioss: &str, vat: &str, eori: &str| CustomsInput {
+            contents_type: "merchandise".into(),
+            items: vec![item()],
+            ioss: Some(ioss.into()),
+            vat_number: Some(vat.into()),
+            eori: Some(eori.into()),
+        };
+        let c = with("im 2760 000 001", "de123456789", "DE-1234567")
+            .parse(None)
+            .unwrap();
+        assert_eq!(c.ioss.as_deref(), Some("IM2760000001"));
+        assert_eq!(c.vat_number.as_deref(), Some("DE123456789"));
+        assert_eq!(c.eori.as_deref(), Some("DE1234567"));
+        let e = with("IM276000000", "123456789", "D")
+            .parse(None)
+            .unwrap_err();
+        for f in ["customs.ioss", "customs.vat_number", "customs.eori"] {
+            assert!(e.contains_key(f), "{f}: {e:?}");
+        }
+        assert!(with(" ", "", "").parse(None).unwrap().ioss.is_none());
+    }
+
+    #[test]
+    fn ioss_is_expected_for_low_value_eu_consignments() {
+        let mut c = CustomsInput {
+            contents_type: "merchandise".into(),
+            items: vec![item()],
+            ..Default::default()
+        }
+        .parse(None)
+        .unwrap();
+        assert!(ioss_warning(&c, "DE").is_some(), "$25 to Germany");
+        assert!(ioss_warning(&c, "US").is_none(), "not the EU");
+        c.items[0].quantity = 100;
+        assert!(ioss_warning(&c, "FR").is_none(), "$2,500 is over the limit");
+        c.items[0].quantity = 1;
+        c.ioss = Some("IM2760000001".into());
+        assert!(ioss_warning(&c, "DE").is_none());
     }
 }

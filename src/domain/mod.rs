@@ -3,7 +3,7 @@
 pub mod address;
 pub mod carrier_events;
 pub mod channel;
-mod country;
+pub mod country;
 pub mod customs;
 pub mod decimal;
 mod email;
@@ -14,6 +14,7 @@ mod phone;
 pub mod pickup;
 pub mod rates;
 mod role;
+pub mod romanise;
 pub mod status;
 pub mod text;
 pub mod timezone;

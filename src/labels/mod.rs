@@ -1,6 +1,7 @@
 //! Shipping labels: PDF (100 × 150 mm thermal, or four to an A4 sheet) and ZPL for 203 dpi
 //! printers. A pure function of the shipment: no database, no clock.
 
+mod cn23;
 mod manifest;
 mod pdf;
 mod zpl;
@@ -51,8 +52,15 @@ pub struct Label {
     pub kind: ChannelKind,
     pub country: String,
     pub postal_code: String,
+    /// The recipient in the destination's own order, the country by name, then the phone.
     pub recipient: Vec<String>,
+    /// The sender in Latin script, compact (five lines at most) for the label.
     pub sender: Vec<String>,
+    /// The sender in Latin script, line by line, for the CN23.
+    pub sender_full: Vec<String>,
+    /// The sender as written locally (Chinese), when that differs from the Latin version:
+    /// printed small for the collecting courier, never on ZPL.
+    pub sender_local: Option<String>,
     pub weight: String,
     pub booked: String,
     pub reference: String,
@@ -60,6 +68,25 @@ pub struct Label {
     pub customs: Customs,
     pub customs_value: String,
     pub customs_weight: String,
+}
+
+/// The sender's lines for the label: at most five, street and locality joined.
+fn compact_sender(a: &Address) -> Vec<String> {
+    let mut out = vec![a.name.clone()];
+    out.extend(a.company.clone());
+    out.push(
+        [Some(a.street1.clone()), a.street2.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    let lines = a.lines();
+    // After name, company and streets come the locality lines and the country.
+    let skip = 2 + usize::from(a.company.is_some()) + usize::from(a.street2.is_some());
+    out.push(lines.get(skip..).unwrap_or_default().join(", "));
+    out.push(format!("Tel {}", a.phone));
+    out
 }
 
 impl Label {
@@ -70,30 +97,41 @@ impl Label {
         kind: ChannelKind,
         base_url: &str,
     ) -> Label {
-        let sender: Address = serde_json::from_str(&s.sender).unwrap_or_default();
+        let local: Address = serde_json::from_str(&s.sender).unwrap_or_default();
+        let sender = local.in_latin();
+        let sender_local = (!local.is_latin()).then(|| {
+            [
+                Some(local.name.clone()),
+                local.company.clone(),
+                local.state.clone(),
+                Some(local.city.clone()),
+                Some(local.street1.clone()),
+                local.street2.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+        });
         let customs: Customs = serde_json::from_str(&s.customs).unwrap_or(Customs {
             contents_type: "other".into(),
-            items: vec![],
+            ..Customs::default()
         });
-        let mut recipient = vec![s.recipient_name.clone()];
-        recipient.extend(s.recipient_company.clone());
-        recipient.push(s.recipient_street1.clone());
-        recipient.extend(s.recipient_street2.clone());
-        let mut city = format!("{} {}", s.recipient_city, s.recipient_postal_code);
-        if let Some(st) = &s.recipient_state {
-            city = format!("{} {st} {}", s.recipient_city, s.recipient_postal_code);
-        }
-        recipient.push(city);
-        recipient.push(s.recipient_country.clone());
+        let to = Address {
+            name: s.recipient_name.clone(),
+            company: s.recipient_company.clone(),
+            street1: s.recipient_street1.clone(),
+            street2: s.recipient_street2.clone(),
+            city: s.recipient_city.clone(),
+            state: s.recipient_state.clone(),
+            postal_code: s.recipient_postal_code.clone(),
+            country: s.recipient_country.clone(),
+            ..Address::default()
+        };
+        let mut recipient = to.lines();
         recipient.push(format!("Tel {}", s.recipient_phone));
-        let mut from = vec![sender.name.clone()];
-        from.extend(sender.company.clone());
-        from.push(sender.street1.clone());
-        from.push(format!(
-            "{} {} {}",
-            sender.city, sender.postal_code, sender.country
-        ));
-        from.push(format!("Tel {}", sender.phone));
+        let mut sender_full = sender.lines();
+        sender_full.push(format!("Tel {}", sender.phone));
         let customs_value = customs
             .total_value()
             .iter()
@@ -108,7 +146,9 @@ impl Label {
             country: s.recipient_country.clone(),
             postal_code: s.recipient_postal_code.clone(),
             recipient,
-            sender: from,
+            sender: compact_sender(&sender),
+            sender_full,
+            sender_local,
             weight: format_weight(s.weight_g),
             booked: s.created_at.format("%Y-%m-%d").to_string(),
             reference: s.reference.clone().unwrap_or_default(),

@@ -59,6 +59,70 @@ pub struct FontIds {
     pub(super) cjk: FontId,
 }
 
+/// Millimetres from points.
+const MM_PER_PT: f32 = 25.4 / 72.0;
+
+/// How wide `s` is at `size` pt, in label millimetres, from the fonts' advance widths.
+pub(super) fn text_width(s: &str, size: f32) -> f32 {
+    let Some(f) = fonts() else {
+        // No fonts, no PDF; a generous guess keeps callers' arithmetic sane.
+        return s.chars().count() as f32 * size * MM_PER_PT;
+    };
+    let em: f32 = s
+        .chars()
+        .map(|c| {
+            let font = if is_cjk(c) { &f.cjk } else { &f.latin };
+            let upm = f32::from(font.font_metrics.units_per_em.max(1));
+            font.lookup_glyph_index(c as u32)
+                .map(|g| f32::from(font.get_horizontal_advance(g)) / upm)
+                .unwrap_or(if is_cjk(c) { 1.0 } else { 0.6 })
+        })
+        .sum();
+    em * size * MM_PER_PT
+}
+
+/// Breaks `s` into lines no wider than `width` mm at `size` pt: between words, and inside
+/// a word (or a run of Chinese, which has no spaces) only where it must.
+pub(super) fn wrap(s: &str, size: f32, width: f32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in s.split(' ').filter(|w| !w.is_empty()) {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if text_width(&candidate, size) <= width {
+            line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        for c in word.chars() {
+            line.push(c);
+            if text_width(&line, size) > width && line.chars().count() > 1 {
+                line.pop();
+                lines.push(std::mem::replace(&mut line, c.to_string()));
+            }
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The largest size from `size` down to `min` at which `s` fits `width` on one line.
+pub(super) fn fit_size(s: &str, size: f32, min: f32, width: f32) -> f32 {
+    let w = text_width(s, size);
+    if w <= width {
+        size
+    } else {
+        (size * width / w).max(min)
+    }
+}
+
 pub const LABEL_W: f32 = 100.0;
 pub const LABEL_H: f32 = 150.0;
 /// Narrowest bar of the Code 128: 3 dots at 203 dpi.
@@ -94,6 +158,56 @@ impl Pen<'_> {
                 winding_order: None,
             },
         });
+    }
+
+    /// One line shrunk (down to 60 %) so that it stays within `width`; wrapped text is
+    /// for blocks, this is for lines that must stay one line.
+    pub(super) fn text_fit(&mut self, x: f32, y: f32, size: f32, width: f32, s: &str) {
+        let fitted = fit_size(s, size, size * 0.6, width);
+        if text_width(s, fitted) <= width {
+            self.text(x, y, fitted, s);
+        } else {
+            let cut = wrap(s, fitted, width)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            self.text(x, y, fitted, &cut);
+        }
+    }
+
+    /// Lines wrapped to `width`, the first baseline at `top`, `leading` mm apart; shrinks
+    /// the text (down to `min` pt) until the block ends above `bottom`. Returns the
+    /// baseline below the last line.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn block(
+        &mut self,
+        x: f32,
+        top: f32,
+        bottom: f32,
+        width: f32,
+        size: f32,
+        min: f32,
+        lines: &[String],
+    ) -> f32 {
+        let mut size = size;
+        let layout = |size: f32| -> Vec<String> {
+            lines.iter().flat_map(|l| wrap(l, size, width)).collect()
+        };
+        let mut wrapped = layout(size);
+        let leading = |size: f32| size * MM_PER_PT * 1.3;
+        while size > min && top - leading(size) * (wrapped.len() as f32 - 1.0) < bottom {
+            size = (size - 0.5).max(min);
+            wrapped = layout(size);
+        }
+        let mut y = top;
+        for l in &wrapped {
+            if y < bottom {
+                break;
+            }
+            self.text(x, y, size, l);
+            y -= leading(size);
+        }
+        y
     }
 
     pub(super) fn text(&mut self, x: f32, y: f32, size: f32, s: &str) {
@@ -183,27 +297,31 @@ pub(super) fn module_for(data: &str, max_mm: f32) -> f32 {
     m
 }
 
-fn draw_label(pen: &mut Pen, l: &Label) {
+pub(super) fn black(pen: &mut Pen) {
     pen.ops.push(Op::SetFillColor {
         col: Color::Greyscale(Greyscale {
             percent: 0.0,
             icc_profile: None,
         }),
     });
+}
+
+fn draw_label(pen: &mut Pen, l: &Label) {
+    black(pen);
     // Header: carrier and service, destination large.
     pen.text(4.0, 143.0, 10.0, &l.carrier);
     pen.text(4.0, 138.0, 8.0, &l.service);
     pen.text(70.0, 136.0, 34.0, &l.country);
     pen.text(70.0, 131.0, 10.0, &l.postal_code);
     pen.line(2.0, 129.0, 96.0);
-    // Recipient: the largest text.
+    // Recipient: the largest text; lines closer and smaller when there are many.
     pen.text(4.0, 125.0, 7.0, "TO");
-    for (i, line) in l.recipient.iter().take(7).enumerate() {
-        if i == 0 {
-            pen.text(4.0, 119.5, 13.0, line);
-        } else {
-            pen.text(4.0, 119.5 - i as f32 * 5.0, 11.0, line);
-        }
+    let n = l.recipient.len().max(2) as f32;
+    let step = (33.5 / (n - 1.0)).min(5.0);
+    let size = 11.0 * step / 5.0;
+    for (i, line) in l.recipient.iter().enumerate() {
+        let first = if i == 0 { size + 2.0 } else { size };
+        pen.text_fit(4.0, 119.5 - i as f32 * step, first, 92.0, line);
     }
     pen.line(2.0, 84.0, 96.0);
     // Tracking barcode with its number below.
@@ -216,19 +334,22 @@ fn draw_label(pen: &mut Pen, l: &Label) {
     pen.barcode(left, 66.0, 16.0, &l.tracking_number, module);
     pen.text(25.0, 61.0, 12.0, &l.tracking_number);
     pen.line(2.0, 58.5, 96.0);
-    // Sender, weight, date, reference.
+    // Sender in Latin script, then as written locally for the collecting courier.
     pen.text(4.0, 54.5, 6.0, "FROM");
     for (i, line) in l.sender.iter().take(5).enumerate() {
-        pen.text(4.0, 50.5 - i as f32 * 3.6, 8.0, line);
+        pen.text_fit(4.0, 50.5 - i as f32 * 3.3, 7.5, 92.0, line);
+    }
+    if let Some(local) = &l.sender_local {
+        pen.text_fit(4.0, 33.8, 6.5, 92.0, local);
     }
     pen.text(
         4.0,
-        31.0,
+        30.0,
         8.0,
         &format!("Weight {}   Booked {}", l.weight, l.booked),
     );
     if !l.reference.is_empty() {
-        pen.text(4.0, 27.5, 8.0, &format!("Ref {}", l.reference));
+        pen.text_fit(4.0, 26.8, 8.0, 92.0, &format!("Ref {}", l.reference));
     }
     // Public tracking QR code, bottom right.
     pen.qr(74.0, 3.0, 0.625, &l.tracking_url);
@@ -244,11 +365,13 @@ fn draw_label(pen: &mut Pen, l: &Label) {
                 l.customs.contents_type.to_uppercase()
             ),
         );
-        for (i, item) in l.customs.items.iter().take(3).enumerate() {
-            pen.text(
+        let shown = if l.customs.items.len() > 3 { 2 } else { 3 };
+        for (i, item) in l.customs.items.iter().take(shown).enumerate() {
+            pen.text_fit(
                 4.0,
                 18.0 - i as f32 * 3.0,
                 6.0,
+                68.0,
                 &format!(
                     "{} × {}  HS {}  {}  {} g",
                     item.quantity,
@@ -259,10 +382,19 @@ fn draw_label(pen: &mut Pen, l: &Label) {
                 ),
             );
         }
-        pen.text(
+        if l.customs.items.len() > shown {
+            pen.text(
+                4.0,
+                12.0,
+                6.0,
+                &format!("+ {} more items", l.customs.items.len() - shown),
+            );
+        }
+        pen.text_fit(
             4.0,
             8.5,
             6.0,
+            68.0,
             &format!(
                 "Total value {}   Total weight {}",
                 l.customs_value, l.customs_weight
@@ -277,87 +409,8 @@ fn draw_label(pen: &mut Pen, l: &Label) {
     }
 }
 
-/// The CN23 commercial invoice page that goes with an express label.
-fn draw_invoice(pen: &mut Pen, l: &Label) {
-    pen.text(4.0, 140.0, 12.0, "COMMERCIAL INVOICE (CN 23)");
-    pen.text(
-        4.0,
-        133.0,
-        8.0,
-        &format!(
-            "Waybill {}   {} {}",
-            l.tracking_number, l.carrier, l.service
-        ),
-    );
-    pen.text(
-        4.0,
-        128.0,
-        8.0,
-        &format!(
-            "Date {}   Contents {}   Ref {}",
-            l.booked, l.customs.contents_type, l.reference
-        ),
-    );
-    pen.text(4.0, 121.0, 7.0, "SENDER");
-    for (i, line) in l.sender.iter().enumerate() {
-        pen.text(4.0, 117.0 - i as f32 * 3.5, 7.0, line);
-    }
-    pen.text(52.0, 121.0, 7.0, "RECIPIENT");
-    for (i, line) in l.recipient.iter().enumerate() {
-        pen.text(52.0, 117.0 - i as f32 * 3.5, 7.0, line);
-    }
-    pen.line(2.0, 90.0, 96.0);
-    pen.text(
-        4.0,
-        86.0,
-        6.5,
-        "Qty  Description / HS code / origin                Unit value    Weight",
-    );
-    for (i, item) in l.customs.items.iter().take(12).enumerate() {
-        let value = crate::domain::Currency::parse(&item.currency)
-            .map(|c| crate::domain::Money::new(item.unit_value, c).to_string())
-            .unwrap_or_default();
-        pen.text(
-            4.0,
-            81.0 - i as f32 * 4.5,
-            6.5,
-            &format!(
-                "{:>3}  {} / HS {} / {}    {}    {} g",
-                item.quantity,
-                item.description,
-                item.hs_code,
-                item.origin_country,
-                value,
-                item.weight_g
-            ),
-        );
-    }
-    pen.line(2.0, 22.0, 96.0);
-    pen.text(
-        4.0,
-        17.0,
-        8.0,
-        &format!(
-            "Total value {}   Total weight {}",
-            l.customs_value, l.customs_weight
-        ),
-    );
-    pen.text(
-        4.0,
-        8.0,
-        8.0,
-        "I certify the particulars given in this declaration are correct.",
-    );
-    pen.text(
-        4.0,
-        3.5,
-        8.0,
-        "Signature ____________________   Date ____________",
-    );
-}
-
 /// One PDF with every label: 4 × 6 (one a page, express labels followed by their invoice)
-/// or A4 (four a page at A6 size; invoices follow on their own pages).
+/// or A4 (four cells a page at A6 size; an express label's invoice in the cell after it).
 pub fn render_pdf(labels: &[Label], size: Size) -> Result<Vec<u8>, String> {
     let parsed = fonts().ok_or("the label fonts could not be read")?;
     let mut doc = PdfDocument::new("Waybill labels");
@@ -381,7 +434,7 @@ pub fn render_pdf(labels: &[Label], size: Size) -> Result<Vec<u8>, String> {
                 pages.push(PdfPage::new(Mm(LABEL_W), Mm(LABEL_H), pen.ops));
                 if l.kind == ChannelKind::Express {
                     let mut pen = new_pen(0.0, 0.0, 1.0);
-                    draw_invoice(&mut pen, l);
+                    super::cn23::draw_invoice(&mut pen, l);
                     pages.push(PdfPage::new(Mm(LABEL_W), Mm(LABEL_H), pen.ops));
                 }
             }
@@ -390,24 +443,23 @@ pub fn render_pdf(labels: &[Label], size: Size) -> Result<Vec<u8>, String> {
             // A6 is exactly a quarter of A4: 105 × 148.5 mm cells, the label scaled to fit.
             let scale = 148.0 / LABEL_H;
             let cells = [(0.0, 148.5), (105.0, 148.5), (0.0, 0.0), (105.0, 0.0)];
-            let mut invoices = Vec::new();
-            for chunk in labels.chunks(4) {
+            // Each express label's invoice takes the next cell, so it follows its label.
+            let cells_of: Vec<(&Label, bool)> = labels
+                .iter()
+                .flat_map(|l| {
+                    let invoice = (l.kind == ChannelKind::Express).then_some((l, true));
+                    std::iter::once((l, false)).chain(invoice)
+                })
+                .collect();
+            for chunk in cells_of.chunks(4) {
                 let mut ops = Vec::new();
-                for (l, (cx, cy)) in chunk.iter().zip(cells) {
+                for (&(l, invoice), (cx, cy)) in chunk.iter().zip(cells) {
                     let mut pen = new_pen(cx + 1.5, cy + 0.25, scale);
-                    draw_label(&mut pen, l);
-                    ops.extend(pen.ops);
-                    if l.kind == ChannelKind::Express {
-                        invoices.push(l);
+                    if invoice {
+                        super::cn23::draw_invoice(&mut pen, l);
+                    } else {
+                        draw_label(&mut pen, l);
                     }
-                }
-                pages.push(PdfPage::new(Mm(210.0), Mm(297.0), ops));
-            }
-            for chunk in invoices.chunks(4) {
-                let mut ops = Vec::new();
-                for (l, (cx, cy)) in chunk.iter().zip(cells) {
-                    let mut pen = new_pen(cx + 1.5, cy + 0.25, scale);
-                    draw_invoice(&mut pen, l);
                     ops.extend(pen.ops);
                 }
                 pages.push(PdfPage::new(Mm(210.0), Mm(297.0), ops));

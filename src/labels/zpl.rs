@@ -1,4 +1,6 @@
-//! ZPL II for 203 dpi thermal printers (8 dots per mm), UTF-8 text (^CI28).
+//! ZPL II for 203 dpi thermal printers (8 dots per mm), UTF-8 text (^CI28). The printer's
+//! font 0 has no Chinese: the sender goes out in its Latin version, and any character
+//! outside the Latin script is replaced rather than printed as a blank box.
 
 use super::Label;
 
@@ -7,9 +9,16 @@ fn d(mm: f32) -> i32 {
     (mm * 8.0).round() as i32
 }
 
-/// Field data must not contain the ZPL control characters ^ and ~.
+/// Field data must not contain the ZPL control characters ^ and ~, nor characters the
+/// printer's font cannot draw.
 fn clean(s: &str) -> String {
-    s.replace(['^', '~'], " ")
+    s.chars()
+        .map(|c| match c {
+            '^' | '~' => ' ',
+            c if crate::domain::address::is_latin(c.encode_utf8(&mut [0; 4])) => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 fn text(z: &mut String, x: f32, y: f32, h: f32, s: &str) {

@@ -1,6 +1,8 @@
-//! Bulk booking from a CSV file: one shipment per row, one customs item per row. A preview
-//! checks every row as booking would (without charging); the run books the valid rows, each
-//! with the idempotency key `csv:REFERENCE`, so importing the same file twice books once.
+//! Bulk booking from a CSV file: one shipment per reference, one customs item per row (rows
+//! repeating a reference add items to its shipment). The file may be UTF-8 or GBK/GB18030,
+//! as Excel in China saves it. A preview checks every shipment as booking would (without
+//! charging); the run books the valid ones, each with the idempotency key `csv:REFERENCE`,
+//! so importing the same file twice books once.
 
 use std::collections::BTreeMap;
 
@@ -10,17 +12,19 @@ use crate::db::users::User;
 use crate::db::{self, DbConn, Pool};
 use crate::domain::ParcelInput;
 use crate::domain::address::AddressInput;
-use crate::domain::customs::{CustomsInput, CustomsItemInput};
+use crate::domain::customs::{CustomsInput, CustomsItemInput, MAX_ITEMS};
 use crate::error::AppError;
 use crate::services::booking::{self, Booking, BookingInput, Settings};
 
 pub const MAX_ROWS: usize = 5_000;
 
 /// The documented columns, in the order of the sample file.
-pub const COLUMNS: [(&str, &str); 24] = [
+pub const COLUMNS: [(&str, &str); 27] = [
     (
         "reference",
-        "required: your order number; importing the same reference again books nothing new",
+        "required: your order number; importing the same reference again books nothing new. \
+         A shipment with several items takes one row per item, each with the same reference: \
+         the first row gives the shipment, the next ones need only the item_ columns (up to 20 items)",
     ),
     ("channel", "required: a channel code, e.g. CNPOST-RAM"),
     ("recipient_name", "required, Latin letters"),
@@ -48,13 +52,31 @@ pub const COLUMNS: [(&str, &str); 24] = [
     ("item_weight_g", "required, grams per unit"),
     ("item_hs_code", "required, 6 to 10 digits"),
     ("item_origin_country", "required, ISO code like CN"),
+    (
+        "ioss",
+        "optional: your IOSS number (IM + 10 digits), expected for EU parcels worth €150 or less",
+    ),
+    ("vat_number", "optional: your VAT number, like DE123456789"),
+    ("eori", "optional: your EORI number"),
+];
+
+/// Columns of an item: on rows that repeat a reference these add an item, the rest must
+/// be blank or the same as on the reference's first row.
+const ITEM_COLUMNS: [&str; 7] = [
+    "item_description",
+    "item_quantity",
+    "item_unit_value",
+    "item_currency",
+    "item_weight_g",
+    "item_hs_code",
+    "item_origin_country",
 ];
 
 pub fn sample_csv() -> String {
     let header: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
     let rows = [
-        "ORD-1001,CNPOST-RAM,Anna Müller,,Friedrichstraße 12,,Berlin,,10117,DE,+49 30 1234567,anna@example.de,455,200,150,50,merchandise,LED desk lamp,1,24.90,USD,400,940520,CN",
-        "ORD-1002,UPS-SAVER,John Smith,Acme Inc,1 Market St,Suite 300,San Francisco,CA,94105,US,+1 415 555 0100,,1200,300,200,100,merchandise,Silk scarf,2,15.00,USD,300,621410,CN",
+        "ORD-1001,CNPOST-RAM,Anna Müller,,Friedrichstraße 12,,Berlin,,10117,DE,+49 30 1234567,anna@example.de,455,200,150,50,merchandise,LED desk lamp,1,24.90,USD,400,940520,CN,,,",
+        "ORD-1002,UPS-SAVER,John Smith,Acme Inc,1 Market St,Suite 300,San Francisco,CA,94105,US,+1 415 555 0100,,1200,300,200,100,merchandise,Silk scarf,2,15.00,USD,300,621410,CN,,,",
     ];
     format!("{}\n{}\n", header.join(","), rows.join("\n"))
 }
@@ -98,13 +120,39 @@ fn num(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
+/// The file's text: UTF-8 (with or without a byte-order mark) when it is valid UTF-8,
+/// else GB18030 (a superset of GBK, what Excel in China saves as "CSV").
+pub fn decode(data: &[u8]) -> Result<String, String> {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    if let Ok(t) = std::str::from_utf8(data) {
+        return Ok(t.to_string());
+    }
+    let (text, _, malformed) = encoding_rs::GB18030.decode(data);
+    if malformed {
+        return Err(
+            "The file is neither UTF-8 nor GBK text. Save it as CSV (UTF-8 or GBK) and upload again."
+                .into(),
+        );
+    }
+    Ok(text.into_owned())
+}
+
+fn item_of(g: &dyn Fn(&str) -> String) -> CustomsItemInput {
+    CustomsItemInput {
+        description: g("item_description"),
+        quantity: num(&g("item_quantity")),
+        unit_value: serde_json::Value::String(g("item_unit_value")),
+        currency: g("item_currency"),
+        weight_g: num(&g("item_weight_g")),
+        hs_code: g("item_hs_code"),
+        origin_country: g("item_origin_country"),
+    }
+}
+
 /// Reads the file; a missing required column or an unreadable file is an error for the whole upload.
 pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
-    let text =
-        std::str::from_utf8(data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data)).map_err(|_| {
-            "The file is not UTF-8 text. Save it as CSV UTF-8 and upload again.".to_string()
-        })?;
-    let text = crate::domain::text::text_file(text)?;
+    let text = decode(data)?;
+    let text = crate::domain::text::text_file(&text)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -132,59 +180,81 @@ pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
             missing.join(", ")
         ));
     }
-    let mut rows = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    // The first row of each reference, by reference: later rows add items to it.
+    let mut firsts: BTreeMap<String, (usize, csv::StringRecord)> = BTreeMap::new();
     for (n, rec) in reader.records().enumerate() {
         let line = n + 2;
         let rec = rec.map_err(|e| format!("Line {line} could not be read: {e}"))?;
         if rec.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
+        let g = |c: &str| get(&rec, &idx, c).to_string();
+        let reference = g("reference");
+        if let Some((at, first)) = firsts.get(&reference) {
+            let same_shipment = COLUMNS
+                .iter()
+                .map(|(c, _)| *c)
+                .filter(|c| !ITEM_COLUMNS.contains(c))
+                .all(|c| {
+                    let v = get(&rec, &idx, c);
+                    v.is_empty() || v == get(first, &idx, c)
+                });
+            if same_shipment {
+                let row = &mut rows[*at];
+                row.input.customs.items.push(item_of(&g));
+                if row.input.customs.items.len() == MAX_ITEMS + 1 {
+                    row.errors.push(format!(
+                        "reference: {reference} has more than {MAX_ITEMS} items (line {line})"
+                    ));
+                }
+                continue;
+            }
+        }
         if rows.len() == MAX_ROWS {
             return Err(format!(
                 "At most {MAX_ROWS} rows per file; split it and upload the parts."
             ));
         }
-        let g = |c: &str| get(&rec, &idx, c);
         let input = BookingInput {
-            channel: g("channel").to_string(),
+            channel: g("channel"),
             sender_address_id: None,
             recipient: AddressInput {
-                name: g("recipient_name").into(),
-                company: opt(g("recipient_company")),
-                street1: g("recipient_street1").into(),
-                street2: opt(g("recipient_street2")),
-                city: g("recipient_city").into(),
-                state: opt(g("recipient_state")),
-                postal_code: g("recipient_postal_code").into(),
-                country: g("recipient_country").into(),
-                phone: g("recipient_phone").into(),
-                email: opt(g("recipient_email")),
+                name: g("recipient_name"),
+                company: opt(&g("recipient_company")),
+                street1: g("recipient_street1"),
+                street2: opt(&g("recipient_street2")),
+                city: g("recipient_city"),
+                state: opt(&g("recipient_state")),
+                postal_code: g("recipient_postal_code"),
+                country: g("recipient_country"),
+                phone: g("recipient_phone"),
+                email: opt(&g("recipient_email")),
+                latin: None,
             },
             parcel: ParcelInput {
-                weight_g: num(g("weight_g")),
-                length_mm: num(g("length_mm")),
-                width_mm: num(g("width_mm")),
-                height_mm: num(g("height_mm")),
+                weight_g: num(&g("weight_g")),
+                length_mm: num(&g("length_mm")),
+                width_mm: num(&g("width_mm")),
+                height_mm: num(&g("height_mm")),
             },
-            reference: opt(g("reference")),
+            reference: opt(&reference),
             quote_id: None,
             allow_duplicate_reference: false,
             customs: CustomsInput {
-                contents_type: opt(g("contents_type")).unwrap_or_else(|| "merchandise".into()),
-                items: vec![CustomsItemInput {
-                    description: g("item_description").into(),
-                    quantity: num(g("item_quantity")),
-                    unit_value: serde_json::Value::String(g("item_unit_value").into()),
-                    currency: g("item_currency").into(),
-                    weight_g: num(g("item_weight_g")),
-                    hs_code: g("item_hs_code").into(),
-                    origin_country: g("item_origin_country").into(),
-                }],
+                contents_type: opt(&g("contents_type")).unwrap_or_else(|| "merchandise".into()),
+                items: vec![item_of(&g)],
+                ioss: opt(&g("ioss")),
+                vat_number: opt(&g("vat_number")),
+                eori: opt(&g("eori")),
             },
         };
+        if !reference.is_empty() && !firsts.contains_key(&reference) {
+            firsts.insert(reference.clone(), (rows.len(), rec.clone()));
+        }
         rows.push(Row {
             line,
-            reference: g("reference").to_string(),
+            reference,
             channel: g("channel").to_ascii_uppercase(),
             recipient: format!(
                 "{}, {} {}",
@@ -209,11 +279,15 @@ fn describe(errors: &BTreeMap<String, String>) -> Vec<String> {
     errors
         .iter()
         .map(|(k, v)| {
-            format!(
-                "{}: {v}",
-                k.replace("customs.items.0.", "item ")
-                    .replace(['.', '_'], " ")
-            )
+            // customs.items.2.hs_code → item 3 hs code
+            let k = match k
+                .strip_prefix("customs.items.")
+                .and_then(|r| r.split_once('.'))
+            {
+                Some((n, f)) => format!("item {} {f}", n.parse::<usize>().map_or(1, |n| n + 1)),
+                None => k.clone(),
+            };
+            format!("{}: {v}", k.replace(['.', '_'], " "))
         })
         .collect()
 }
@@ -234,7 +308,7 @@ pub fn check(conn: &mut DbConn, seller_id: &str, rows: &mut [Row]) -> Result<(),
                 .push("reference: required, so the import is safe to repeat".into());
         } else if let Some(first) = seen.insert(row.reference.clone(), row.line) {
             row.errors.push(format!(
-                "reference: {} is already on line {first}",
+                "reference: {} is already on line {first} with other shipment details (rows of one reference add items to one shipment)",
                 row.reference
             ));
         } else if let Some(s) =

@@ -135,3 +135,66 @@ async fn unreadable_uploads_are_explained() {
     let other = app.signed_in(Role::Seller, "peek@example.com").await;
     assert_eq!(other.get(&location(&ok)).await.status(), 404);
 }
+
+/// Uploads raw bytes (a file in another encoding than UTF-8).
+async fn upload_bytes(v: &Visitor, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+    let token = v.csrf("/shipments/import").await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", token)
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    v.http
+        .post(format!("{}/shipments/import", v.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_gbk_file_imports_with_several_items_per_order() {
+    let app = spawn_app().await;
+    let (v, seller) = seller_with_address(&app, "gbk@example.com").await;
+    // As Excel in China saves it: GBK, a Chinese note column Waybill ignores, a Chinese
+    // order number, and one row per item (the second row repeats the reference only).
+    let header = waybill::services::import::COLUMNS
+        .iter()
+        .map(|c| c.0)
+        .collect::<Vec<_>>()
+        .join(",");
+    let csv = format!(
+        "{header},备注\n\
+         订单1001,CNPOST-RAM,John Smith,,1 Main St,,Austin,TX,78701,US,+1 512 555 0100,,900,200,150,50,merchandise,Mug,1,5.00,USD,300,691200,CN,,,,易碎\n\
+         订单1001,,,,,,,,,,,,,,,,,Tea spoon,4,1.00,USD,20,821599,CN,,,,\n"
+    );
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(&csv);
+    assert!(!unmappable);
+    assert!(std::str::from_utf8(&gbk).is_err(), "the file is not UTF-8");
+    let r = upload_bytes(&v, "订单.csv", gbk.into_owned()).await;
+    assert_eq!(r.status(), 303);
+    let page_path = location(&r);
+    let preview = v.get_html(&page_path).await;
+    assert!(preview.contains("订单1001"), "{preview}");
+    assert!(
+        preview.contains("<strong>1</strong> of 1 rows can be booked"),
+        "{preview}"
+    );
+    let results = book_and_wait(&v, &page_path).await;
+    assert!(
+        results.contains("<strong>1</strong> booked, 0 failed."),
+        "{results}"
+    );
+    let s = waybill::db::shipments::find_open_by_reference(&mut app.conn(), &seller, "订单1001")
+        .unwrap()
+        .unwrap();
+    let customs: serde_json::Value = serde_json::from_str(&s.customs).unwrap();
+    let items = customs["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{customs}");
+    assert_eq!(items[1]["description"], "Tea spoon");
+    // Bytes that are neither UTF-8 nor GBK are refused with a reason.
+    let r = upload_bytes(&v, "x.csv", vec![b'a', b',', 0x81, 0x20, b'\n']).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("neither UTF-8 nor GBK"));
+}

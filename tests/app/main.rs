@@ -6,6 +6,7 @@
 mod fixtures;
 mod helpers;
 
+mod customs_labels;
 mod import;
 mod labels;
 

@@ -942,7 +942,14 @@ async fn a_courier_scan_is_recorded_once_logged_and_checkpointed_by_the_job() {
     );
     assert_eq!(status_of(&app, &seller, &id), "picked_up");
     // The periodic job checkpoints a log that has grown.
-    waybill::jobs::run_due_at(&app.state.pool, waybill::services::sessions::Lifetimes::of(&app.state.config), "", chrono::Utc::now(), Some(&app.state.log_key)).unwrap();
+    waybill::jobs::run_due_at(
+        &app.state.pool,
+        waybill::services::sessions::Lifetimes::of(&app.state.config),
+        "",
+        chrono::Utc::now(),
+        Some(&app.state.log_key),
+    )
+    .unwrap();
     let v: Value = app
         .visitor()
         .get(&format!("/api/v1/tracking/{number}"))

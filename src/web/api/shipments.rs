@@ -203,6 +203,7 @@ pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentO
             country: s.recipient_country.clone(),
             phone: s.recipient_phone.clone(),
             email: s.recipient_email.clone(),
+            latin: None,
         },
         parcel: ParcelOut {
             weight_g: s.weight_g,
@@ -251,6 +252,8 @@ async fn create_shipment(
         None => None,
     };
     let booking = body.parse().map_err(AppError::validation)?;
+    let warning =
+        crate::domain::customs::ioss_warning(&booking.customs, &booking.recipient.country);
     let user = seller.user;
     let (currency, base) = (state.config.currency, state.config.base_url.clone());
     let quote_key = state.quote_key.clone();
@@ -276,7 +279,13 @@ async fn create_shipment(
     if replayed {
         resp.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(resp.json(shipment_out(&shipment, None)))
+    let mut out =
+        serde_json::to_value(shipment_out(&shipment, None)).map_err(AppError::internal)?;
+    // Advice, not a refusal: the shipment is booked either way.
+    if let (Some(w), Some(o)) = (warning, out.as_object_mut()) {
+        o.insert("warnings".into(), serde_json::json!({ "customs.ioss": w }));
+    }
+    Ok(resp.json(out))
 }
 
 #[derive(Deserialize, Default)]

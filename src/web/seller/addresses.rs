@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::addresses::AddressRow;
-use crate::domain::address::{AddressInput, Party};
+use crate::domain::address::{AddressInput, LatinInput, Party};
 use crate::error::AppError;
 use crate::web::extract::{CsrfForm, CsrfOnly, PathId, Seller};
 use crate::web::page::{PageCtx, flash};
@@ -29,6 +29,8 @@ struct AddressesPage {
     ctx: PageCtx,
     rows: Vec<AddressRow>,
     form: AddressInput,
+    /// The Latin version as shown for editing (labels and customs forms print it).
+    latin: LatinInput,
     errors: BTreeMap<String, String>,
     /// Set when editing an existing address.
     editing: Option<String>,
@@ -50,11 +52,17 @@ async fn render(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    // `latin.name` is the field `latin_name` on the page.
+    let errors = errors
+        .into_iter()
+        .map(|(k, v)| (k.replace("latin.", "latin_"), v))
+        .collect();
     html_status(
         status,
         &AddressesPage {
             ctx: PageCtx::new(&auth.viewer),
             rows,
+            latin: form.latin.clone().unwrap_or_default(),
             form,
             errors,
             editing,
@@ -77,6 +85,31 @@ struct AddressForm {
     #[serde(flatten)]
     address: AddressInput,
     default: Option<String>,
+    latin_name: String,
+    latin_company: String,
+    latin_street1: String,
+    latin_street2: String,
+    latin_city: String,
+    latin_state: String,
+}
+
+impl AddressForm {
+    /// The address with its Latin version from the page's flat `latin_*` fields; left
+    /// all blank, Waybill romanises it.
+    fn input(&self) -> AddressInput {
+        let opt = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
+        AddressInput {
+            latin: Some(LatinInput {
+                name: self.latin_name.clone(),
+                company: opt(&self.latin_company),
+                street1: self.latin_street1.clone(),
+                street2: opt(&self.latin_street2),
+                city: self.latin_city.clone(),
+                state: opt(&self.latin_state),
+            }),
+            ..self.address.clone()
+        }
+    }
 }
 
 #[post("/seller/addresses")]
@@ -85,9 +118,10 @@ async fn create(
     auth: Seller,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<HttpResponse, AppError> {
-    let address = match form.address.parse(Party::Sender, "") {
+    let input = form.input();
+    let address = match input.parse(Party::Sender, "") {
         Ok(a) => a,
-        Err(errors) => return render(&state, &auth, form.address, errors, None).await,
+        Err(errors) => return render(&state, &auth, input, errors, None).await,
     };
     let (id, make_default) = (auth.user.id.clone(), form.default.is_some());
     state
@@ -126,9 +160,10 @@ async fn update(
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let address = match form.address.parse(Party::Sender, "") {
+    let input = form.input();
+    let address = match input.parse(Party::Sender, "") {
         Ok(a) => a,
-        Err(errors) => return render(&state, &auth, form.address, errors, Some(id)).await,
+        Err(errors) => return render(&state, &auth, input, errors, Some(id)).await,
     };
     let seller = auth.user.id.clone();
     let found = state

@@ -29,7 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[template(path = "seller/import.html")]
 struct UploadPage {
     ctx: PageCtx,
-    columns: [(&'static str, &'static str); 24],
+    columns: [(&'static str, &'static str); 27],
     error: Option<String>,
 }
 
@@ -75,12 +75,16 @@ async fn upload(
     if data.is_empty() {
         return failed("Choose a CSV file to upload.".into());
     }
-    let mut rows = match import::parse(&data) {
+    // Kept as UTF-8 whatever the upload's encoding (GBK files included).
+    let csv = match import::decode(&data) {
+        Ok(t) => t,
+        Err(e) => return failed(e),
+    };
+    let mut rows = match import::parse(csv.as_bytes()) {
         Ok(r) => r,
         Err(e) => return failed(e),
     };
     let seller = auth.user.id.clone();
-    let csv = String::from_utf8_lossy(&data).into_owned();
     let id = state
         .db(move |c| {
             import::check(c, &seller, &mut rows)?;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::addresses::AddressRow;
 use crate::domain::address::AddressInput;
-use crate::domain::customs::{CONTENTS_TYPES, CustomsInput, CustomsItemInput};
+use crate::domain::customs::{CONTENTS_TYPES, CustomsInput, CustomsItemInput, MAX_ITEMS};
 use crate::domain::{Money, ParcelInput, format_weight};
 use crate::error::AppError;
 use crate::services::booking::{self, BookingInput, Settings};
@@ -17,6 +17,7 @@ use crate::web::extract::{CsrfForm, Seller};
 use crate::web::page::{PageCtx, flash};
 use crate::web::{AppState, html_status, redirect};
 
+/// Item rows a new form shows; "Add item" adds one more, up to the customs maximum.
 const ITEM_ROWS: usize = 3;
 
 /// The booking form as posted: every field a string, units a person uses (kg, cm).
@@ -42,6 +43,12 @@ pub struct ShipmentForm {
     /// "1" when the seller books a reference that is already booked, on purpose.
     pub book_again: String,
     pub contents_type: String,
+    pub ioss: String,
+    pub vat_number: String,
+    pub eori: String,
+    /// How many item rows the form showed (without JavaScript, "Add item" re-renders
+    /// the form with one more).
+    pub item_rows: String,
     pub channel: String,
     pub action: String,
     /// One per rendered form: the idempotency key, so a double submit books once.
@@ -56,7 +63,63 @@ fn opt(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+const ITEM_FIELDS: [&str; 7] = [
+    "description",
+    "quantity",
+    "value",
+    "currency",
+    "weight_g",
+    "hs_code",
+    "origin",
+];
+
 impl ShipmentForm {
+    /// Item rows to show: as many as the form had, and at least up to the last filled one.
+    pub fn row_count(&self) -> usize {
+        let shown = self.item_rows.trim().parse().unwrap_or(ITEM_ROWS);
+        let filled = (0..MAX_ITEMS)
+            .rev()
+            .find(|i| self.row_filled(*i))
+            .map_or(0, |i| i + 1);
+        shown.max(filled).clamp(1, MAX_ITEMS)
+    }
+
+    fn row_filled(&self, i: usize) -> bool {
+        ["description", "quantity", "value", "weight_g", "hs_code"]
+            .iter()
+            .any(|f| !self.item(i, f).trim().is_empty())
+    }
+
+    /// "Add item" and "Remove" buttons: change the rows and say whether the form should
+    /// simply be shown again.
+    pub fn edit_rows(&mut self) -> bool {
+        let rows = self.row_count();
+        if self.action == "add_item" {
+            self.item_rows = (rows + 1).min(MAX_ITEMS).to_string();
+            return true;
+        }
+        let Some(n) = self
+            .action
+            .strip_prefix("remove_item_")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| (1..=rows).contains(n))
+        else {
+            return false;
+        };
+        // Rows after the removed one move up by one.
+        for i in n..rows {
+            for f in ITEM_FIELDS {
+                let next = self.item(i, f).to_string();
+                self.items.insert(format!("item{i}_{f}"), next);
+            }
+        }
+        for f in ITEM_FIELDS {
+            self.items.remove(&format!("item{rows}_{f}"));
+        }
+        self.item_rows = (rows - 1).max(1).to_string();
+        true
+    }
+
     /// Field `name` of item row `i` (0-based).
     pub fn item(&self, i: usize, name: &str) -> &str {
         self.items
@@ -89,12 +152,8 @@ impl ShipmentForm {
             width_mm: unit("width_cm", &self.width_cm, 1, "width in cm"),
             height_mm: unit("height_cm", &self.height_cm, 1, "height in cm"),
         };
-        let items = (0..ITEM_ROWS)
-            .filter(|i| {
-                ["description", "quantity", "value", "weight_g", "hs_code"]
-                    .iter()
-                    .any(|f| !self.item(*i, f).trim().is_empty())
-            })
+        let items = (0..MAX_ITEMS)
+            .filter(|i| self.row_filled(*i))
             .map(|i| CustomsItemInput {
                 description: self.item(i, "description").into(),
                 quantity: self.item(i, "quantity").trim().parse().ok(),
@@ -119,6 +178,7 @@ impl ShipmentForm {
                 country: self.recipient_country.clone(),
                 phone: self.recipient_phone.clone(),
                 email: opt(&self.recipient_email),
+                latin: None,
             },
             parcel,
             reference: opt(&self.reference),
@@ -127,6 +187,9 @@ impl ShipmentForm {
             customs: CustomsInput {
                 contents_type: self.contents_type.clone(),
                 items,
+                ioss: opt(&self.ioss),
+                vat_number: opt(&self.vat_number),
+                eori: opt(&self.eori),
             },
         }
     }
@@ -141,6 +204,9 @@ pub fn form_field(api: &str) -> String {
         "parcel.height_mm" => "height_cm".into(),
         "customs.contents_type" => "contents_type".into(),
         "customs.items" => "items".into(),
+        "customs.ioss" => "ioss".into(),
+        "customs.vat_number" => "vat_number".into(),
+        "customs.eori" => "eori".into(),
         other => {
             if let Some(rest) = other.strip_prefix("customs.items.") {
                 if let Some((n, f)) = rest.split_once('.') {
@@ -195,10 +261,13 @@ struct NewPage {
     quotes: Vec<QuoteRow>,
     contents_types: [&'static str; 6],
     balance: String,
+    /// Advice that does not stop booking, by field (`ioss`).
+    warnings: BTreeMap<String, String>,
+    max_items: usize,
 }
 
 fn items_of(form: &ShipmentForm, errors: &BTreeMap<String, String>) -> Vec<ItemRow> {
-    (0..ITEM_ROWS)
+    (0..form.row_count())
         .map(|i| {
             let prefix = format!("item{}_", i + 1);
             let row_errors = errors
@@ -244,9 +313,17 @@ pub(super) async fn render_new(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let mut warnings = BTreeMap::new();
+    if let Ok(b) = form.to_input(&mut BTreeMap::new()).parse_without_channel() {
+        if let Some(w) = crate::domain::customs::ioss_warning(&b.customs, &b.recipient.country) {
+            warnings.insert("ioss".to_string(), w);
+        }
+    }
     html_status(
         status,
         &NewPage {
+            warnings,
+            max_items: MAX_ITEMS,
             ctx: PageCtx::new(&auth.viewer),
             items: items_of(&form, &errors),
             form,
@@ -290,6 +367,10 @@ pub(super) async fn submit(
 ) -> Result<HttpResponse, AppError> {
     if !crate::security::is_token(&form.form_key) {
         form.form_key = crate::security::random_token(16)?;
+    }
+    if form.edit_rows() {
+        form.channel.clear();
+        return render_new(&state, &auth, form, BTreeMap::new(), Vec::new()).await;
     }
     let mut errors = BTreeMap::new();
     let input = form.to_input(&mut errors);
