@@ -7,6 +7,7 @@ mod helpers;
 
 mod import;
 mod labels;
+mod load;
 
 mod accounts;
 mod api_keys;
