@@ -1,7 +1,9 @@
 //! Booking through the real API, load generator included, on this machine:
 //! `waybill serve` (release) as a subprocess on loopback, driven by N concurrent clients.
 //! Measures quote latency, bookings/s (quote + book + charge) at 1 and 16 clients on SQLite
-//! and PostgreSQL, and a 1,000-row CSV import.
+//! and PostgreSQL, the confirmation mails still queued as each run ends (sent over SMTP to a
+//! relay on loopback), SQLite's write-ahead log at the end and after 10 s idle, and a
+//! 1,000-row CSV import.
 //!
 //! `cargo bench --bench booking` (PostgreSQL at WAYBILL_BENCH_PG_URL, default
 //! postgres://postgres@127.0.0.1:5432/postgres; `off` skips it).
@@ -82,6 +84,29 @@ async fn discard_smtp() -> anyhow::Result<u16> {
         }
     });
     Ok(port)
+}
+
+/// Confirmation mails not yet sent, read on a connection of this process.
+fn queued_mail(url: &str) -> anyhow::Result<i64> {
+    use diesel::prelude::*;
+    use waybill::db::schema::outbox;
+    let pending = outbox::table.filter(outbox::status.eq("pending")).count();
+    Ok(
+        match waybill::db::DbUrl::parse(url).map_err(anyhow::Error::msg)? {
+            waybill::db::DbUrl::Sqlite(path) => {
+                let mut c = diesel::SqliteConnection::establish(&path.to_string_lossy())?;
+                c.batch_execute("PRAGMA busy_timeout = 10000")?;
+                pending.get_result(&mut c)?
+            }
+            waybill::db::DbUrl::Postgres(url) => {
+                pending.get_result(&mut diesel::PgConnection::establish(&url)?)?
+            }
+        },
+    )
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
 
 fn run(mut c: Command) -> anyhow::Result<String> {
@@ -243,15 +268,47 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
             let secs = started.elapsed().as_secs_f64();
             all.sort();
             println!(
-                "{backend:<8} {:<14} {clients:>2} client{} {:>6.0} bookings/s  p50={:.2} ms  p99={:.2} ms  (n={})",
+                "{backend:<8} {:<14} {clients:>2} client{} {:>6.0} bookings/s  p50={:.2} ms  p99={:.2} ms  (n={}; mail queued at the end: {})",
                 if with_quote { "quote+book" } else { "book" },
                 if clients == 1 { " " } else { "s" },
                 all.len() as f64 / secs,
                 percentile(&all, 0.5),
                 percentile(&all, 0.99),
-                all.len()
+                all.len(),
+                queued_mail(url)?
             );
         }
+    }
+    // Booking has stopped: how long the queued confirmations take to go (followed for a
+    // minute at most), and the log now and 10 s later (idle by then once the mail is out).
+    let stopped = Instant::now();
+    let wal = |path: &str| std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len());
+    let wal_at_end = wal(url);
+    let queued = queued_mail(url)?;
+    let (mut left, mut drained, mut wal_later) = (queued, Duration::ZERO, None);
+    while (left > 0 || wal_later.is_none()) && stopped.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if left > 0 {
+            left = queued_mail(url)?;
+            drained = stopped.elapsed();
+        }
+        if wal_later.is_none() && stopped.elapsed() >= Duration::from_secs(10) {
+            wal_later = Some(wal(url));
+        }
+    }
+    println!(
+        "{backend:<8} mail           {next} confirmations over SMTP: {queued} queued when booking stopped; {} sent in the next {:.2} s ({:.0}/s), {left} still queued",
+        queued - left,
+        drained.as_secs_f64(),
+        (queued - left) as f64 / drained.as_secs_f64().max(0.001)
+    );
+    if !url.starts_with("postgres") {
+        println!(
+            "{backend:<8} write-ahead log {} when booking stopped, {} 10 s later (database {})",
+            mib(wal_at_end),
+            mib(wal_later.unwrap_or_default()),
+            mib(std::fs::metadata(url).map_or(0, |m| m.len()))
+        );
     }
     drop(server);
 

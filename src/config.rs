@@ -49,6 +49,8 @@ pub struct Config {
     pub mode: Mode,
     pub database_url: DbUrl,
     pub sqlite_sync: crate::db::SqliteSync,
+    /// Bytes of SQLite write-ahead log past which it is restarted (and truncated to).
+    pub sqlite_wal_limit: u64,
     /// Whether the built-in sandbox gateway takes payments. On by default in local mode only:
     /// in production it would let anyone top up for free.
     pub sandbox_payments: bool,
@@ -83,6 +85,8 @@ pub struct Config {
     pub public_rate_limit: Option<u32>,
     /// When tracking counts as missing or stale.
     pub tracking_rules: crate::domain::tracking_flags::TrackingRules,
+    /// Mails sent at once, each over its own SMTP connection.
+    pub mail_concurrency: usize,
 }
 
 /// Every key `waybill.toml` may set, with the environment variable that overrides it. This
@@ -92,6 +96,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("mode", "WAYBILL_MODE"),
     ("database_url", "DATABASE_URL"),
     ("sqlite_sync", "WAYBILL_SQLITE_SYNC"),
+    ("sqlite_wal_limit_mb", "WAYBILL_SQLITE_WAL_LIMIT_MB"),
     ("sandbox_payments", "WAYBILL_SANDBOX_PAYMENTS"),
     ("bind", "WAYBILL_BIND"),
     ("base_url", "WAYBILL_BASE_URL"),
@@ -114,6 +119,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("no_tracking_days", "WAYBILL_NO_TRACKING_DAYS"),
     ("stale_days_postal", "WAYBILL_STALE_DAYS_POSTAL"),
     ("stale_days_express", "WAYBILL_STALE_DAYS_EXPRESS"),
+    ("mail_concurrency", "WAYBILL_MAIL_CONCURRENCY"),
 ];
 
 /// Public tracking requests per minute per client when `WAYBILL_PUBLIC_RATE_LIMIT` is unset.
@@ -189,6 +195,13 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.base_url.starts_with("https://")
     }
+
+    pub fn sqlite_tuning(&self) -> crate::db::SqliteTuning {
+        crate::db::SqliteTuning {
+            sync: self.sqlite_sync,
+            wal_limit: self.sqlite_wal_limit,
+        }
+    }
 }
 
 impl RawConfig {
@@ -250,6 +263,17 @@ impl RawConfig {
         let sqlite_sync =
             crate::db::SqliteSync::parse(self.take("sqlite_sync")?.as_deref().unwrap_or("full"))
                 .map_err(anyhow::Error::msg)?;
+        let sqlite_wal_limit = match self.take("sqlite_wal_limit_mb")? {
+            Some(mb) => mb
+                .parse::<u64>()
+                .ok()
+                .filter(|mb| (1..=1 << 20).contains(mb))
+                .map(|mb| mb << 20)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("WAYBILL_SQLITE_WAL_LIMIT_MB must be a number of MiB from 1")
+                })?,
+            None => crate::db::DEFAULT_WAL_LIMIT,
+        };
         let sandbox_payments = match self.take("sandbox_payments")?.as_deref() {
             None => mode == Mode::Local,
             Some("on" | "true" | "1") => true,
@@ -347,6 +371,16 @@ impl RawConfig {
                 "WAYBILL_STALE_DAYS_EXPRESS",
             )?,
         };
+        let mail_concurrency = match self.take("mail_concurrency")? {
+            Some(n) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("WAYBILL_MAIL_CONCURRENCY must be a number from 1 to 256")
+                })?,
+            None => 8,
+        };
         // A key in `KEYS` that nothing takes would be accepted and ignored.
         if let Some(key) = self.0.keys().next() {
             anyhow::bail!("configuration key `{key}` is accepted but read by nothing");
@@ -355,6 +389,7 @@ impl RawConfig {
             mode,
             database_url,
             sqlite_sync,
+            sqlite_wal_limit,
             sandbox_payments,
             bind,
             base_url,
@@ -375,6 +410,7 @@ impl RawConfig {
             log_origin,
             public_rate_limit,
             tracking_rules,
+            mail_concurrency,
         })
     }
 }
@@ -460,6 +496,8 @@ mod tests {
         assert_eq!(c.base_url, "http://127.0.0.1:8080");
         assert_eq!(c.session_idle, Duration::from_secs(720 * 60));
         assert_eq!(c.session_max, Duration::from_secs(720 * 3_600));
+        assert_eq!(c.mail_concurrency, 8);
+        assert_eq!(c.sqlite_wal_limit, 16 << 20);
     }
 
     #[test]
@@ -511,6 +549,17 @@ mod tests {
         }
         let c = Config::from_sources(None, &env(&[("WAYBILL_SESSION_MAX_HOURS", "8")])).unwrap();
         assert_eq!(c.session_max, Duration::from_secs(8 * 3_600));
+        for (var, bad) in [
+            ("WAYBILL_MAIL_CONCURRENCY", "0"),
+            ("WAYBILL_MAIL_CONCURRENCY", "many"),
+            ("WAYBILL_SQLITE_WAL_LIMIT_MB", "0"),
+            ("WAYBILL_SQLITE_WAL_LIMIT_MB", "1.5"),
+        ] {
+            assert!(
+                Config::from_sources(None, &env(&[(var, bad)])).is_err(),
+                "{var}={bad}"
+            );
+        }
     }
 
     #[test]

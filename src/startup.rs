@@ -33,7 +33,7 @@ impl Application {
             db::DbUrl::Sqlite(_) => 32,
             db::DbUrl::Postgres(_) => 10,
         };
-        let pool = db::connect_with(&config.database_url, size, config.sqlite_sync)?;
+        let pool = db::connect_with(&config.database_url, size, config.sqlite_tuning())?;
         {
             let mut conn = pool.get()?;
             let applied = db::migrate(&mut conn)?;

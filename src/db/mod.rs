@@ -124,6 +124,30 @@ pub enum SqliteSync {
     Normal,
 }
 
+/// How Waybill tunes SQLite: commit durability and the size the write-ahead log is held to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SqliteTuning {
+    pub sync: SqliteSync,
+    /// Bytes of write-ahead log past which the writer restarts the log and truncates it to.
+    pub wal_limit: u64,
+}
+
+impl Default for SqliteTuning {
+    fn default() -> Self {
+        SqliteTuning {
+            sync: SqliteSync::Full,
+            wal_limit: DEFAULT_WAL_LIMIT,
+        }
+    }
+}
+
+/// 16 MiB: at full booking speed the log restarts a few times a second, each restart a pause
+/// of a millisecond or two for the writer; SQLite's own default (4 MiB) would be ten.
+pub const DEFAULT_WAL_LIMIT: u64 = 16 << 20;
+
+/// How long a connection waits for a lock another connection holds before failing.
+pub(crate) const BUSY_TIMEOUT_MS: u64 = 10_000;
+
 impl SqliteSync {
     pub fn parse(s: &str) -> Result<SqliteSync, String> {
         match s.trim().to_ascii_lowercase().as_str() {
@@ -139,25 +163,27 @@ impl SqliteSync {
 /// r2d2 manager that opens the right backend for the URL and tunes SQLite on every connection.
 pub struct Manager {
     url: DbUrl,
-    sync: SqliteSync,
+    tuning: SqliteTuning,
     /// SQLite's group-commit writer, kept alive as long as the pool.
     _writer: Option<std::sync::Arc<writer::Writer>>,
 }
 
 /// Opens a SQLite connection tuned as every Waybill connection is.
-fn open_sqlite(path: &Path, sync: SqliteSync) -> Result<DbConn, r2d2::Error> {
+fn open_sqlite(path: &Path, tuning: SqliteTuning) -> Result<DbConn, r2d2::Error> {
     let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
         .map_err(r2d2::Error::ConnectionError)?;
     // WAL lets readers run beside the writer; busy_timeout makes writers queue
-    // instead of failing; foreign keys are off by default in SQLite.
-    let sync = match sync {
+    // instead of failing; foreign keys are off by default in SQLite; journal_size_limit
+    // truncates the log when it restarts (`writer.rs` sees that it does).
+    let sync = match tuning.sync {
         SqliteSync::Full => "FULL",
         SqliteSync::Normal => "NORMAL",
     };
     conn.batch_execute(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; \
          PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY;"
+         PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {};",
+        tuning.wal_limit
     ))
     .map_err(r2d2::Error::QueryError)?;
     Ok(DbConn::Sqlite(conn))
@@ -169,7 +195,7 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match &self.url {
-            DbUrl::Sqlite(path) => open_sqlite(path, self.sync),
+            DbUrl::Sqlite(path) => open_sqlite(path, self.tuning),
             DbUrl::Postgres(url) => diesel::PgConnection::establish(url)
                 .map(DbConn::Postgres)
                 .map_err(r2d2::Error::ConnectionError),
@@ -191,19 +217,20 @@ impl ManageConnection for Manager {
 
 /// Opens the pool with durable SQLite commits (see `connect_with`).
 pub fn connect(url: &DbUrl, max_size: u32) -> anyhow::Result<Pool> {
-    connect_with(url, max_size, SqliteSync::Full)
+    connect_with(url, max_size, SqliteTuning::default())
 }
 
 /// Opens the pool (creating the SQLite file and its folder if missing).
-pub fn connect_with(url: &DbUrl, max_size: u32, sync: SqliteSync) -> anyhow::Result<Pool> {
+pub fn connect_with(url: &DbUrl, max_size: u32, tuning: SqliteTuning) -> anyhow::Result<Pool> {
     let writer = match url {
         DbUrl::Sqlite(path) => {
             ensure_parent_dir(path)?;
             let path = path.clone();
             Some(
                 writer::Writer::register(
-                    move || open_sqlite(&path, sync).map_err(|e| e.to_string()),
-                    sync == SqliteSync::Full,
+                    move || open_sqlite(&path, tuning).map_err(|e| e.to_string()),
+                    tuning.sync == SqliteSync::Full,
+                    tuning.wal_limit,
                 )
                 .map_err(anyhow::Error::msg)?,
             )
@@ -218,7 +245,7 @@ pub fn connect_with(url: &DbUrl, max_size: u32, sync: SqliteSync) -> anyhow::Res
         .test_on_check_out(false)
         .build(Manager {
             url: url.clone(),
-            sync,
+            tuning,
             _writer: writer,
         })?;
     Ok(pool)

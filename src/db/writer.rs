@@ -15,11 +15,22 @@
 //! the earlier one (so, say, a confirmation mail is never sent for a booking a power cut could
 //! still undo).
 //!
+//! The log is kept bounded. A PASSIVE checkpoint every 100 ms copies it into the database
+//! without blocking anyone, but the log only starts over once nobody reads from it, and beside
+//! steady writes and readers that moment never comes: it grew by tens of MB a second. So once
+//! it passes its limit the writer restarts it itself, between two groups (a RESTART
+//! checkpoint that waits a few milliseconds at most for readers to leave it; the next commit
+//! truncates the file to `journal_size_limit`), and after two seconds without writes the
+//! checkpointer truncates it to nothing. A checkpoint syncs the log before copying it and the
+//! database after, so a group whose own flush has not run yet is on disk before its frames
+//! can be overwritten.
+//!
 //! The writer is found by the database file a connection has open, so one process may hold
 //! several databases (tests do) and `write_tx` keeps taking any pooled connection.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -30,6 +41,18 @@ use super::DbConn;
 /// Most writers committed together: bounds how long the first one waits for the last.
 const MAX_GROUP: usize = 32;
 
+/// How often the checkpointer copies the log into the database and looks at its size.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// Longest a restart of the log waits for readers, while every writer waits for it.
+const RESTART_WAIT: Duration = Duration::from_millis(20);
+/// After readers kept the log from restarting, how long the writer leaves them before trying
+/// again (each try holds up the writers for up to `RESTART_WAIT`).
+const RESTART_RETRY: Duration = Duration::from_millis(100);
+/// Writes must have stopped this long before the log is truncated to nothing.
+const IDLE_AFTER: Duration = Duration::from_secs(2);
+/// Longest the idle truncation waits for readers (holding off writers meanwhile).
+const TRUNCATE_WAIT: Duration = Duration::from_millis(100);
+
 /// The dedicated write connection of one SQLite database and its open group.
 pub struct Writer {
     /// The database file, as SQLite names it in `PRAGMA database_list`.
@@ -37,6 +60,11 @@ pub struct Writer {
     open: Box<dyn Fn() -> Result<DbConn, String> + Send + Sync>,
     /// Whether this writer flushes the WAL itself after each group (FULL configured).
     flush_wal: bool,
+    /// Bytes of log past which the writer restarts it.
+    wal_limit: u64,
+    /// Held by whichever of the checkpointer and the writer is checkpointing: SQLite lets one
+    /// checkpoint run at a time and fails the other at once.
+    checkpointing: Mutex<()>,
     state: Mutex<Group>,
     /// Writers waiting for `state`: while there are any, the group stays open for them.
     queued: AtomicUsize,
@@ -58,6 +86,8 @@ struct Group {
     conn: Option<DbConn>,
     /// The WAL file, opened after the first commit, for flushing it outside the lock.
     wal: Option<Arc<std::fs::File>>,
+    /// Set when readers kept the log from restarting: not before then again.
+    restart_after: Option<Instant>,
     ticket: Option<Arc<Ticket>>,
     members: usize,
 }
@@ -114,6 +144,7 @@ impl Writer {
     pub fn register(
         open: impl Fn() -> Result<DbConn, String> + Send + Sync + 'static,
         durable: bool,
+        wal_limit: u64,
     ) -> Result<Arc<Writer>, String> {
         let open = move || {
             let mut conn = open()?;
@@ -144,6 +175,8 @@ impl Writer {
             file,
             open: Box::new(open),
             flush_wal: durable,
+            wal_limit,
+            checkpointing: Mutex::new(()),
             state: Mutex::new(Group {
                 conn: Some(conn),
                 ..Group::default()
@@ -233,6 +266,9 @@ impl Writer {
         let commit_now = self.queued.load(Ordering::SeqCst) == 0 || held.g.members >= MAX_GROUP;
         let outcome = if commit_now {
             let committed = held.commit();
+            if committed.is_ok() {
+                held.bound_log(self);
+            }
             let wal = match (&committed, self.flush_wal) {
                 (Ok(()), true) => Some(held.wal(&self.file).map(|f| {
                     // Numbered under the lock, so numbers follow the order of commits.
@@ -262,20 +298,64 @@ impl Writer {
     }
 }
 
+/// What `PRAGMA wal_checkpoint` reports.
+#[derive(QueryableByName)]
+struct Checkpoint {
+    /// 1 when a RESTART or TRUNCATE could not finish (readers stayed, or another checkpoint
+    /// was running).
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+}
+
+/// What `PRAGMA data_version` reports: it moves when another connection has changed the
+/// database (a transaction that wrote nothing, like the mail worker's empty claims, leaves it).
+#[derive(QueryableByName)]
+struct DataVersion {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    data_version: i64,
+}
+
+/// Runs a checkpoint of `mode`, waiting at most `wait` for locks; whether it finished.
+fn checkpoint(c: &mut SqliteConnection, mode: &str, wait: Duration) -> QueryResult<bool> {
+    c.batch_execute(&format!("PRAGMA busy_timeout = {}", wait.as_millis()))?;
+    let done =
+        diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result::<Checkpoint>(c);
+    c.batch_execute(&format!("PRAGMA busy_timeout = {}", super::BUSY_TIMEOUT_MS))?;
+    Ok(done?.busy == 0)
+}
+
 /// Copies committed WAL frames into the database file every 100 ms, on a connection of its
-/// own, until the writer is gone. A PASSIVE checkpoint never blocks the writer or readers.
+/// own, until the writer is gone (so that a restart of the log by the writer finds little left
+/// to copy), and truncates the log once nothing has changed for `IDLE_AFTER`. A PASSIVE
+/// checkpoint never blocks the writer or readers; the idle truncation holds off writers for
+/// at most `TRUNCATE_WAIT`.
 fn checkpoints(writer: Weak<Writer>) {
     let mut conn = None;
+    let mut version = None;
+    let mut quiet_since = Instant::now();
     loop {
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(CHECKPOINT_EVERY);
         let Some(w) = writer.upgrade() else { return };
         if conn.is_none() {
             conn = (w.open)().ok();
         }
-        drop(w);
-        if let Some(c) = conn.as_mut()
-            && let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
-        {
+        let Some(DbConn::Sqlite(c)) = conn.as_mut() else {
+            continue;
+        };
+        let wal = std::fs::metadata(format!("{}-wal", w.file)).map_or(0, |m| m.len());
+        let now = diesel::sql_query("PRAGMA data_version")
+            .get_result::<DataVersion>(c)
+            .map(|v| v.data_version);
+        if now.as_ref().ok() != version.as_ref() {
+            (version, quiet_since) = (now.ok(), Instant::now());
+        }
+        let _checkpointing = w.checkpointing.lock().unwrap_or_else(|p| p.into_inner());
+        let result = if wal > 0 && quiet_since.elapsed() >= IDLE_AFTER {
+            checkpoint(c, "TRUNCATE", TRUNCATE_WAIT)
+        } else {
+            checkpoint(c, "PASSIVE", Duration::ZERO)
+        };
+        if let Err(e) = result {
             tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
             conn = None;
         }
@@ -313,6 +393,35 @@ impl Held<'_> {
         self.g.ticket = Some(t.clone());
         self.g.members = 0;
         Ok(t)
+    }
+
+    /// Restarts the log once it has passed its limit, between two groups (see the module
+    /// doc); the next commit then writes from its start and truncates the file.
+    fn bound_log(&mut self, w: &Writer) {
+        if self.g.restart_after.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        let size = self
+            .wal(&w.file)
+            .map_or(0, |f| f.metadata().map_or(0, |m| m.len()));
+        let Some(DbConn::Sqlite(conn)) = self.g.conn.as_mut().filter(|_| size > w.wal_limit) else {
+            return;
+        };
+        // The checkpointer is copying the log: try again after the next group.
+        let Ok(_checkpointing) = w.checkpointing.try_lock() else {
+            return;
+        };
+        self.g.restart_after = match checkpoint(conn, "RESTART", RESTART_WAIT) {
+            Ok(true) => None,
+            Ok(false) => {
+                tracing::debug!(size, "readers kept the SQLite log from restarting");
+                Some(Instant::now() + RESTART_RETRY)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, size, "the SQLite log could not be restarted");
+                Some(Instant::now() + RESTART_RETRY)
+            }
+        };
     }
 
     /// The WAL file of `db`, opened once.

@@ -1,13 +1,12 @@
 //! Outgoing mail: templates are rendered into the `outbox` table inside the caller's
-//! transaction; the worker sends due rows with retries and back-off.
+//! transaction; the worker sends due rows, several at once, with retries and back-off.
 
+mod smtp;
 mod worker;
-
-use std::path::PathBuf;
 
 use askama::Template;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
 pub use worker::{MailWorker, spawn_worker};
 
@@ -80,10 +79,16 @@ impl Rendered {
     }
 }
 
-/// The configured transport.
-pub enum Mailer {
-    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>, Mailbox),
-    File(AsyncFileTransport<Tokio1Executor>, Mailbox, PathBuf),
+/// The configured transport, the sender and how many mails go out at once.
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    concurrency: usize,
+}
+
+enum Transport {
+    Smtp(smtp::Relay),
+    File(AsyncFileTransport<Tokio1Executor>),
 }
 
 impl Mailer {
@@ -92,32 +97,33 @@ impl Mailer {
             .mail_from
             .parse()
             .map_err(|e| anyhow::anyhow!("WAYBILL_MAIL_FROM: {e}"))?;
-        match &config.mail_url {
-            MailUrl::Smtp(url) => {
-                // Not `{e}` of the URL itself: it may carry the password.
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
-                    .map_err(|e| anyhow::anyhow!("WAYBILL_MAIL_URL is not a valid SMTP URL: {e}"))?
-                    .timeout(Some(std::time::Duration::from_secs(20)))
-                    .build();
-                Ok(Mailer::Smtp(Box::new(transport), from))
-            }
+        let transport = match &config.mail_url {
+            // The relay keeps one connection per mail in flight.
+            MailUrl::Smtp(url) => Transport::Smtp(
+                smtp::Relay::from_url(
+                    url.expose(),
+                    config.mail_concurrency,
+                    std::time::Duration::from_secs(20),
+                )
+                .map_err(|e| anyhow::anyhow!("WAYBILL_MAIL_URL is not a valid SMTP URL: {e}"))?,
+            ),
             MailUrl::File(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
                     anyhow::anyhow!("cannot create mail folder {}: {e}", dir.display())
                 })?;
-                Ok(Mailer::File(
-                    AsyncFileTransport::<Tokio1Executor>::new(dir),
-                    from,
-                    dir.clone(),
-                ))
+                Transport::File(AsyncFileTransport::<Tokio1Executor>::new(dir))
             }
-        }
+        };
+        Ok(Mailer {
+            transport,
+            from,
+            concurrency: config.mail_concurrency,
+        })
     }
 
-    fn from(&self) -> &Mailbox {
-        match self {
-            Mailer::Smtp(_, from) | Mailer::File(_, from, _) => from,
-        }
+    /// Mails the worker sends at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// Sends one outbox row; the error text is stored on the row for operators.
@@ -127,7 +133,7 @@ impl Mailer {
             .parse()
             .map_err(|e| format!("invalid recipient: {e}"))?;
         let message = Message::builder()
-            .from(self.from().clone())
+            .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
             .multipart(MultiPart::alternative_plain_html(
@@ -135,9 +141,9 @@ impl Mailer {
                 mail.body_html.clone(),
             ))
             .map_err(|e| format!("cannot build message: {e}"))?;
-        match self {
-            Mailer::Smtp(t, _) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            Mailer::File(t, _, _) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+        match &self.transport {
+            Transport::Smtp(relay) => relay.send(message.envelope(), &message.formatted()).await,
+            Transport::File(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
         }
     }
 }

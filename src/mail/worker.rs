@@ -1,9 +1,13 @@
 //! The outbox worker: wakes when mail is queued (or every poll interval), claims due rows so
-//! several app servers never send the same mail twice, and backs off on failure.
+//! several app servers never send the same mail twice, sends up to `mail_concurrency` of them
+//! at once, and backs off on failure.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
 use super::Mailer;
@@ -55,61 +59,133 @@ pub fn backoff(base: Duration, attempts: i32) -> Duration {
     base.saturating_mul(factor).min(Duration::from_secs(3600))
 }
 
-/// Mail claimed per pass: each pass costs two write transactions, however many it sends.
-const BATCH: i64 = 50;
+/// Mail claimed at a time, and outcomes recorded at a time: each batch costs one write
+/// transaction to claim and one to record, however many mails it holds.
+const BATCH: usize = 50;
 
-async fn run_once(pool: &Pool, mailer: &Mailer, retry_base: Duration) -> anyhow::Result<()> {
+/// What became of one claimed mail.
+#[derive(Clone)]
+struct Outcome {
+    id: String,
+    kind: String,
+    attempts: i32,
+    result: Result<(), String>,
+}
+
+/// Sends due mail until none is left: claims a batch whenever fewer are waiting than can be
+/// in flight, keeps `concurrency` sends going (each a task, so claiming and recording do not
+/// hold them up), and records outcomes a batch at a time. Every claimed mail is sent once and
+/// its outcome recorded once; outcomes that could not be recorded are tried again three times
+/// before the pass gives up (those mails go again when their claims run out).
+async fn run_once(pool: &Pool, mailer: &Arc<Mailer>, retry_base: Duration) -> anyhow::Result<()> {
+    let lanes = mailer.concurrency().max(1);
+    let mut waiting = VecDeque::new();
+    let mut sending = FuturesUnordered::new();
+    let mut done: Vec<Outcome> = Vec::new();
+    let mut more = true;
+    let mut failed_records = 0;
     loop {
-        let p = pool.clone();
-        let batch = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<OutboxMail>> {
-            let mut conn = p.get()?;
-            let now = db::now();
-            let until = now + chrono::Duration::from_std(CLAIM_FOR)?;
-            Ok(db::write_tx(&mut conn, |c| {
-                let mut claimed = Vec::new();
-                for id in db::outbox::due(c, now, BATCH)? {
-                    claimed.extend(db::outbox::claim(c, &id, now, until)?);
+        if more && waiting.len() < lanes {
+            match claim(pool, BATCH.max(lanes)).await {
+                Ok(batch) => {
+                    more = !batch.is_empty();
+                    waiting.extend(batch);
                 }
-                Ok::<_, diesel::result::Error>(claimed)
-            })?)
-        })
-        .await??;
-        if batch.is_empty() {
-            return Ok(());
+                // Finish what is in flight; the next pass claims again.
+                Err(e) if !sending.is_empty() => {
+                    tracing::warn!(error = format!("{e:#}"), "mail could not be claimed");
+                    more = false;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let mut results = Vec::with_capacity(batch.len());
-        for mail in batch {
-            let result = mailer.send(&mail).await;
-            results.push((mail, result));
+        while sending.len() < lanes
+            && let Some(mail) = waiting.pop_front()
+        {
+            let mailer = mailer.clone();
+            sending.push(tokio::spawn(async move {
+                let result = mailer.send(&mail).await;
+                Outcome {
+                    id: mail.id,
+                    kind: mail.kind,
+                    attempts: mail.attempts,
+                    result,
+                }
+            }));
         }
-        let p = pool.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let mut conn = p.get()?;
-            db::write_tx(&mut conn, |c| {
-                for (mail, result) in &results {
-                    match result {
-                        Ok(()) => {
-                            tracing::info!(mail = %mail.id, kind = %mail.kind, "mail sent");
-                            db::outbox::mark_sent(c, &mail.id, db::now())?;
-                        }
-                        Err(err) => {
-                            let attempts = mail.attempts + 1;
-                            let next = (attempts < MAX_ATTEMPTS).then(|| {
-                                db::now()
-                                    + chrono::Duration::from_std(backoff(retry_base, mail.attempts))
-                                        .unwrap_or_else(|_| chrono::Duration::hours(1))
-                            });
-                            tracing::warn!(mail = %mail.id, attempts, error = %err, "mail not sent");
-                            db::outbox::mark_failed(c, &mail.id, err, next)?;
-                        }
+        match sending.next().await {
+            Some(Ok(outcome)) => done.push(outcome),
+            // Its claim runs out and the mail is sent again then.
+            Some(Err(e)) => tracing::error!(error = %e, "a mail send task failed"),
+            None if done.is_empty() => return Ok(()),
+            None => {}
+        }
+        if done.len() >= BATCH || (sending.is_empty() && !done.is_empty()) {
+            match record(pool, done.clone(), retry_base).await {
+                Ok(()) => {
+                    done.clear();
+                    failed_records = 0;
+                }
+                Err(e) if failed_records < 3 => {
+                    tracing::warn!(error = format!("{e:#}"), "mail outcomes not recorded yet");
+                    failed_records += 1;
+                    if sending.is_empty() {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
-                Ok::<_, diesel::result::Error>(())
-            })?;
-            Ok(())
-        })
-        .await??;
+                Err(e) => return Err(e),
+            }
+        }
     }
+}
+
+/// Takes up to `limit` due rows for this worker, in one write transaction.
+async fn claim(pool: &Pool, limit: usize) -> anyhow::Result<Vec<OutboxMail>> {
+    let p = pool.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<OutboxMail>> {
+        let mut conn = p.get()?;
+        let now = db::now();
+        let until = now + chrono::Duration::from_std(CLAIM_FOR)?;
+        Ok(db::write_tx(&mut conn, |c| {
+            let mut claimed = Vec::new();
+            for id in db::outbox::due(c, now, limit as i64)? {
+                claimed.extend(db::outbox::claim(c, &id, now, until)?);
+            }
+            Ok::<_, diesel::result::Error>(claimed)
+        })?)
+    })
+    .await?
+}
+
+/// Marks each mail sent, or failed with its next attempt (dead after `MAX_ATTEMPTS`).
+async fn record(pool: &Pool, outcomes: Vec<Outcome>, retry_base: Duration) -> anyhow::Result<()> {
+    let p = pool.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut conn = p.get()?;
+        db::write_tx(&mut conn, |c| {
+            for mail in &outcomes {
+                match &mail.result {
+                    Ok(()) => {
+                        tracing::info!(mail = %mail.id, kind = %mail.kind, "mail sent");
+                        db::outbox::mark_sent(c, &mail.id, db::now())?;
+                    }
+                    Err(err) => {
+                        let attempts = mail.attempts + 1;
+                        let next = (attempts < MAX_ATTEMPTS).then(|| {
+                            db::now()
+                                + chrono::Duration::from_std(backoff(retry_base, mail.attempts))
+                                    .unwrap_or_else(|_| chrono::Duration::hours(1))
+                        });
+                        tracing::warn!(mail = %mail.id, attempts, error = %err, "mail not sent");
+                        db::outbox::mark_failed(c, &mail.id, err, next)?;
+                    }
+                }
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+        Ok(())
+    })
+    .await?
 }
 
 #[cfg(test)]

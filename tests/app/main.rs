@@ -9,6 +9,7 @@ mod helpers;
 mod customs_labels;
 mod import;
 mod labels;
+mod load;
 
 mod accounts;
 mod api_keys;
