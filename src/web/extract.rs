@@ -304,6 +304,30 @@ impl FromRequest for PathCode {
     }
 }
 
+/// A tracking number from the path (letters and digits, as every carrier's format is), or
+/// 404: a buyer's typo and a hostile byte alike name no parcel.
+pub struct PathTrackingNumber(pub String);
+
+impl PathTrackingNumber {
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Whether `s` could be a tracking number at all (no query runs for anything else).
+pub fn is_tracking_number(s: &str) -> bool {
+    (4..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+impl FromRequest for PathTrackingNumber {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(path_key(req, is_tracking_number).map(PathTrackingNumber))
+    }
+}
+
 /// A JSON body (read with the scope's `JsonConfig`: size limit, content type, error shape)
 /// whose strings and keys hold no control character: serde accepts `"\u0000"`, PostgreSQL
 /// does not. Each one found is a field error under its JSON path (`recipient.name`,

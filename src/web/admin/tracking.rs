@@ -102,7 +102,7 @@ async fn verify(
 async fn rotate_secret(
     state: web::Data<AppState>,
     auth: Admin,
-    path: web::Path<String>,
+    path: crate::web::extract::PathCode,
     _: CsrfOnly,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner();

@@ -10,7 +10,7 @@ use crate::web::AppState;
 pub async fn public_tracking(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: crate::web::extract::PathTrackingNumber,
 ) -> Result<HttpResponse, ApiError> {
     if !state.public_limit.allow(req.peer_addr().map(|a| a.ip())) {
         return Err(AppError::TooManyRequests(

@@ -82,12 +82,22 @@ async fn track(
     }
     let number = path.into_inner();
     let lookup = number.clone();
-    let Some(t) = state.db(move |c| public_view(c, &lookup)).await? else {
+    // Anything that is not letters and digits names no parcel: the friendly 404, no query.
+    let found = if crate::web::extract::is_tracking_number(&number) {
+        state.db(move |c| public_view(c, &lookup)).await?
+    } else {
+        None
+    };
+    let Some(t) = found else {
         return html_status(
             StatusCode::NOT_FOUND,
             &SearchPage {
                 ctx: PageCtx::new(&viewer),
-                number: number.chars().take(40).collect(),
+                number: number
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(40)
+                    .collect(),
                 not_found: true,
             },
         );
