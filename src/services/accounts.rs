@@ -179,6 +179,22 @@ fn reserve_attempt(conn: &mut DbConn, email: &str) -> Result<Option<i64>, AppErr
     })
 }
 
+/// Field errors for a new password and its confirmation (`password`, `password_confirm`).
+pub fn check_new_password(errors: &mut FieldErrors, password: &str, confirm: &str) {
+    match NewPassword::parse(password) {
+        Err(e) => {
+            errors.insert("password".into(), e);
+        }
+        Ok(_) if password != confirm => {
+            errors.insert(
+                "password_confirm".into(),
+                "The two passwords do not match.".into(),
+            );
+        }
+        Ok(_) => {}
+    }
+}
+
 /// Sets a new (already hashed) password and ends every session of the account.
 pub fn set_password(conn: &mut DbConn, user_id: &str, new_hash: &str) -> Result<(), AppError> {
     db::write_tx(conn, |c| set_password_in_tx(c, user_id, new_hash))

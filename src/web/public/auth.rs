@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::{NewPassword, Role};
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::services::accounts::{self, AccountInput, FieldErrors, SignIn};
 use crate::web::extract::{CsrfForm, CsrfOnly, Viewer};
@@ -300,18 +300,7 @@ async fn reset(
     CsrfForm(form): CsrfForm<ResetForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::new();
-    match NewPassword::parse(&form.password) {
-        Err(e) => {
-            errors.insert("password".into(), e);
-        }
-        Ok(_) if form.password != form.password_confirm => {
-            errors.insert(
-                "password_confirm".into(),
-                "The two passwords do not match.".into(),
-            );
-        }
-        Ok(_) => {}
-    }
+    accounts::check_new_password(&mut errors, &form.password, &form.password_confirm);
     if !errors.is_empty() {
         return html_status(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -285,18 +285,11 @@ async fn change_password(
             "That is not your current password.".to_string(),
         );
     }
-    match crate::domain::NewPassword::parse(&form.password) {
-        Err(e) => {
-            errors.insert("password".into(), e);
-        }
-        Ok(_) if form.password != form.password_confirm => {
-            errors.insert(
-                "password_confirm".into(),
-                "The two passwords do not match.".into(),
-            );
-        }
-        Ok(_) => {}
-    }
+    crate::services::accounts::check_new_password(
+        &mut errors,
+        &form.password,
+        &form.password_confirm,
+    );
     if !errors.is_empty() {
         return render_with(
             &state,
