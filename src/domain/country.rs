@@ -6,13 +6,26 @@ use std::fmt;
 pub struct CountryCode(String);
 
 impl CountryCode {
+    /// Two letters (`de`, `DE`), or a country's English name as the pickers show it
+    /// (`Germany`, `germany`, `DE — Germany`).
     pub fn parse(raw: &str) -> Result<CountryCode, String> {
-        let c = raw.trim().to_ascii_uppercase();
-        if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
-            Ok(CountryCode(c))
-        } else {
-            Err("Give the country as its two-letter ISO code, like US or DE.".into())
+        let t = raw.trim();
+        let code = t
+            .split(" — ")
+            .next()
+            .unwrap_or(t)
+            .trim()
+            .to_ascii_uppercase();
+        if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Ok(CountryCode(code));
         }
+        NAMES
+            .iter()
+            .find(|(_, name)| name.eq_ignore_ascii_case(t))
+            .map(|(c, _)| CountryCode((*c).to_string()))
+            .ok_or_else(|| {
+                "Give the country as its two-letter ISO code (US, DE) or its English name.".into()
+            })
     }
 
     pub fn as_str(&self) -> &str {
@@ -108,6 +121,24 @@ pub fn label_name(code: &str) -> String {
     match name(code) {
         Some(n) => format!("{} ({code})", n.to_uppercase()),
         None => code.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn names_and_codes_both_work() {
+        for (raw, code) in [
+            ("China", "CN"),
+            ("germany", "DE"),
+            ("DE — Germany", "DE"),
+            (" us ", "US"),
+        ] {
+            assert_eq!(CountryCode::parse(raw).unwrap().as_str(), code, "{raw}");
+        }
+        assert!(CountryCode::parse("Atlantis").is_err());
     }
 }
 

@@ -452,3 +452,26 @@ async fn a_reference_is_booked_once_unless_the_seller_says_again() {
         "{statuses:?}"
     );
 }
+
+#[actix_web::test]
+async fn a_destination_may_be_named_as_well_as_coded() {
+    let app = spawn_app().await;
+    let (_, key) = funded_seller(&app, "names@example.com", 500_000).await;
+    let mut body = booking("CNPOST-RAM");
+    body["recipient"]["country"] = json!("Germany");
+    let r = book(&app, &key, &body, None).await;
+    assert_eq!(r.status(), 201);
+    let s: Value = r.json().await.unwrap();
+    assert_eq!(s["recipient"]["country"], "DE");
+    body["recipient"]["country"] = json!("Atlantis");
+    body["reference"] = json!("ATL-1");
+    let r = book(&app, &key, &body, None).await;
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    assert!(
+        e["fields"]["recipient.country"]
+            .as_str()
+            .unwrap()
+            .contains("English name")
+    );
+}

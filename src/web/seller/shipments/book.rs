@@ -264,6 +264,8 @@ struct NewPage {
     /// Advice that does not stop booking, by field (`ioss`).
     warnings: BTreeMap<String, String>,
     max_items: usize,
+    /// The country picker: code and English name.
+    countries: &'static [(&'static str, &'static str)],
 }
 
 fn items_of(form: &ShipmentForm, errors: &BTreeMap<String, String>) -> Vec<ItemRow> {
@@ -331,6 +333,7 @@ pub(super) async fn render_new(
             errors,
             quotes,
             contents_types: CONTENTS_TYPES,
+            countries: &crate::domain::country::NAMES,
             balance: balance.to_string(),
         },
     )
