@@ -25,8 +25,18 @@ async fn browser() -> (Driver, Client) {
     browser_sized(412, 915).await
 }
 
-/// A headless Chromium whose window is `w` × `h` CSS pixels.
+/// A headless Chromium whose window is `w` × `h` CSS pixels (a desktop window is at least
+/// 500 px wide: for a phone use `phone`).
 pub async fn browser_sized(w: u32, h: u32) -> (Driver, Client) {
+    start_browser(w, h, false).await
+}
+
+/// A headless Chromium emulating a phone whose viewport is `w` × `h` CSS pixels.
+pub async fn phone(w: u32, h: u32) -> (Driver, Client) {
+    start_browser(w, h, true).await
+}
+
+async fn start_browser(w: u32, h: u32, mobile: bool) -> (Driver, Client) {
     let port = free_port();
     let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let child = Command::new(&bin)
@@ -46,6 +56,11 @@ pub async fn browser_sized(w: u32, h: u32) -> (Driver, Client) {
                      "--no-first-run", format!("--window-size={w},{h}")],
         }),
     );
+    if mobile {
+        caps["goog:chromeOptions"]["mobileEmulation"] = serde_json::json!({
+            "deviceMetrics": {"width": w, "height": h, "pixelRatio": 3.0}
+        });
+    }
     let url = format!("http://127.0.0.1:{}", driver.port);
     let mut last = None;
     for _ in 0..100 {
@@ -288,4 +303,65 @@ async fn a_seller_books_a_shipment_through_the_form_and_sees_it_listed() {
         "{table}"
     );
     c.close().await.unwrap();
+}
+
+/// The seller's main pages fit a phone: nothing scrolls sideways at 390 × 844, the booking
+/// form with its quotes included.
+#[actix_web::test]
+async fn seller_pages_fit_a_phone_without_sideways_scrolling() {
+    let app = spawn_app().await;
+    let _ = seller_with_address(&app, "phone@example.com").await;
+    let (_driver, c) = phone(390, 844).await;
+    login(&c, &app, "phone@example.com", PASSWORD).await;
+    wait_path(&c, "/seller").await;
+    let overflow = |c: &Client| {
+        let c = c.clone();
+        async move {
+            let v = c
+                .execute(
+                    "return [document.documentElement.scrollWidth, window.innerWidth]",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let v: Vec<i64> = serde_json::from_value(v).unwrap();
+            (v[0], v[1])
+        }
+    };
+    for page in [
+        "/seller",
+        "/shipments",
+        "/shipments/new",
+        "/wallet",
+        "/seller/settings",
+    ] {
+        c.goto(&format!("{}{page}", app.address)).await.unwrap();
+        let (scroll, width) = overflow(&c).await;
+        assert!(
+            scroll <= width,
+            "{page} is {scroll} px wide in a {width} px window"
+        );
+    }
+    // The form with every quote shown.
+    c.goto(&format!("{}/shipments/new", app.address))
+        .await
+        .unwrap();
+    for (css, v) in [
+        ("#recipient_name", "Marie Dubois"),
+        ("#recipient_street1", "12 Rue de Rivoli"),
+        ("#recipient_city", "Paris"),
+        ("#recipient_postal_code", "75004"),
+        ("#recipient_country", "FR"),
+        ("#recipient_phone", "+33 1 23 45 67 89"),
+        ("#weight_kg", "0.8"),
+        ("#length_cm", "25"),
+        ("#width_cm", "18"),
+        ("#height_cm", "8"),
+    ] {
+        fill(&c, css, v).await;
+    }
+    click(&c, "#get-quotes").await;
+    find(&c, "#quotes").await;
+    let (scroll, width) = overflow(&c).await;
+    assert!(scroll <= width, "quotes: {scroll} px in {width} px");
 }

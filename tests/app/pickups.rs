@@ -866,7 +866,7 @@ async fn a_pickup_on_the_pages_at_phone_size() {
     let courier = app.create_user(Role::Courier, "phone-rider@example.com").id;
     waybill::db::areas::assign(&mut app.conn(), &courier, &area).unwrap();
 
-    let (_driver, c) = browser_sized(390, 844).await;
+    let (_driver, c) = crate::browser::phone(390, 844).await;
     login(&c, &app, "door@example.com", PASSWORD).await;
     wait_path(&c, "/seller").await;
     click(&c, "nav a[href='/pickups']").await;
@@ -1230,7 +1230,7 @@ async fn the_camera_decoder_reads_a_label_with_nothing_from_outside() {
     assert!(status.success());
     let png = std::fs::read(dir.path().join("label.png")).unwrap();
 
-    let (_driver, c) = browser_sized(390, 844).await;
+    let (_driver, c) = crate::browser::phone(390, 844).await;
     login(&c, &app, "camera-rider@example.com", PASSWORD).await;
     wait_path(&c, "/courier").await;
     c.goto(&format!(
