@@ -840,7 +840,7 @@ async fn the_handover_sheet_scans_and_totals() {
 /// sees two collected and one flagged.
 #[actix_web::test]
 async fn a_pickup_on_the_pages_at_phone_size() {
-    use crate::browser::{browser_sized, click, fill, find, login, wait_path};
+    use crate::browser::{click, fill, find, login, phone, wait_path};
     // The text of an element, waiting out a page that is being replaced.
     async fn text(c: &fantoccini::Client, css: &str) -> String {
         for _ in 0..100 {
@@ -866,7 +866,7 @@ async fn a_pickup_on_the_pages_at_phone_size() {
     let courier = app.create_user(Role::Courier, "phone-rider@example.com").id;
     waybill::db::areas::assign(&mut app.conn(), &courier, &area).unwrap();
 
-    let (_driver, c) = crate::browser::phone(390, 844).await;
+    let (_driver, c) = phone(390, 844).await;
     login(&c, &app, "door@example.com", PASSWORD).await;
     wait_path(&c, "/seller").await;
     click(&c, "nav a[href='/pickups']").await;
@@ -1201,7 +1201,7 @@ fn base64(bytes: &[u8]) -> String {
 /// and nothing is fetched from anywhere else.
 #[actix_web::test]
 async fn the_camera_decoder_reads_a_label_with_nothing_from_outside() {
-    use crate::browser::{browser_sized, find, login, wait_path};
+    use crate::browser::{find, login, phone, wait_path};
     let app = spawn_app().await;
     let area = add_area(&app, "Shenzhen", "518", 10, "");
     let (key, pickup) = booked_pickup(&app, "camera@example.com", 1).await;
@@ -1230,7 +1230,7 @@ async fn the_camera_decoder_reads_a_label_with_nothing_from_outside() {
     assert!(status.success());
     let png = std::fs::read(dir.path().join("label.png")).unwrap();
 
-    let (_driver, c) = crate::browser::phone(390, 844).await;
+    let (_driver, c) = phone(390, 844).await;
     login(&c, &app, "camera-rider@example.com", PASSWORD).await;
     wait_path(&c, "/courier").await;
     c.goto(&format!(
