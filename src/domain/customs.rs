@@ -332,7 +332,7 @@ mod tests {
             currency: "dollars".into(),
             weight_g: None,
             hs_code: "12345".into(),
-            origin_country: "China".into(),
+            origin_country: "Cathay".into(),
         };
         let e = CustomsInput {
             contents_type: "stuff".into(),
