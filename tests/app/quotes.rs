@@ -97,7 +97,7 @@ async fn bad_quote_requests_get_field_errors() {
     let app = spawn_app().await;
     app.load_channels();
     let key = app.api_key(&app.create_user(Role::Seller, "sloppy@example.com").id);
-    let r = app.api_post(&key, "/quotes", &json!({"recipient": {"country": "Germany"}, "parcel": {"weight_g": 0, "length_mm": 10}})).await;
+    let r = app.api_post(&key, "/quotes", &json!({"recipient": {"country": "Germania"}, "parcel": {"weight_g": 0, "length_mm": 10}})).await;
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "Some fields are not valid");
