@@ -37,6 +37,7 @@ struct WebhookView {
 }
 
 /// A secret shown once, with the endpoint it belongs to.
+#[derive(serde::Serialize, Deserialize)]
 struct NewSecret {
     url: String,
     secret: String,
@@ -143,7 +144,28 @@ async fn settings(state: web::Data<AppState>, auth: Seller) -> Result<HttpRespon
         .session
         .remove_as::<String>(NEW_KEY)
         .and_then(Result::ok);
-    render(&state, &auth, new_key, None).await
+    let new_secret = auth
+        .viewer
+        .session
+        .remove_as::<NewSecret>(NEW_SECRET)
+        .and_then(Result::ok);
+    let part = WebhookPart {
+        new_secret,
+        ..Default::default()
+    };
+    render_with(&state, &auth, new_key, None, part).await
+}
+
+/// A new or rotated webhook secret waits here for the one page view that shows it, like a
+/// new API key: reloading that page registers or rotates nothing twice.
+const NEW_SECRET: &str = "new_webhook_secret";
+
+fn show_secret_once(auth: &Seller, url: String, secret: String) -> Result<HttpResponse, AppError> {
+    auth.viewer
+        .session
+        .insert(NEW_SECRET, NewSecret { url, secret })
+        .map_err(AppError::internal)?;
+    Ok(redirect("/seller/settings"))
 }
 
 #[derive(Deserialize, Default)]
@@ -357,14 +379,7 @@ async fn create_webhook(
     let part = match done {
         Ok((endpoint, secret)) => {
             tracing::info!(endpoint = %endpoint.id, "webhook endpoint registered");
-            WebhookPart {
-                new_secret: Some(NewSecret {
-                    url: endpoint.url,
-                    secret,
-                }),
-                error: None,
-                ..Default::default()
-            }
+            return show_secret_once(&auth, endpoint.url, secret);
         }
         Err(AppError::Validation { message, .. } | AppError::Conflict(message)) => WebhookPart {
             new_secret: None,
@@ -393,12 +408,7 @@ async fn rotate_webhook(
             Ok((e.url, secret))
         })
         .await?;
-    let part = WebhookPart {
-        new_secret: Some(NewSecret { url, secret }),
-        error: None,
-        ..Default::default()
-    };
-    render_with(&state, &auth, None, None, part).await
+    show_secret_once(&auth, url, secret)
 }
 
 #[post("/seller/settings/webhooks/{id}/test")]
