@@ -87,6 +87,10 @@ pub struct Config {
     pub tracking_rules: crate::domain::tracking_flags::TrackingRules,
     /// Mails sent at once, each over its own SMTP connection.
     pub mail_concurrency: usize,
+    /// A warehouse measurement within the larger of these (grams, percent of the declared
+    /// chargeable weight) moves no money.
+    pub weight_tolerance_g: i64,
+    pub weight_tolerance_percent: i64,
 }
 
 /// Every key `waybill.toml` may set, with the environment variable that overrides it. This
@@ -120,6 +124,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("stale_days_postal", "WAYBILL_STALE_DAYS_POSTAL"),
     ("stale_days_express", "WAYBILL_STALE_DAYS_EXPRESS"),
     ("mail_concurrency", "WAYBILL_MAIL_CONCURRENCY"),
+    ("weight_tolerance_g", "WAYBILL_WEIGHT_TOLERANCE_G"),
+    (
+        "weight_tolerance_percent",
+        "WAYBILL_WEIGHT_TOLERANCE_PERCENT",
+    ),
 ];
 
 /// Public tracking requests per minute per client when `WAYBILL_PUBLIC_RATE_LIMIT` is unset.
@@ -381,6 +390,18 @@ impl RawConfig {
                 })?,
             None => 8,
         };
+        let weight_tolerance_g = whole(
+            self.take("weight_tolerance_g")?.as_deref(),
+            50,
+            10_000,
+            "WEIGHT_TOLERANCE_G",
+        )? as i64;
+        let weight_tolerance_percent = whole(
+            self.take("weight_tolerance_percent")?.as_deref(),
+            3,
+            50,
+            "WEIGHT_TOLERANCE_PERCENT",
+        )? as i64;
         // A key in `KEYS` that nothing takes would be accepted and ignored.
         if let Some(key) = self.0.keys().next() {
             anyhow::bail!("configuration key `{key}` is accepted but read by nothing");
@@ -411,6 +432,8 @@ impl RawConfig {
             public_rate_limit,
             tracking_rules,
             mail_concurrency,
+            weight_tolerance_g,
+            weight_tolerance_percent,
         })
     }
 }

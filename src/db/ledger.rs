@@ -122,9 +122,12 @@ pub fn balance(conn: &mut DbConn, seller_id: &str) -> QueryResult<Option<(i64, S
 pub struct Moved {
     pub balance: i64,
     pub seq: i64,
+    /// What the wallet owes beyond its balance after the move.
+    pub due: i64,
 }
 
-/// Moves the cached balance by `delta`, refusing to go below zero or to mix currencies: the
+/// Moves the cached balance by `delta`, refusing to go below zero, to mix currencies or to
+/// move while the wallet owes more than `max_due`: the
 /// check and the change are one statement, so concurrent charges cannot both pass it.
 /// Returns the new balance and the entry's number in the wallet, or `None` when nothing moved
 /// (no such wallet, another currency, or the funds are short).
@@ -133,15 +136,17 @@ pub fn apply_to_balance(
     seller_id: &str,
     currency: &str,
     delta: i64,
+    max_due: i64,
 ) -> QueryResult<Option<Moved>> {
     let update = super::prepared::AddToBalance {
         seller_id,
         currency,
         delta,
+        max_due,
         now: super::now(),
     };
-    let moved = per_backend!(conn, |c| update.get_result::<(i64, i64)>(c).optional())?;
-    Ok(moved.map(|(balance, seq)| Moved { balance, seq }))
+    let moved = per_backend!(conn, |c| update.get_result::<(i64, i64, i64)>(c).optional())?;
+    Ok(moved.map(|(balance, seq, due)| Moved { balance, seq, due }))
 }
 
 /// A seller's wallet entries joined with their transactions.
@@ -358,9 +363,38 @@ pub fn net_charged_for_shipment(conn: &mut DbConn, shipment_id: &str) -> QueryRe
     Ok(rows
         .iter()
         .map(|(kind, amount)| match kind.as_str() {
-            "freight_charge" | "weight_adjustment_charge" => *amount,
+            "freight_charge" | "weight_adjustment_charge" | "amount_due_settlement" => *amount,
             "freight_refund" | "weight_adjustment_refund" => -*amount,
             _ => 0,
         })
         .sum())
+}
+
+/// Locks the wallet row for the rest of the transaction (PostgreSQL; SQLite's write
+/// transaction holds the whole database) and returns its balance and amount due.
+pub fn lock_wallet(conn: &mut DbConn, seller_id: &str) -> QueryResult<Option<(i64, i64)>> {
+    let now = super::now();
+    per_backend!(conn, |c| diesel::update(wallets::table.find(seller_id))
+        .set(wallets::updated_at.eq(now))
+        .returning((wallets::balance, wallets::due))
+        .get_result(c)
+        .optional())
+}
+
+/// Changes what the wallet owes beyond its balance by `delta`.
+pub fn add_due(conn: &mut DbConn, seller_id: &str, delta: i64) -> QueryResult<()> {
+    diesel::update(wallets::table.find(seller_id))
+        .set(wallets::due.eq(wallets::due + delta))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The wallet's balance and what it owes beyond it (zeros before the first movement).
+pub fn balance_and_due(conn: &mut DbConn, seller_id: &str) -> QueryResult<(i64, i64)> {
+    Ok(wallets::table
+        .find(seller_id)
+        .select((wallets::balance, wallets::due))
+        .get_result(conn)
+        .optional()?
+        .unwrap_or((0, 0)))
 }

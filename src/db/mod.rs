@@ -33,6 +33,7 @@ pub mod sessions;
 pub mod shipments;
 pub mod tracking;
 pub mod users;
+pub mod warehouse;
 pub mod webhooks;
 pub mod writer;
 

@@ -36,6 +36,9 @@ pub struct AddToBalance<'a> {
     pub seller_id: &'a str,
     pub currency: &'a str,
     pub delta: i64,
+    /// The most the wallet may owe (`wallets.due`) for the move to happen: 0 for a booking's
+    /// charge (new bookings wait until an amount due is settled), `i64::MAX` otherwise.
+    pub max_due: i64,
     pub now: NaiveDateTime,
 }
 
@@ -57,12 +60,14 @@ where
         out.push_bind_param::<Text, _>(self.currency)?;
         out.push_sql(" AND balance + ");
         out.push_bind_param::<BigInt, _>(&self.delta)?;
-        out.push_sql(" >= 0 RETURNING balance, last_seq");
+        out.push_sql(" >= 0 AND due <= ");
+        out.push_bind_param::<BigInt, _>(&self.max_due)?;
+        out.push_sql(" RETURNING balance, last_seq, due");
         Ok(())
     }
 }
 
-fixed_statement!(AddToBalance, (BigInt, BigInt));
+fixed_statement!(AddToBalance, (BigInt, BigInt, BigInt));
 
 /// `next_serial += 1` on one channel; returns the new value.
 pub struct BumpSerial<'a> {

@@ -125,6 +125,7 @@ diesel::table! {
         balance -> BigInt,
         updated_at -> Timestamp,
         last_seq -> BigInt,
+        due -> BigInt,
     }
 }
 
@@ -489,3 +490,77 @@ diesel::table! {
 diesel::joinable!(shipment_events -> tracking_requests (request_id));
 diesel::allow_tables_to_appear_in_same_query!(shipment_events, tracking_requests);
 diesel::allow_tables_to_appear_in_same_query!(shipments, tracking_requests);
+
+diesel::table! {
+    warehouse_scans (id) {
+        id -> Text,
+        scan_id -> Text,
+        warehouse_id -> Text,
+        shipment_id -> Text,
+        weight_g -> BigInt,
+        length_mm -> Nullable<BigInt>,
+        width_mm -> Nullable<BigInt>,
+        height_mm -> Nullable<BigInt>,
+        location -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    weight_adjustments (shipment_id) {
+        shipment_id -> Text,
+        seller_id -> Text,
+        scan_id -> Text,
+        declared_weight_g -> BigInt,
+        declared_length_mm -> BigInt,
+        declared_width_mm -> BigInt,
+        declared_height_mm -> BigInt,
+        declared_chargeable_g -> BigInt,
+        measured_weight_g -> BigInt,
+        measured_length_mm -> BigInt,
+        measured_width_mm -> BigInt,
+        measured_height_mm -> BigInt,
+        measured_chargeable_g -> BigInt,
+        declared_price -> BigInt,
+        measured_price -> BigInt,
+        amount -> BigInt,
+        charged -> BigInt,
+        due -> BigInt,
+        currency -> Text,
+        outcome -> Text,
+        held_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        dispute_status -> Nullable<Text>,
+        dispute_note -> Nullable<Text>,
+        disputed_at -> Nullable<Timestamp>,
+        resolution_note -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    amounts_due (id) {
+        id -> Text,
+        seller_id -> Text,
+        shipment_id -> Text,
+        amount -> BigInt,
+        outstanding -> BigInt,
+        currency -> Text,
+        created_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_opt_outs (user_id, kind) {
+        user_id -> Text,
+        kind -> Text,
+    }
+}
+
+diesel::joinable!(warehouse_scans -> shipments (shipment_id));
+diesel::joinable!(weight_adjustments -> shipments (shipment_id));
+diesel::allow_tables_to_appear_in_same_query!(warehouse_scans, shipments);
+diesel::allow_tables_to_appear_in_same_query!(weight_adjustments, shipments);
+diesel::allow_tables_to_appear_in_same_query!(weight_adjustments, users);

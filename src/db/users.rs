@@ -111,3 +111,24 @@ pub fn set_preferences(
         .execute(conn)
         .map(|_| ())
 }
+
+/// The notification kinds a person turned off.
+pub fn mail_opt_outs(conn: &mut DbConn, id: &str) -> QueryResult<Vec<String>> {
+    use super::schema::mail_opt_outs;
+    mail_opt_outs::table
+        .filter(mail_opt_outs::user_id.eq(id))
+        .select(mail_opt_outs::kind)
+        .load(conn)
+}
+
+/// Replaces the kinds a person turned off.
+pub fn set_mail_opt_outs(conn: &mut DbConn, id: &str, kinds: &[&str]) -> QueryResult<()> {
+    use super::schema::mail_opt_outs;
+    diesel::delete(mail_opt_outs::table.filter(mail_opt_outs::user_id.eq(id))).execute(conn)?;
+    for kind in kinds {
+        diesel::insert_into(mail_opt_outs::table)
+            .values((mail_opt_outs::user_id.eq(id), mail_opt_outs::kind.eq(*kind)))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -25,7 +25,7 @@ pub mod tracking_number;
 pub use country::CountryCode;
 pub use email::EmailAddress;
 pub use money::{Currency, Money};
-pub use parcel::{Parcel, ParcelInput, format_weight};
+pub use parcel::{MAX_SIDE_MM, MAX_WEIGHT_G, Parcel, ParcelInput, format_weight};
 pub use password::NewPassword;
 pub use phone::Phone;
 pub use role::Role;

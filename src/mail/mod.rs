@@ -14,6 +14,11 @@ use crate::config::{Config, MailUrl};
 use crate::db::outbox::{NewMail, OutboxMail};
 use crate::db::{self, DbConn};
 
+/// Stands for `WAYBILL_BASE_URL` in a queued mail; the sender puts the configured one in.
+/// Lets a service that has no configuration at hand (a status change deep in tracking) link
+/// to a page.
+pub const BASE_URL_MARK: &str = "@@waybill-base-url@@";
+
 /// A mail Waybill knows how to write: a subject and a text and an HTML body.
 pub trait Mail {
     const KIND: &'static str;
@@ -44,6 +49,12 @@ impl Rendered {
             text: mail.text()?,
             html: mail.html()?,
         })
+    }
+
+    /// The same mail filed under another kind in the outbox (e.g. a notice's own kind).
+    pub fn with_kind(mut self, kind: &'static str) -> Rendered {
+        self.kind = kind;
+        self
     }
 
     /// Puts in a value known only inside the transaction (rendered as `marker`). The value
@@ -84,6 +95,7 @@ pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     concurrency: usize,
+    base_url: String,
 }
 
 enum Transport {
@@ -118,6 +130,7 @@ impl Mailer {
             transport,
             from,
             concurrency: config.mail_concurrency,
+            base_url: config.base_url.trim_end_matches('/').to_string(),
         })
     }
 
@@ -137,8 +150,8 @@ impl Mailer {
             .to(to)
             .subject(mail.subject.clone())
             .multipart(MultiPart::alternative_plain_html(
-                mail.body_text.clone(),
-                mail.body_html.clone(),
+                mail.body_text.replace(BASE_URL_MARK, &self.base_url),
+                mail.body_html.replace(BASE_URL_MARK, &self.base_url),
             ))
             .map_err(|e| format!("cannot build message: {e}"))?;
         match &self.transport {

@@ -29,6 +29,48 @@ pub struct Settings<'a> {
     pub base_url: &'a str,
 }
 
+#[derive(Serialize)]
+struct PickupChanged<'a> {
+    pickup_id: &'a str,
+    status: &'a str,
+    previous_status: Option<&'a str>,
+    date: &'a str,
+    window: &'a str,
+}
+
+/// Queues `pickup.status_changed` for a pickup that just moved from `previous` (`None`: it
+/// was just booked) to `to`, in the caller's transaction.
+pub(crate) fn announce(
+    c: &mut DbConn,
+    p: &Pickup,
+    previous: Option<PickupStatus>,
+    to: PickupStatus,
+) -> Result<(), AppError> {
+    crate::services::webhooks::enqueue(
+        c,
+        &p.seller_id,
+        "pickup.status_changed",
+        &PickupChanged {
+            pickup_id: &p.id,
+            status: to.as_str(),
+            previous_status: previous.map(PickupStatus::as_str),
+            date: &p.date,
+            window: &p.window_label,
+        },
+    )?;
+    Ok(())
+}
+
+/// Moves a pickup (as loaded) to `to` and queues its webhook; `false` if it moved meanwhile.
+/// The one way services change a pickup's status.
+pub(crate) fn set_status(c: &mut DbConn, p: &Pickup, to: PickupStatus) -> Result<bool, AppError> {
+    if !db::pickups::set_status(c, &p.id, p.status, to)? {
+        return Ok(false);
+    }
+    announce(c, p, Some(p.status), to)?;
+    Ok(true)
+}
+
 /// A 422 with its own message and the field it is about.
 pub(crate) fn refuse(field: &str, message: impl Into<String>) -> AppError {
     let message = message.into();
@@ -362,6 +404,7 @@ fn book_once(
             return Err(AppError::Conflict(FULL.into()));
         }
         db::pickups::insert(c, &pickup)?;
+        announce(c, &pickup, None, PickupStatus::Scheduled)?;
         for s in &shipments {
             if s.status != Status::Booked
                 || !crate::services::shipments::change_status(c, s, Status::PickupScheduled)?
@@ -430,7 +473,7 @@ pub fn cancel(
             return Ok(());
         }
         changeable(&p, now, "cancelled")?;
-        if !db::pickups::set_status(c, &p.id, p.status, PickupStatus::Cancelled)? {
+        if !set_status(c, &p, PickupStatus::Cancelled)? {
             return Err(AppError::Conflict(
                 "This pickup just changed; reload and try again.".into(),
             ));
@@ -481,6 +524,14 @@ pub fn reschedule(
             return Err(AppError::Conflict(
                 "This pickup just changed; reload and try again.".into(),
             ));
+        }
+        if p.status != PickupStatus::Scheduled {
+            let moved = Pickup {
+                date: new_date.clone(),
+                window_label: new_window.clone(),
+                ..p.clone()
+            };
+            announce(c, &moved, Some(p.status), PickupStatus::Scheduled)?;
         }
         Ok(())
     })?;

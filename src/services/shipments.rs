@@ -6,9 +6,11 @@
 use serde::Serialize;
 
 use crate::db::shipments::Shipment;
+use crate::db::warehouse::Adjustment;
 use crate::db::{self, DbConn};
 use crate::domain::Status;
-use crate::services::webhooks;
+use crate::error::AppError;
+use crate::services::{notices, webhooks};
 
 #[derive(Serialize)]
 struct StatusChanged<'a> {
@@ -20,12 +22,9 @@ struct StatusChanged<'a> {
 
 /// Moves `shipment` (as loaded, in `shipment.status`) to `to` inside the caller's transaction
 /// and queues the webhook. `Ok(false)` if the shipment moved meanwhile (reload and decide
-/// again); nothing is queued then.
-pub fn change_status(
-    conn: &mut DbConn,
-    shipment: &Shipment,
-    to: Status,
-) -> diesel::QueryResult<bool> {
+/// again); nothing is queued then. Delivered, delivery failed and exception also mail the
+/// seller (`services::notices`, unless turned off).
+pub fn change_status(conn: &mut DbConn, shipment: &Shipment, to: Status) -> Result<bool, AppError> {
     if !db::shipments::set_status(conn, &shipment.id, shipment.status, to)? {
         return Ok(false);
     }
@@ -40,5 +39,79 @@ pub fn change_status(
             previous_status: shipment.status.as_str(),
         },
     )?;
+    notices::status_changed(conn, shipment, to)?;
     Ok(true)
+}
+
+#[derive(Serialize)]
+struct Measurement {
+    weight_g: i64,
+    length_mm: i64,
+    width_mm: i64,
+    height_mm: i64,
+    chargeable_weight_g: i64,
+}
+
+#[derive(Serialize)]
+struct MoneyOut<'a> {
+    amount: i64,
+    currency: &'a str,
+}
+
+#[derive(Serialize)]
+struct WeightAdjusted<'a> {
+    shipment_id: &'a str,
+    tracking_number: &'a str,
+    status: &'a str,
+    declared: Measurement,
+    measured: Measurement,
+    /// Positive: charged to the seller; negative: refunded; zero: within tolerance or held.
+    adjustment: MoneyOut<'a>,
+    amount_due: MoneyOut<'a>,
+    result: &'a str,
+    held_reason: Option<&'a str>,
+}
+
+/// Queues `shipment.weight_adjusted` (the warehouse measured the parcel) in the caller's
+/// transaction.
+pub fn weight_adjusted(
+    conn: &mut DbConn,
+    shipment: &Shipment,
+    a: &Adjustment,
+) -> Result<(), AppError> {
+    webhooks::enqueue(
+        conn,
+        &shipment.seller_id,
+        "shipment.weight_adjusted",
+        &WeightAdjusted {
+            shipment_id: &shipment.id,
+            tracking_number: &shipment.tracking_number,
+            status: shipment.status.as_str(),
+            declared: Measurement {
+                weight_g: a.declared_weight_g,
+                length_mm: a.declared_length_mm,
+                width_mm: a.declared_width_mm,
+                height_mm: a.declared_height_mm,
+                chargeable_weight_g: a.declared_chargeable_g,
+            },
+            measured: Measurement {
+                weight_g: a.measured_weight_g,
+                length_mm: a.measured_length_mm,
+                width_mm: a.measured_width_mm,
+                height_mm: a.measured_height_mm,
+                chargeable_weight_g: a.measured_chargeable_g,
+            },
+            adjustment: MoneyOut {
+                amount: a.amount,
+                currency: &a.currency,
+            },
+            amount_due: MoneyOut {
+                amount: a.due,
+                currency: &a.currency,
+            },
+            result: &a.outcome,
+            held_reason: a.held_reason.as_deref(),
+        },
+    )?;
+    Ok(())
 }

@@ -16,10 +16,13 @@ pub enum Kind {
     AdjustRefund,
     ManualCredit,
     ManualDebit,
+    /// An amount due (a weight adjustment the balance could not cover) taken from a later
+    /// credit.
+    DueSettlement,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::TopUp,
         Kind::Charge,
         Kind::Refund,
@@ -27,6 +30,7 @@ impl Kind {
         Kind::AdjustRefund,
         Kind::ManualCredit,
         Kind::ManualDebit,
+        Kind::DueSettlement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +42,7 @@ impl Kind {
             Kind::AdjustRefund => "weight_adjustment_refund",
             Kind::ManualCredit => "manual_credit",
             Kind::ManualDebit => "manual_debit",
+            Kind::DueSettlement => "amount_due_settlement",
         }
     }
 
@@ -54,6 +59,7 @@ impl Kind {
             Kind::AdjustRefund => "Weight adjustment refund",
             Kind::ManualCredit => "Credit by Waybill",
             Kind::ManualDebit => "Debit by Waybill",
+            Kind::DueSettlement => "Amount due settled",
         }
     }
 
@@ -70,7 +76,7 @@ impl Kind {
         match self {
             Kind::TopUp => "payment_clearing",
             Kind::Charge | Kind::Refund => "freight_revenue",
-            Kind::AdjustCharge | Kind::AdjustRefund => "weight_adjustments",
+            Kind::AdjustCharge | Kind::AdjustRefund | Kind::DueSettlement => "weight_adjustments",
             Kind::ManualCredit | Kind::ManualDebit => "manual_corrections",
         }
     }
@@ -96,7 +102,7 @@ pub struct Posting<'a> {
 #[derive(Debug)]
 pub struct Posted {
     pub transaction: LedgerTransaction,
-    /// The wallet balance right after this movement.
+    /// The wallet balance right after this movement (and after any amount due it settled).
     pub balance_after: i64,
     /// True when the key had already moved money: nothing moved this time.
     pub replayed: bool,
@@ -169,6 +175,11 @@ fn replay(conn: &mut DbConn, p: &Posting, done: LedgerTransaction) -> Result<Pos
     })
 }
 
+/// Posts a movement inside the caller's write transaction (the wallet must exist).
+pub fn post_in(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
+    post_in_tx(conn, p)
+}
+
 fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
     let now = db::now();
     let t = LedgerTransaction {
@@ -215,13 +226,26 @@ fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
         -p.amount.minor
     };
     let currency = p.amount.currency.code();
-    let Some(moved) = ledger::apply_to_balance(conn, p.seller_id, currency, delta)? else {
+    // New bookings wait until an amount due is settled.
+    let max_due = if p.kind == Kind::Charge { 0 } else { i64::MAX };
+    let Some(moved) = ledger::apply_to_balance(conn, p.seller_id, currency, delta, max_due)? else {
         // Nothing moved: say why.
         let (balance, wallet_currency) =
             ledger::balance(conn, p.seller_id)?.ok_or(AppError::NotFound)?;
         if wallet_currency != currency {
             return Err(AppError::BadRequest(format!(
                 "This wallet holds {wallet_currency}, not {currency}."
+            )));
+        }
+        let (_, due) = ledger::balance_and_due(conn, p.seller_id)?;
+        if due > 0 && p.kind == Kind::Charge {
+            let due = Money::new(due, p.amount.currency);
+            return Err(AppError::PaymentRequired(format!(
+                "{due} is due from weight adjustments the balance could not cover; new bookings wait until it is settled. Top up at least {} to settle it and pay this booking.",
+                Money::new(
+                    (due.minor + p.amount.minor - balance).max(due.minor),
+                    p.amount.currency
+                )
             )));
         }
         let have = Money::new(balance, p.amount.currency);
@@ -247,11 +271,51 @@ fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
     };
     ledger::insert_entry(conn, &entry(WALLET, Some(p.seller_id), delta, Some(moved)))?;
     ledger::insert_entry(conn, &entry(p.kind.counter_account(), None, -delta, None))?;
+    // Any credit settles what the wallet owes first.
+    let balance_after = if delta > 0 && moved.due > 0 {
+        settle_dues(conn, p, &t.id, moved.balance)?
+    } else {
+        moved.balance
+    };
     Ok(Posted {
         transaction: t,
-        balance_after: moved.balance,
+        balance_after,
         replayed: false,
     })
+}
+
+/// Takes open amounts due, oldest first, from a balance a credit just raised; each is a
+/// ledger movement naming its shipment. Returns the balance left.
+fn settle_dues(
+    conn: &mut DbConn,
+    credit: &Posting,
+    credit_id: &str,
+    mut balance: i64,
+) -> Result<i64, AppError> {
+    for due in crate::db::warehouse::open_dues(conn, credit.seller_id)? {
+        if balance == 0 {
+            break;
+        }
+        let take = due.outstanding.min(balance);
+        let key = format!("settle:{credit_id}:{}", due.id);
+        let posted = post_in_tx(
+            conn,
+            &Posting {
+                key: &key,
+                kind: Kind::DueSettlement,
+                seller_id: credit.seller_id,
+                amount: Money::new(take, credit.amount.currency),
+                shipment_id: Some(&due.shipment_id),
+                payment_intent_id: None,
+                note: Some("Weight adjustment the balance could not cover at the time"),
+                actor_id: None,
+            },
+        )?;
+        crate::db::warehouse::reduce_due(conn, &due.id, take, db::now())?;
+        ledger::add_due(conn, credit.seller_id, -take)?;
+        balance = posted.balance_after;
+    }
+    Ok(balance)
 }
 
 /// Settles a freight difference for a shipment (e.g. after the warehouse re-weighs it):

@@ -433,6 +433,26 @@ impl FromRequest for ApiCourier {
     }
 }
 
+/// The warehouse account behind `Authorization: Bearer KEY` (a scanning machine's key) on
+/// `/api/v1/warehouse`.
+pub struct ApiWarehouse {
+    pub user: User,
+    pub key_id: String,
+}
+
+impl FromRequest for ApiWarehouse {
+    type Error = ApiError;
+    type Future = LocalFuture<Self, ApiError>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = api_user(req, Role::Warehouse);
+        Box::pin(async move {
+            let (user, key_id) = found.await?;
+            Ok(ApiWarehouse { user, key_id })
+        })
+    }
+}
+
 /// The user of `role` whose API key the request carries, and the key's id.
 fn api_user(req: &HttpRequest, role: Role) -> LocalFuture<(User, String), ApiError> {
     let header = req

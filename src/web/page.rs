@@ -71,6 +71,7 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin/areas", "Areas"),
             ("/admin/wallets", "Wallets"),
             ("/admin/tracking", "Tracking"),
+            ("/admin/disputes", "Disputes"),
             ("/admin/mail", "Mail"),
         ],
     }

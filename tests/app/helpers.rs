@@ -189,6 +189,14 @@ impl TestApp {
         waybill::services::accounts::create(&mut self.conn(), &draft).unwrap()
     }
 
+    /// A new visitor signed in as an existing user (made by `create_user` or a fixture).
+    pub async fn signed_in_existing(&self, email: &str) -> Visitor {
+        let v = self.visitor();
+        let r = v.login(email, PASSWORD).await;
+        assert_eq!(r.status(), 303, "login of {email} failed");
+        v
+    }
+
     /// A visitor signed in as a new user of `role`.
     pub async fn signed_in(&self, role: Role, email: &str) -> Visitor {
         self.create_user(role, email);

@@ -226,6 +226,15 @@ async fn every_route_survives_hostile_input() {
         .await;
     assert_eq!(booked.status(), 201);
     let admin = app.signed_in(Role::Admin, "walker-admin@example.com").await;
+    let warehouse = app
+        .signed_in(Role::Warehouse, "walker-dock@example.com")
+        .await;
+    let warehouse_id =
+        waybill::db::users::find_by_email(&mut app.conn(), "walker-dock@example.com")
+            .unwrap()
+            .unwrap()
+            .id;
+    let warehouse_key = app.api_key(&warehouse_id);
     let anonymous = app.visitor();
     let callers = [
         Caller {
@@ -245,6 +254,21 @@ async fn every_route_survives_hostile_input() {
             csrf: Some(admin.csrf("/admin/users").await),
             http: admin.http,
             bearer: None,
+        },
+        Caller {
+            name: "warehouse",
+            csrf: Some(warehouse.csrf("/warehouse").await),
+            http: warehouse.http,
+            bearer: None,
+        },
+        Caller {
+            name: "warehouse key",
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            csrf: None,
+            bearer: Some(warehouse_key),
         },
         Caller {
             name: "api key",

@@ -27,5 +27,6 @@ mod sessions;
 mod shipment_pages;
 mod tracking;
 mod wallet;
+mod warehouse;
 mod webhooks;
 mod writes;

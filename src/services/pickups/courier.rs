@@ -104,6 +104,7 @@ pub fn accept(
                 "Another courier has taken this pickup.".into(),
             ));
         }
+        super::announce(c, &p, Some(p.status), PickupStatus::Accepted)?;
         let v = reload(c, &p.id)?;
         let m = mail::accepted(&v, courier, s)?;
         let to = v
@@ -124,7 +125,7 @@ pub fn arrive(conn: &mut DbConn, courier: &User, id: &str) -> Result<PickupView,
         if p.status == PickupStatus::Arrived {
             return Ok(());
         }
-        if !db::pickups::set_status(c, &p.id, p.status, PickupStatus::Arrived)? {
+        if !super::set_status(c, &p, PickupStatus::Arrived)? {
             return Err(AppError::Conflict(
                 "This pickup just changed; reload it.".into(),
             ));
@@ -256,7 +257,7 @@ pub fn complete(
         } else {
             PickupStatus::PartiallyCompleted
         };
-        if !db::pickups::set_status(c, &p.id, p.status, to)? {
+        if !super::set_status(c, &p, to)? {
             return Err(AppError::Conflict(
                 "This pickup just changed; reload it.".into(),
             ));
@@ -289,7 +290,7 @@ pub fn fail(
         })?;
     db::write_tx(conn, |c| {
         let p = mine(c, &courier.id, id)?;
-        if !db::pickups::set_status(c, &p.id, p.status, PickupStatus::Failed)? {
+        if !super::set_status(c, &p, PickupStatus::Failed)? {
             return Err(AppError::Conflict(
                 "This pickup just changed; reload it.".into(),
             ));

@@ -26,7 +26,7 @@ pub fn mark_missed(conn: &mut DbConn, now: DateTime<Utc>, s: &Settings) -> Resul
             if !p.status.can_move_to(PickupStatus::Missed) || p.window_end >= now.naive_utc() {
                 return Ok(false);
             }
-            if !db::pickups::set_status(c, &p.id, p.status, PickupStatus::Missed)? {
+            if !super::set_status(c, &p, PickupStatus::Missed)? {
                 return Ok(false);
             }
             release_items(c, &p.id)?;

@@ -3,6 +3,7 @@
 
 mod areas;
 mod channels;
+mod disputes;
 mod tracking;
 mod wallets;
 
@@ -31,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     channels::routes(cfg);
     areas::routes(cfg);
     tracking::routes(cfg);
+    disputes::routes(cfg);
 }
 
 #[derive(Template)]

@@ -6,6 +6,7 @@ mod pickups;
 mod quotes;
 pub mod shipments;
 mod tracking;
+pub mod warehouse;
 pub mod webhooks;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -16,20 +17,22 @@ use crate::error::{ApiError, AppError};
 use crate::web::extract::ApiSeller;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(webhooks::routes(pickups::routes(shipments::routes(
-        web::scope("/api/v1")
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(1 << 20)
-                    .error_handler(json_error),
-            )
-            .app_data(web::QueryConfig::default().error_handler(query_error))
-            .app_data(web::PathConfig::default().error_handler(path_error))
-            .service(me)
-            .service(wallet)
-            .service(quotes::create_quotes)
-            .service(carrier_events::carrier_events)
-            .service(tracking::public_tracking),
+    cfg.service(warehouse::routes(webhooks::routes(pickups::routes(
+        shipments::routes(
+            web::scope("/api/v1")
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(1 << 20)
+                        .error_handler(json_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .service(me)
+                .service(wallet)
+                .service(quotes::create_quotes)
+                .service(carrier_events::carrier_events)
+                .service(tracking::public_tracking),
+        ),
     ))));
 }
 
@@ -97,6 +100,8 @@ struct WalletEntry {
 #[derive(Serialize)]
 struct Wallet {
     balance: Amount,
+    /// Owed beyond the balance (weight adjustments it could not cover); bookings wait until 0.
+    amount_due: Amount,
     entries: Vec<WalletEntry>,
 }
 
@@ -108,9 +113,10 @@ async fn wallet(
 ) -> Result<HttpResponse, ApiError> {
     let currency = state.config.currency;
     let id = seller.user.id;
-    let (balance, lines): (Money, _) = state
+    let (due, balance, lines): (i64, Money, _) = state
         .db(move |c| {
             Ok((
+                crate::db::ledger::balance_and_due(c, &id)?.1,
                 crate::services::wallet::balance(c, &id, currency)?,
                 crate::db::ledger::statement_page(c, &id, 0, 50)?,
             ))
@@ -119,6 +125,10 @@ async fn wallet(
     Ok(HttpResponse::Ok().json(Wallet {
         balance: Amount {
             amount: balance.minor,
+            currency: currency.code().to_string(),
+        },
+        amount_due: Amount {
+            amount: due,
             currency: currency.code().to_string(),
         },
         entries: lines

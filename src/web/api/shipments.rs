@@ -24,6 +24,7 @@ pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
         .service(list_shipments)
         .service(get_shipment)
         .service(cancel_shipment)
+        .service(dispute_adjustment)
         .service(shipment_label)
         .service(batch_labels)
 }
@@ -178,6 +179,37 @@ pub struct ShipmentOut {
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventOut>>,
+    /// The warehouse's measurement and what it cost or gave back (detail only, once measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_adjustment: Option<serde_json::Value>,
+}
+
+/// A weight adjustment as the API shows it to its seller.
+pub fn adjustment_out(a: &crate::db::warehouse::Adjustment) -> serde_json::Value {
+    let parcel = |w: i64, l: i64, wd: i64, h: i64, cw: i64| {
+        serde_json::json!({"weight_g": w, "length_mm": l, "width_mm": wd, "height_mm": h,
+            "chargeable_weight_g": cw})
+    };
+    let money = |m: i64| serde_json::json!({"amount": m, "currency": a.currency});
+    serde_json::json!({
+        "declared": parcel(a.declared_weight_g, a.declared_length_mm, a.declared_width_mm,
+            a.declared_height_mm, a.declared_chargeable_g),
+        "measured": parcel(a.measured_weight_g, a.measured_length_mm, a.measured_width_mm,
+            a.measured_height_mm, a.measured_chargeable_g),
+        "declared_price": money(a.declared_price),
+        "measured_price": money(a.measured_price),
+        "adjustment": money(a.amount),
+        "charged": money(a.charged),
+        "amount_due": money(a.due),
+        "result": a.outcome,
+        "held_reason": a.held_reason,
+        "measured_at": a.created_at.and_utc().to_rfc3339(),
+        "dispute": a.dispute_status.as_ref().map(|st| serde_json::json!({
+            "status": st,
+            "note": a.dispute_note,
+            "resolution_note": a.resolution_note,
+        })),
+    })
 }
 
 pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentOut {
@@ -228,6 +260,7 @@ pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentO
                 })
                 .collect()
         }),
+        weight_adjustment: None,
     }
 }
 
@@ -389,14 +422,38 @@ async fn get_shipment(
     path: PathId,
 ) -> Result<HttpResponse, ApiError> {
     let (seller_id, id) = (seller.user.id, path.into_inner());
-    let (s, events) = state
+    let (s, events, adjustment) = state
         .db(move |c| {
             let s = crate::db::shipments::find(c, &seller_id, &id)?.ok_or(AppError::NotFound)?;
             let events = crate::db::shipments::events(c, &s.id)?;
-            Ok((s, events))
+            let a = crate::services::warehouse::adjustment_for_seller(c, &seller_id, &s.id)?;
+            Ok((s, events, a))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(shipment_out(&s, Some(&events))))
+    let mut out = shipment_out(&s, Some(&events));
+    out.weight_adjustment = adjustment.as_ref().map(adjustment_out);
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DisputeIn {
+    note: String,
+}
+
+/// Disputes the shipment's weight charge (within 7 days, once) → 200 with the adjustment.
+#[post("/shipments/{id}/dispute")]
+async fn dispute_adjustment(
+    state: web::Data<AppState>,
+    seller: ApiSeller,
+    path: PathId,
+    body: ApiJson<DisputeIn>,
+) -> Result<HttpResponse, ApiError> {
+    let (seller_id, id, note) = (seller.user.id, path.into_inner(), body.0.note);
+    let a = state
+        .db(move |c| crate::services::warehouse::dispute(c, &seller_id, &id, &note))
+        .await?;
+    Ok(HttpResponse::Ok().json(adjustment_out(&a)))
 }
 
 #[post("/shipments/{id}/cancel")]

@@ -32,6 +32,8 @@ struct DashboardPage {
     store_name: String,
     contact: String,
     balance: String,
+    /// What weight adjustments left owing beyond the balance; bookings wait until it is paid.
+    due: Option<String>,
     recent: Vec<shipments::Row>,
     /// Open shipments whose label was never printed.
     unprinted: i64,
@@ -47,10 +49,11 @@ struct DashboardPage {
 async fn dashboard(state: web::Data<AppState>, auth: Seller) -> Result<HttpResponse, AppError> {
     let seller = auth.user.id.clone();
     let currency = state.config.currency;
-    let (balance, recent, total, counts, has_address, topped_up) = state
+    let (due, balance, recent, total, counts, has_address, topped_up) = state
         .db(move |c| {
             let filter = crate::db::shipments::Filter::default();
             Ok((
+                crate::db::ledger::balance_and_due(c, &seller)?.1,
                 crate::services::wallet::balance(c, &seller, currency)?,
                 crate::db::shipments::list(c, &seller, &filter, 0, 5)?,
                 crate::db::shipments::count(c, &seller, &filter)?,
@@ -66,6 +69,7 @@ async fn dashboard(state: web::Data<AppState>, auth: Seller) -> Result<HttpRespo
         contact: auth.user.name.clone(),
         has_money: topped_up || balance.minor > 0,
         balance: balance.to_string(),
+        due: (due > 0).then(|| crate::domain::Money::new(due, currency).to_string()),
         recent: recent
             .iter()
             .map(|s| shipments::row(s, currency, auth.user.time_zone()))

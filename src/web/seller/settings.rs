@@ -18,6 +18,7 @@ use crate::web::{AppState, redirect};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(settings)
         .service(save_preferences)
+        .service(save_notifications)
         .service(change_password)
         .service(create_key)
         .service(revoke_key)
@@ -62,6 +63,8 @@ struct SettingsPage {
     new_secret: Option<NewSecret>,
     webhook_error: Option<String>,
     log: Vec<LogLine>,
+    /// Each notification kind, what it is called, and whether it is sent.
+    notices: Vec<(&'static str, &'static str, bool)>,
 }
 
 /// What the page shows beside the API keys.
@@ -95,15 +98,20 @@ async fn render_with(
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
     };
     let seller = auth.user.id.clone();
-    let (keys, endpoints, log) = state
+    let (keys, endpoints, log, off) = state
         .db(move |c| {
             Ok((
                 crate::db::api_keys::list_for_seller(c, &seller)?,
                 crate::db::webhooks::list_endpoints(c, &seller)?,
                 crate::db::webhooks::log_for_seller(c, &seller, 50)?,
+                crate::db::users::mail_opt_outs(c, &seller)?,
             ))
         })
         .await?;
+    let notices = crate::services::notices::KINDS
+        .iter()
+        .map(|(kind, label)| (*kind, *label, !off.iter().any(|o| o == kind)))
+        .collect();
     crate::web::html_status(
         status,
         &SettingsPage {
@@ -129,6 +137,7 @@ async fn render_with(
             new_secret: hooks.new_secret,
             webhook_error: hooks.error,
             log,
+            notices,
         },
     )
 }
@@ -238,6 +247,39 @@ async fn revoke_key(
     }
     flash(&auth.viewer.session, "ok", "The API key has been revoked.");
     Ok(redirect("/seller/settings"))
+}
+
+/// Which notification mails to send: a checked box (`on`) keeps a kind on.
+#[post("/seller/settings/notifications")]
+async fn save_notifications(
+    state: web::Data<AppState>,
+    auth: Seller,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let off: Vec<&'static str> = crate::services::notices::KINDS
+        .iter()
+        .map(|(kind, _)| *kind)
+        .filter(|kind| !form.iter().any(|(k, v)| k == kind && v == "on"))
+        .collect();
+    let id = auth.user.id.clone();
+    let n = off.len();
+    state
+        .db(move |c| {
+            crate::db::write_tx(c, |c| {
+                Ok(crate::db::users::set_mail_opt_outs(c, &id, &off)?)
+            })
+        })
+        .await?;
+    flash(
+        &auth.viewer.session,
+        "ok",
+        if n == 0 {
+            "Saved: every notification mail is on.".to_string()
+        } else {
+            format!("Saved: {n} kind(s) of notification mail turned off.")
+        },
+    );
+    Ok(redirect("/seller/settings#notifications"))
 }
 
 #[derive(Deserialize, Default)]

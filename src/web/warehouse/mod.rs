@@ -1,26 +1,207 @@
-//! The warehouse operator's pages: inbound scan and re-weigh.
+//! The warehouse operator's pages: inbound scan and re-weigh. A hardware scanner types the
+//! label's number and Enter into the first field (`static/js/inbound.js` then moves on to the
+//! weight instead of sending); the form posts and the page answers with what the scan did.
+//! Each form carries its own scan id, so a double submit or a reload records one scan.
 
-use actix_web::{HttpResponse, get, web};
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
+use serde::Deserialize;
 
+use crate::db::shipments::Shipment;
+use crate::db::warehouse::Scan;
 use crate::error::AppError;
-use crate::web::extract::Warehouse;
-use crate::web::html;
-use crate::web::page::PageCtx;
+use crate::services::warehouse::{self, ScanInput, ScanOutcome};
+use crate::web::extract::{CsrfForm, Warehouse};
+use crate::web::page::{PageCtx, flash};
+use crate::web::{AppState, html, redirect};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(home);
+    cfg.service(home).service(scan);
+}
+
+/// The form as typed: text, so a bad number is an error on the form, not a 400.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+struct ScanForm {
+    scan_id: String,
+    tracking_number: String,
+    weight_g: String,
+    length_mm: String,
+    width_mm: String,
+    height_mm: String,
+    location: String,
 }
 
 #[derive(Template)]
 #[template(path = "warehouse/home.html")]
 struct HomePage {
     ctx: PageCtx,
+    form: ScanForm,
+    errors: BTreeMap<String, String>,
+    recent: Vec<(Scan, Shipment)>,
+}
+
+impl HomePage {
+    fn size(s: &Scan) -> String {
+        match (s.length_mm, s.width_mm, s.height_mm) {
+            (Some(l), Some(w), Some(h)) => format!("{l}×{w}×{h} mm"),
+            _ => "—".into(),
+        }
+    }
+    fn weight(g: &i64) -> String {
+        crate::domain::format_weight(*g)
+    }
+}
+
+fn fresh_form(location: &str) -> ScanForm {
+    ScanForm {
+        scan_id: crate::db::new_id(),
+        location: location.to_string(),
+        ..ScanForm::default()
+    }
+}
+
+async fn page(
+    state: &AppState,
+    auth: &Warehouse,
+    form: ScanForm,
+    errors: BTreeMap<String, String>,
+) -> Result<HttpResponse, AppError> {
+    let me = auth.user.id.clone();
+    let recent = state
+        .db(move |c| Ok(crate::db::warehouse::recent_scans(c, &me, 20)?))
+        .await?;
+    let status = if errors.is_empty() { 200 } else { 422 };
+    let mut r = html(&HomePage {
+        ctx: PageCtx::new(&auth.viewer),
+        form,
+        errors,
+        recent,
+    })?;
+    *r.status_mut() = actix_web::http::StatusCode::from_u16(status).unwrap_or_default();
+    Ok(r)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HomeQuery {
+    location: String,
 }
 
 #[get("/warehouse")]
-async fn home(auth: Warehouse) -> Result<HttpResponse, AppError> {
-    html(&HomePage {
-        ctx: PageCtx::new(&auth.viewer),
-    })
+async fn home(
+    state: web::Data<AppState>,
+    auth: Warehouse,
+    q: web::Query<HomeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let location: String = q
+        .location
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    page(&state, &auth, fresh_form(&location), BTreeMap::new()).await
+}
+
+fn number(raw: &str, field: &str, errors: &mut BTreeMap<String, String>) -> Option<i64> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return None;
+    }
+    match t.parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errors.insert(field.into(), "Enter a whole number.".into());
+            None
+        }
+    }
+}
+
+fn said(o: &ScanOutcome) -> (&'static str, String) {
+    let n = &o.tracking_number;
+    let money = |m: &warehouse::MoneyJson| {
+        crate::domain::Currency::parse(&m.currency)
+            .map(|c| crate::domain::Money::new(m.amount.abs(), c).to_string())
+            .unwrap_or_else(|_| m.amount.to_string())
+    };
+    match (o.result, &o.adjustment) {
+        ("held", _) => (
+            "error",
+            format!(
+                "{n}: HOLD — over the channel's limits. {}",
+                o.held_reason.as_deref().unwrap_or("")
+            ),
+        ),
+        ("already_measured", _) => ("ok", format!("{n}: measured before; scan recorded.")),
+        (_, Some(a)) if a.amount > 0 => (
+            "ok",
+            format!(
+                "{n}: received; heavier than declared, {} charged to the seller.",
+                money(a)
+            ),
+        ),
+        (_, Some(a)) => (
+            "ok",
+            format!(
+                "{n}: received; lighter than declared, {} refunded to the seller.",
+                money(a)
+            ),
+        ),
+        _ => ("ok", format!("{n}: received, weight as declared.")),
+    }
+}
+
+#[post("/warehouse/scans")]
+async fn scan(
+    state: web::Data<AppState>,
+    auth: Warehouse,
+    CsrfForm(form): CsrfForm<ScanForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut errors = BTreeMap::new();
+    let input = ScanInput {
+        scan_id: Some(form.scan_id.clone()),
+        tracking_number: Some(form.tracking_number.clone()),
+        weight_g: number(&form.weight_g, "weight_g", &mut errors),
+        length_mm: number(&form.length_mm, "length_mm", &mut errors),
+        width_mm: number(&form.width_mm, "width_mm", &mut errors),
+        height_mm: number(&form.height_mm, "height_mm", &mut errors),
+        location: Some(form.location.clone()),
+    };
+    let request = match input.parse() {
+        Ok(r) if errors.is_empty() => r,
+        Ok(_) => return page(&state, &auth, form, errors).await,
+        Err(mut e) => {
+            e.append(&mut errors);
+            return page(&state, &auth, form, e).await;
+        }
+    };
+    let (me, s) = (
+        auth.user.id.clone(),
+        crate::web::api::warehouse::settings(&state),
+    );
+    let r = state
+        .db(move |c| warehouse::scan(c, &me, &request, &s))
+        .await;
+    match r {
+        Ok(o) => {
+            let (kind, msg) = said(&o);
+            flash(&auth.viewer.session, kind, msg);
+            state.mail.wake();
+            state.webhooks.wake();
+        }
+        Err(AppError::Validation { fields, .. }) => return page(&state, &auth, form, fields).await,
+        Err(AppError::Conflict(message)) => {
+            let mut e = BTreeMap::new();
+            e.insert("tracking_number".to_string(), message);
+            return page(&state, &auth, form, e).await;
+        }
+        Err(e) => return Err(e),
+    }
+    let next = format!(
+        "/warehouse?location={}",
+        url::form_urlencoded::byte_serialize(form.location.trim().as_bytes()).collect::<String>()
+    );
+    Ok(redirect(&next))
 }

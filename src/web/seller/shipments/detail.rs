@@ -25,6 +25,49 @@ struct DetailPage {
     customs: crate::domain::customs::Customs,
     events: Vec<ShipmentEvent>,
     cancellable: bool,
+    measurement: Option<Measurement>,
+}
+
+/// What the warehouse measured, and what it cost or gave back.
+struct Measurement {
+    a: crate::db::warehouse::Adjustment,
+    declared_price: String,
+    measured_price: String,
+    /// "¥12.00 charged", "¥3.00 refunded", "none (within tolerance)"…
+    difference: String,
+    due: Option<String>,
+    /// Why a dispute cannot be opened now (`None`: the form is shown).
+    dispute_refusal: Option<String>,
+    held: bool,
+}
+
+impl DetailPage {
+    fn grams(g: &i64) -> String {
+        format_weight(*g)
+    }
+}
+
+fn measurement(
+    a: crate::db::warehouse::Adjustment,
+    s: &Shipment,
+    currency: crate::domain::Currency,
+) -> Measurement {
+    let m = |minor: i64| Money::new(minor, currency).to_string();
+    let difference = match a.outcome.as_str() {
+        "charged" => format!("{} charged", m(a.amount)),
+        "refunded" => format!("{} refunded", m(-a.amount)),
+        "held" => "none: the parcel is held".into(),
+        _ => "none (within tolerance)".into(),
+    };
+    Measurement {
+        declared_price: m(a.declared_price),
+        measured_price: m(a.measured_price),
+        difference,
+        due: (a.due > 0).then(|| m(a.due)),
+        dispute_refusal: crate::services::warehouse::dispute_refusal(&a, crate::db::now()),
+        held: a.outcome == "held" && s.status == Status::Exception,
+        a,
+    }
 }
 
 #[get("/shipments/{id}")]
@@ -34,15 +77,17 @@ pub(super) async fn detail(
     path: PathId,
 ) -> Result<HttpResponse, AppError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
-    let (s, events, channel) = state
+    let (s, events, channel, adjustment) = state
         .db(move |c| {
             let s = crate::db::shipments::find(c, &seller, &id)?.ok_or(AppError::NotFound)?;
             let events = crate::db::shipments::events(c, &s.id)?;
             let channel = crate::db::channels::find(c, &s.channel_code)?;
-            Ok((s, events, channel))
+            let adjustment = crate::services::warehouse::adjustment_for_seller(c, &seller, &s.id)?;
+            Ok((s, events, channel, adjustment))
         })
         .await?;
     let currency = state.config.currency;
+    let measurement = adjustment.map(|a| measurement(a, &s, currency));
     html(&DetailPage {
         ctx: PageCtx::new(&auth.viewer),
         channel_name: channel
@@ -56,8 +101,76 @@ pub(super) async fn detail(
         customs: serde_json::from_str(&s.customs).map_err(AppError::internal)?,
         cancellable: s.status.is_cancellable(),
         events,
+        measurement,
         s,
     })
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct DisputeForm {
+    note: String,
+}
+
+#[post("/shipments/{id}/dispute")]
+pub(super) async fn dispute(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: PathId,
+    crate::web::extract::CsrfForm(form): crate::web::extract::CsrfForm<DisputeForm>,
+) -> Result<HttpResponse, AppError> {
+    let (seller, id) = (auth.user.id.clone(), path.into_inner());
+    let to = format!("/shipments/{id}");
+    let r = state
+        .db(move |c| crate::services::warehouse::dispute(c, &seller, &id, &form.note))
+        .await;
+    match r {
+        Ok(_) => flash(
+            &auth.viewer.session,
+            "ok",
+            "Dispute sent. Waybill reviews it and mails you the decision.",
+        ),
+        Err(AppError::Validation { fields, message }) => flash(
+            &auth.viewer.session,
+            "error",
+            fields.into_values().next().unwrap_or(message),
+        ),
+        Err(AppError::Conflict(m)) => flash(&auth.viewer.session, "error", m),
+        Err(e) => return Err(e),
+    }
+    Ok(redirect(&to))
+}
+
+#[post("/shipments/{id}/return")]
+pub(super) async fn return_held(
+    state: web::Data<AppState>,
+    auth: Seller,
+    path: PathId,
+    _: CsrfOnly,
+) -> Result<HttpResponse, AppError> {
+    let (seller, id) = (auth.user.id.clone(), path.into_inner());
+    let currency = state.config.currency;
+    let to = format!("/shipments/{id}");
+    let r = state
+        .db(move |c| crate::services::warehouse::return_held(c, &seller, &id, currency))
+        .await;
+    match r {
+        Ok(refund) => {
+            state.webhooks.wake();
+            state.mail.wake();
+            flash(
+                &auth.viewer.session,
+                "ok",
+                format!(
+                    "The warehouse sends the parcel back to you; {} is back in your wallet.",
+                    Money::new(refund, currency)
+                ),
+            )
+        }
+        Err(AppError::Conflict(m)) => flash(&auth.viewer.session, "error", m),
+        Err(e) => return Err(e),
+    }
+    Ok(redirect(&to))
 }
 
 #[post("/shipments/{id}/cancel")]

@@ -23,7 +23,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(labels::bulk_labels)
         .service(labels::label_file)
         .service(detail::detail)
-        .service(detail::cancel);
+        .service(detail::cancel)
+        .service(detail::dispute)
+        .service(detail::return_held);
 }
 
 pub struct Row {
