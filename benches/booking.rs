@@ -364,6 +364,7 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
             currency,
             base_url: "http://x",
             quote_key: b"bench quote key",
+            confirm_by_mail: false,
         },
     )?;
     let ran = t.elapsed();

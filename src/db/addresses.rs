@@ -32,6 +32,9 @@ pub struct AddressRow {
     pub latin_street2: Option<String>,
     pub latin_city: Option<String>,
     pub latin_state: Option<String>,
+    /// The district (区 / 县); addresses from before it was asked for have it in `street1`.
+    pub district: Option<String>,
+    pub latin_district: Option<String>,
 }
 
 impl AddressRow {
@@ -41,6 +44,7 @@ impl AddressRow {
             company: self.company.clone(),
             street1: self.street1.clone(),
             street2: self.street2.clone(),
+            district: self.district.clone(),
             city: self.city.clone(),
             state: self.state.clone(),
             postal_code: self.postal_code.clone(),
@@ -52,6 +56,7 @@ impl AddressRow {
                 company: self.latin_company.clone(),
                 street1: self.latin_street1.clone().unwrap_or_default(),
                 street2: self.latin_street2.clone(),
+                district: self.latin_district.clone(),
                 city: self.latin_city.clone().unwrap_or_default(),
                 state: self.latin_state.clone(),
             }),
@@ -62,7 +67,10 @@ impl AddressRow {
     pub fn summary(&self) -> String {
         format!(
             "{}, {}, {} {}",
-            self.name, self.street1, self.city, self.country
+            self.name,
+            self.address().street_line(),
+            self.city,
+            self.country
         )
     }
 }
@@ -145,6 +153,8 @@ pub fn insert(
             latin_street2: a.latin.as_ref().and_then(|l| l.street2.clone()),
             latin_city: a.latin.as_ref().map(|l| l.city.clone()),
             latin_state: a.latin.as_ref().and_then(|l| l.state.clone()),
+            district: a.district.clone(),
+            latin_district: a.latin.as_ref().and_then(|l| l.district.clone()),
         };
         diesel::insert_into(addresses::table)
             .values(&row)
@@ -176,6 +186,8 @@ pub fn update(conn: &mut DbConn, seller_id: &str, id: &str, a: &Address) -> Quer
         addresses::latin_street2.eq(a.latin.as_ref().and_then(|l| l.street2.as_ref())),
         addresses::latin_city.eq(a.latin.as_ref().map(|l| &l.city)),
         addresses::latin_state.eq(a.latin.as_ref().and_then(|l| l.state.as_ref())),
+        addresses::district.eq(&a.district),
+        addresses::latin_district.eq(a.latin.as_ref().and_then(|l| l.district.as_ref())),
         addresses::updated_at.eq(super::now()),
     ))
     .execute(conn)?;

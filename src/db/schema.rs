@@ -204,6 +204,8 @@ diesel::table! {
         latin_street2 -> Nullable<Text>,
         latin_city -> Nullable<Text>,
         latin_state -> Nullable<Text>,
+        district -> Nullable<Text>,
+        latin_district -> Nullable<Text>,
     }
 }
 

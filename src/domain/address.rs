@@ -2,7 +2,8 @@
 //! UPU requires; senders may use any script (their labels embed a CJK font). Postal codes
 //! are checked against each country's format where Waybill knows it. A sender also has a
 //! Latin version (typed by the seller, or romanised) for labels and customs forms, and
-//! `lines` writes an address in its country's own order.
+//! `lines` writes an address in its country's own order. A sender may name a district
+//! (区 / 县), the level between city and street that Chinese addresses have.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,9 @@ pub struct Address {
     pub company: Option<String>,
     pub street1: String,
     pub street2: Option<String>,
+    /// Senders only: the district (区 / 县) between the city and the street.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
     pub city: String,
     pub state: Option<String>,
     pub postal_code: String,
@@ -39,6 +43,8 @@ pub struct AddressInput {
     pub company: Option<String>,
     pub street1: String,
     pub street2: Option<String>,
+    /// Senders only (a recipient's district belongs in its street lines).
+    pub district: Option<String>,
     pub city: String,
     pub state: Option<String>,
     pub postal_code: String,
@@ -204,6 +210,12 @@ impl AddressInput {
             &mut put,
         );
         let state = opt("state", &self.state, "state or province", 60, &mut put);
+        // Never read for a recipient: unknown there, as it always was (shipments store no
+        // recipient district).
+        let district = match party {
+            Party::Sender => opt("district", &self.district, "district", 60, &mut put),
+            Party::Recipient => None,
+        };
         let country =
             match super::CountryCode::parse(&self.country).map(super::CountryCode::into_string) {
                 Ok(c) => c,
@@ -245,6 +257,7 @@ impl AddressInput {
             company,
             street1,
             street2,
+            district,
             city,
             state,
             postal_code: postal,
@@ -279,6 +292,16 @@ impl AddressInput {
 }
 
 impl Address {
+    /// The district and the street on one line, in the address's own order:
+    /// `南山区 科技园南路 18号`, or `Friedrichstraße 12, Mitte`.
+    pub fn street_line(&self) -> String {
+        match &self.district {
+            Some(d) if largest_first(&self.country) => format!("{d} {}", self.street1),
+            Some(d) => format!("{}, {d}", self.street1),
+            None => self.street1.clone(),
+        }
+    }
+
     /// The lines of the address in its country's own order, ending with the country by
     /// name and code. No phone: the caller adds it where it is wanted.
     pub fn lines(&self) -> Vec<String> {
@@ -286,6 +309,8 @@ impl Address {
         out.extend(self.company.clone());
         out.push(self.street1.clone());
         out.extend(self.street2.clone());
+        // In English a district follows the street lines (`Nanshan District`).
+        out.extend(self.district.clone());
         let pc = &self.postal_code;
         let state = self
             .state
@@ -331,6 +356,15 @@ pub enum PostalOrder {
     OwnLine,
 }
 
+/// Whether addresses of `country` are written from the largest place down — province, city,
+/// district, street — as in China (Hong Kong, Macao and Taiwan alike): the address form asks
+/// for a sender address in that order. `country` is an ISO code.
+pub fn largest_first(country: &str) -> bool {
+    LARGEST_FIRST_COUNTRIES.contains(&country)
+}
+
+pub const LARGEST_FIRST_COUNTRIES: [&str; 4] = ["CN", "HK", "MO", "TW"];
+
 /// Where the postal code goes in an address of `country`, as its post writes it.
 pub fn postal_order(country: &str) -> PostalOrder {
     match country {
@@ -347,6 +381,7 @@ impl From<&Address> for AddressInput {
             company: a.company.clone(),
             street1: a.street1.clone(),
             street2: a.street2.clone(),
+            district: a.district.clone(),
             city: a.city.clone(),
             state: a.state.clone(),
             postal_code: a.postal_code.clone(),
@@ -481,5 +516,32 @@ mod tests {
         assert_eq!(it[2..], ["00144 Roma", "RM", "ITALY (IT)"]);
         assert_eq!(postal_order("FR"), PostalOrder::BeforeCity);
         assert_eq!(postal_order("CN"), PostalOrder::BeforeCity);
+    }
+
+    #[test]
+    fn a_district_is_kept_for_senders_and_printed_after_the_street() {
+        let mut a = input();
+        a.district = Some(" Mitte ".into());
+        let sender = a.parse(Party::Sender, "").unwrap();
+        assert_eq!(sender.district.as_deref(), Some("Mitte"));
+        assert_eq!(
+            sender.lines()[1..],
+            [
+                "Friedrichstraße 12",
+                "Mitte",
+                "10117 Berlin",
+                "GERMANY (DE)"
+            ]
+        );
+        assert_eq!(a.parse(Party::Recipient, "").unwrap().district, None);
+        a.district = Some("x".repeat(61));
+        assert!(
+            a.parse(Party::Sender, "")
+                .unwrap_err()
+                .contains_key("district")
+        );
+        assert_eq!(sender.street_line(), "Friedrichstraße 12, Mitte");
+        assert!(largest_first("CN") && largest_first("TW"));
+        assert!(!largest_first("DE") && !largest_first("US"));
     }
 }

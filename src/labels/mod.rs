@@ -105,6 +105,7 @@ impl Label {
                 local.company.clone(),
                 local.state.clone(),
                 Some(local.city.clone()),
+                local.district.clone(),
                 Some(local.street1.clone()),
                 local.street2.clone(),
             ]

@@ -1,6 +1,7 @@
 //! Booking a shipment: validate, choose the sender, quote on the chosen channel, then in one
 //! transaction charge the wallet, take a tracking serial, store the shipment with its first
-//! event and queue the confirmation mail. Cancelling before pickup refunds once.
+//! event and queue the confirmation mail (a CSV import mails one summary instead).
+//! Cancelling before pickup refunds once.
 
 use std::collections::BTreeMap;
 
@@ -201,6 +202,8 @@ pub struct Settings<'a> {
     pub base_url: &'a str,
     /// Signs and checks quote ids (`services::quotes::Quoted`).
     pub quote_key: &'a [u8],
+    /// Mail a booking confirmation; off for the rows of an import, which mails one summary.
+    pub confirm_by_mail: bool,
 }
 
 /// Books a shipment and charges its freight. With an idempotency key, the same request again
@@ -368,15 +371,20 @@ fn book_once(
     let ledger_key = format!("charge:{id}");
     // The confirmation is rendered here, outside the write transaction, where every other
     // booking would wait for it; only the tracking number is filled in inside.
-    let mut mail = crate::mail::Rendered::of(&BookedMail {
-        shipment: &Shipment {
-            tracking_number: TRACKING_MARK.into(),
-            ..shipment.clone()
-        },
-        channel: &channel_name,
-        price: amount,
-        base_url: settings.base_url,
-    })?;
+    let mut mail = settings
+        .confirm_by_mail
+        .then(|| {
+            crate::mail::Rendered::of(&BookedMail {
+                shipment: &Shipment {
+                    tracking_number: TRACKING_MARK.into(),
+                    ..shipment.clone()
+                },
+                channel: &channel_name,
+                price: amount,
+                base_url: settings.base_url,
+            })
+        })
+        .transpose()?;
     let mut stored = None;
     wallet::post_with(
         conn,
@@ -422,8 +430,10 @@ fn book_once(
                     format!("Booked on {channel_name}; freight {amount} paid from the wallet."),
                 ),
             )?;
-            mail.fill(TRACKING_MARK, &shipment.tracking_number);
-            mail.enqueue(c, &seller.email)?;
+            if let Some(mail) = &mut mail {
+                mail.fill(TRACKING_MARK, &shipment.tracking_number);
+                mail.enqueue(c, &seller.email)?;
+            }
             stored = Some(shipment.clone());
             Ok(())
         },

@@ -2,7 +2,9 @@
 //! repeating a reference add items to its shipment). The file may be UTF-8 or GBK/GB18030,
 //! as Excel in China saves it. A preview checks every shipment as booking would (without
 //! charging); the run books the valid ones, each with the idempotency key `csv:REFERENCE`,
-//! so importing the same file twice books once.
+//! so importing the same file twice books once, and mails one summary when it is done.
+
+mod mail;
 
 use std::collections::BTreeMap;
 
@@ -10,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::users::User;
 use crate::db::{self, DbConn, Pool};
-use crate::domain::ParcelInput;
 use crate::domain::address::AddressInput;
 use crate::domain::customs::{CustomsInput, CustomsItemInput, MAX_ITEMS};
+use crate::domain::{Money, ParcelInput};
 use crate::error::AppError;
 use crate::services::booking::{self, Booking, BookingInput, Settings};
 
@@ -224,6 +226,7 @@ pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
                 company: opt(&g("recipient_company")),
                 street1: g("recipient_street1"),
                 street2: opt(&g("recipient_street2")),
+                district: None,
                 city: g("recipient_city"),
                 state: opt(&g("recipient_state")),
                 postal_code: g("recipient_postal_code"),
@@ -354,15 +357,23 @@ pub struct Outcome {
     pub earlier: bool,
 }
 
-/// Books every valid row, reporting progress as it goes. Runs on a blocking thread.
+/// Books every valid row, reporting progress as it goes, then records the results and
+/// queues the summary mail in one transaction. Runs on a blocking thread.
 pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> anyhow::Result<()> {
+    // One summary for the whole file, not a confirmation per row.
+    let settings = &Settings {
+        confirm_by_mail: false,
+        ..*settings
+    };
     let mut conn = pool.get()?;
     let import = db::imports::find(&mut conn, &seller.id, import_id)?
         .ok_or_else(|| anyhow::anyhow!("import {import_id} vanished"))?;
     let mut rows = parse(import.csv.as_bytes()).map_err(anyhow::Error::msg)?;
     check(&mut conn, &seller.id, &mut rows)?;
     let (mut booked, mut failed) = (0i32, 0i32);
+    let mut charged = 0i64;
     let mut outcomes = Vec::new();
+    let mut refusals = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         if let Some(tn) = &row.already_booked {
             let existing =
@@ -378,6 +389,11 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
             continue;
         }
         if !row.errors.is_empty() {
+            refusals.push(mail::Refusal {
+                line: row.line,
+                reference: row.reference.clone(),
+                reason: row.errors.join("; "),
+            });
             continue;
         }
         let result = row
@@ -390,7 +406,11 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
             });
         let outcome = match result {
             Ok((s, earlier)) => {
-                booked += 1;
+                // A replay of an earlier import's booking is "already booked", not booked.
+                if !earlier {
+                    booked += 1;
+                    charged += s.price_amount;
+                }
                 Outcome {
                     line: row.line,
                     reference: row.reference.clone(),
@@ -402,18 +422,24 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
             }
             Err(e) => {
                 failed += 1;
+                let error = match e {
+                    AppError::Validation { fields, .. } => describe(&fields).join("; "),
+                    AppError::Internal(_) | AppError::Database(_) => {
+                        "could not be booked; try again".into()
+                    }
+                    other => other.to_string(),
+                };
+                refusals.push(mail::Refusal {
+                    line: row.line,
+                    reference: row.reference.clone(),
+                    reason: error.clone(),
+                });
                 Outcome {
                     line: row.line,
                     reference: row.reference.clone(),
                     tracking_number: None,
                     shipment_id: None,
-                    error: Some(match e {
-                        AppError::Validation { fields, .. } => describe(&fields).join("; "),
-                        AppError::Internal(_) | AppError::Database(_) => {
-                            "could not be booked; try again".into()
-                        }
-                        other => other.to_string(),
-                    }),
+                    error: Some(error),
                     earlier: false,
                 }
             }
@@ -423,12 +449,22 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
             db::imports::progress(&mut conn, import_id, booked, failed)?;
         }
     }
-    db::imports::finish(
-        &mut conn,
-        import_id,
-        booked,
-        failed,
-        &serde_json::to_string(&outcomes)?,
-    )?;
-    Ok(())
+    let refused = refusals.len();
+    refusals.truncate(mail::LISTED);
+    // Rendered before the transaction, where other writers would wait for it.
+    let summary = crate::mail::Rendered::of(&mail::SummaryMail {
+        filename: &import.filename,
+        rows: rows.len(),
+        booked: usize::try_from(booked)?,
+        refused,
+        already: outcomes.iter().filter(|o| o.earlier).count(),
+        charged: Money::new(charged, settings.currency),
+        refusals: &refusals,
+        link: format!("{}/shipments/import/{import_id}", settings.base_url),
+    })?;
+    let results = serde_json::to_string(&outcomes)?;
+    db::write_tx(&mut conn, |c| -> anyhow::Result<()> {
+        db::imports::finish(c, import_id, booked, failed, &results)?;
+        summary.enqueue(c, &seller.email)
+    })
 }

@@ -365,3 +365,183 @@ async fn seller_pages_fit_a_phone_without_sideways_scrolling() {
     let (scroll, width) = overflow(&c).await;
     assert!(scroll <= width, "quotes: {scroll} px in {width} px");
 }
+
+/// The ids of the sender address form's place fields, in the order the page has them.
+async fn place_fields(c: &Client) -> Vec<String> {
+    let v = c
+        .execute(
+            "return Array.from(document.querySelectorAll('#address-fields input')).map(e => e.id)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+/// The id of the field that has the keyboard focus.
+async fn focused(c: &Client) -> String {
+    let v = c
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+#[actix_web::test]
+async fn a_chinese_sender_address_is_typed_province_first() {
+    let app = spawn_app().await;
+    app.create_user(Role::Seller, "sheng@example.com");
+    let (_driver, c) = browser_sized(1024, 900).await;
+    login(&c, &app, "sheng@example.com", PASSWORD).await;
+    wait_path(&c, "/seller").await;
+    c.goto(&format!("{}/seller/addresses", app.address))
+        .await
+        .unwrap();
+    let province_first = [
+        "country",
+        "state",
+        "city",
+        "district",
+        "street1",
+        "street2",
+        "postal_code",
+    ];
+    assert_eq!(place_fields(&c).await, province_first);
+    // Typed as it is written, each Tab moving one place down.
+    fill(&c, "#name", "王小明").await;
+    click(&c, "#state").await;
+    for (id, v) in [
+        ("state", "广东省"),
+        ("city", "深圳市"),
+        ("district", "南山区"),
+        ("street1", "科技园南路 18号"),
+    ] {
+        assert_eq!(focused(&c).await, id);
+        let el = c.active_element().await.unwrap();
+        el.send_keys(v).await.unwrap();
+        el.send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .unwrap();
+    }
+    assert_eq!(focused(&c).await, "street2");
+    fill(&c, "#postal_code", "518057").await;
+    fill(&c, "#phone", "13800138000").await;
+
+    // Another country: the place fields turn street first, and back.
+    fill(&c, "#country", "US").await;
+    click(&c, "#phone").await;
+    assert_eq!(
+        place_fields(&c).await,
+        [
+            "street1",
+            "street2",
+            "district",
+            "city",
+            "state",
+            "postal_code",
+            "country"
+        ]
+    );
+    fill(&c, "#country", "CN").await;
+    click(&c, "#phone").await;
+    assert_eq!(place_fields(&c).await, province_first);
+    assert_eq!(
+        find(&c, "#district").await.prop("value").await.unwrap(),
+        Some("南山区".into()),
+        "nothing typed is lost"
+    );
+
+    click(&c, "form[action='/seller/addresses'] button[type=submit]").await;
+    let list = text(&c, "#addresses").await;
+    assert!(
+        list.contains("王小明, 南山区 科技园南路 18号, 深圳市 CN"),
+        "{list}"
+    );
+    assert!(
+        list.contains("Wang Xiaoming, Keji Yuan Nan Lu 18 Hao, Nanshan Qu, Shenzhen"),
+        "the Latin version is made and shown: {list}"
+    );
+    c.close().await.unwrap();
+}
+
+/// A seller quotes, changes the weight and presses "Book and pay" without quoting again:
+/// nothing is booked, the page shows the price for the new weight, and booking that charges
+/// exactly the price shown.
+#[actix_web::test]
+async fn booking_after_changing_the_weight_charges_only_a_price_shown() {
+    let app = spawn_app().await;
+    let (_, seller) = seller_with_address(&app, "reweigh@example.com").await;
+    let (_driver, c) = browser_sized(1024, 900).await;
+    login(&c, &app, "reweigh@example.com", PASSWORD).await;
+    wait_path(&c, "/seller").await;
+    c.goto(&format!("{}/shipments/new", app.address))
+        .await
+        .unwrap();
+    for (css, v) in [
+        ("#recipient_name", "Marie Dubois"),
+        ("#recipient_street1", "12 Rue de Rivoli"),
+        ("#recipient_city", "Paris"),
+        ("#recipient_postal_code", "75004"),
+        ("#recipient_country", "FR"),
+        ("#recipient_phone", "+33 1 23 45 67 89"),
+        ("#weight_kg", "0.8"),
+        ("#length_cm", "25"),
+        ("#width_cm", "18"),
+        ("#height_cm", "8"),
+        ("#reference", "FR-19"),
+        ("#item1_description", "Tea set"),
+        ("#item1_quantity", "1"),
+        ("#item1_value", "30"),
+        ("#item1_weight_g", "700"),
+        ("#item1_hs_code", "691110"),
+    ] {
+        fill(&c, css, v).await;
+    }
+    let price = "label[for='channel-CNPOST-EPACKET'] .price";
+    click(&c, "#get-quotes").await;
+    find(&c, "#quotes").await;
+    let quoted = text(&c, price).await;
+    let before = app.balance(&seller);
+
+    click(&c, "#channel-CNPOST-EPACKET").await;
+    fill(&c, "#weight_kg", "1.9").await;
+    click(&c, "#book").await;
+    let alert = text(&c, "#booking-alert").await;
+    assert!(alert.contains("Nothing was charged"), "{alert}");
+    assert_eq!(app.balance(&seller), before, "nothing charged");
+    assert!(
+        waybill::db::shipments::find_open_by_reference(&mut app.conn(), &seller, "FR-19")
+            .unwrap()
+            .is_none(),
+        "nothing booked"
+    );
+    let fresh = text(&c, price).await;
+    assert_ne!(fresh, quoted, "the price for 1.9 kg is shown");
+    assert_eq!(
+        find(&c, "#weight_kg").await.prop("value").await.unwrap(),
+        Some("1.9".into())
+    );
+
+    // The seller has now seen the price for 1.9 kg: booking charges exactly that.
+    assert!(
+        find(&c, "#channel-CNPOST-EPACKET")
+            .await
+            .prop("checked")
+            .await
+            .unwrap()
+            .is_some_and(|v| v == "true"),
+        "the chosen channel stays chosen"
+    );
+    click(&c, "#book").await;
+    let flash = text(&c, ".flash-ok").await;
+    assert!(
+        flash.contains(&format!("{fresh} was charged")),
+        "{flash} (shown: {fresh})"
+    );
+    assert_eq!(cny(before - app.balance(&seller)).to_string(), fresh);
+    c.goto(&format!("{}/shipments", app.address)).await.unwrap();
+    let table = text(&c, "#shipments").await;
+    assert!(table.contains("FR-19") && table.contains(&fresh), "{table}");
+    app.assert_ledger_consistent(&seller);
+    c.close().await.unwrap();
+}

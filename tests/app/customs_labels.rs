@@ -532,3 +532,141 @@ async fn on_a4_each_invoice_follows_its_own_label() {
         "bottom left: {second:?}"
     );
 }
+
+/// Where each of `ids` first appears on `page`, asserting they come in that order.
+fn assert_in_order(page: &str, ids: &[&str]) {
+    let at: Vec<usize> = ids
+        .iter()
+        .map(|id| {
+            page.find(&format!("id=\"{id}\""))
+                .unwrap_or_else(|| panic!("no #{id} in\n{page}"))
+        })
+        .collect();
+    assert!(at.is_sorted(), "{ids:?} are at {at:?}");
+}
+
+const PROVINCE_FIRST: [&str; 7] = [
+    "country",
+    "state",
+    "city",
+    "district",
+    "street1",
+    "street2",
+    "postal_code",
+];
+
+/// A Chinese sender address is asked for as it is written — province, city, district,
+/// street — any other street first; the district is kept, romanised, returned by the API
+/// and printed after the street on the label.
+#[actix_web::test]
+async fn a_chinese_address_is_asked_for_province_first_and_keeps_its_district() {
+    let app = spawn_app().await;
+    let (v, seller) = seller_with_address(&app, "district@example.com").await;
+    assert_in_order(&v.get_html("/seller/addresses").await, &PROVINCE_FIRST);
+    let chinese = [
+        ("name", "王小明"),
+        ("state", "广东省"),
+        ("city", "深圳市"),
+        ("district", "南山区"),
+        ("street1", "科技园南路 18号"),
+        ("postal_code", "518057"),
+        ("country", "CN"),
+        ("phone", "13800138000"),
+        ("default", "1"),
+    ];
+    let r = v
+        .submit("/seller/addresses", "/seller/addresses", &chinese)
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = v.get_html("/seller/addresses").await;
+    assert!(
+        page.contains("王小明, 南山区 科技园南路 18号, 深圳市 CN"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Wang Xiaoming, Keji Yuan Nan Lu 18 Hao, Nanshan Qu, Shenzhen"),
+        "{page}"
+    );
+    let edit = page
+        .split("href=\"/seller/addresses/")
+        .filter_map(|p| p.split_once("/edit\"").map(|(id, _)| id.to_string()))
+        .next()
+        .unwrap();
+    let form = v.get_html(&format!("/seller/addresses/{edit}/edit")).await;
+    assert_in_order(&form, &PROVINCE_FIRST);
+    for want in [
+        "name=\"district\" type=\"text\" value=\"南山区\"",
+        "name=\"latin_district\" type=\"text\" value=\"Nanshan Qu\"",
+    ] {
+        assert!(form.contains(want), "{want} in\n{form}");
+    }
+    // Any other country is asked for street first (here shown again with an error).
+    let r = v
+        .submit(
+            "/seller/addresses",
+            "/seller/addresses",
+            &[
+                ("name", "Anna Müller"),
+                ("street1", "Friedrichstraße 12"),
+                ("city", "Berlin"),
+                ("postal_code", "10117"),
+                ("country", "DE"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"phone-error\""), "{page}");
+    assert_in_order(
+        &page,
+        &[
+            "street1",
+            "street2",
+            "district",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+        ],
+    );
+
+    // The API gives the district (an optional field, in the Latin version too)…
+    let key = app.api_key(&seller);
+    let listed: Value = api_get(&app, &key, "/addresses")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mine = &listed["addresses"][0];
+    assert_eq!(mine["default"], true, "{listed}");
+    assert_eq!(mine["district"], "南山区");
+    assert_eq!(mine["latin"]["district"], "Nanshan Qu");
+    assert!(
+        listed["addresses"][1].get("district").is_none(),
+        "no district, no field: {listed}"
+    );
+    let mut by_api = chinese_json();
+    by_api["district"] = json!("福田区");
+    let r = app.api_post(&key, "/addresses", &by_api).await;
+    assert_eq!(r.status(), 201);
+    let a: Value = r.json().await.unwrap();
+    assert_eq!(a["latin"]["district"], "Futian Qu", "{a}");
+
+    // …and the label prints it after the street, in Latin letters.
+    let s = book(&app, &key, &Booking::on("DHL-EXPRESS").json()).await;
+    assert_eq!(s["sender"]["district"], "南山区");
+    let pdf = label(&app, &key, s["id"].as_str().unwrap(), "")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    for page in [1, 2] {
+        let text = page_text(&pdf, page);
+        assert!(text.contains("Nanshan Qu"), "page {page}: {text}");
+    }
+}
+
+fn chinese_json() -> Value {
+    json!({"name": "王小明", "street1": "深南大道 6008号", "city": "深圳市", "state": "广东省",
+           "postal_code": "518034", "country": "CN", "phone": "13800138000"})
+}

@@ -679,6 +679,7 @@ async fn page_numbers_out_of_range_are_clamped_and_said() {
         currency: app.state.config.currency,
         base_url: &app.address,
         quote_key: &app.state.quote_key[..],
+        confirm_by_mail: true,
     };
     for _ in 0..51 {
         waybill::services::booking::book(&mut app.conn(), &user, &parsed, None, &settings).unwrap();

@@ -198,3 +198,107 @@ async fn a_gbk_file_imports_with_several_items_per_order() {
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("neither UTF-8 nor GBK"));
 }
+
+/// An import of N rows mails one summary naming what it booked, refused and found already
+/// booked, with a link to the import, and no confirmation per row; a single booking still
+/// mails its own.
+#[actix_web::test]
+async fn an_import_mails_one_summary_and_no_confirmation_per_row() {
+    let app = spawn_app().await;
+    let (v, seller) = seller_with_address(&app, "summary@example.com").await;
+    let sample = v
+        .get("/shipments/import/sample.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let first = location(&upload(&v, "first.csv", &sample).await);
+    let results = book_and_wait(&v, &first).await;
+    assert!(
+        results.contains("<strong>2</strong> booked, 0 failed."),
+        "{results}"
+    );
+    // The same two orders again, one new one, and two that cannot be booked.
+    let mut lines: Vec<String> = sample.lines().map(String::from).collect();
+    lines.push("ORD-1003,CNPOST-RAM,Jane Roe,,1 Main St,,Austin,TX,78701,US,+1 512 555 0100,,500,200,150,50,merchandise,Mug,1,5.00,USD,300,691200,CN".into());
+    lines.push("ORD-1004,CNPOST-RAM,John Roe,,1 Main St,,Austin,TX,7870,US,+1 512 555 0100,,500,200,150,50,merchandise,Mug,1,5.00,USD,300,691200,CN".into());
+    lines.push("ORD-1005,CNPOST-RAM,Jim Roe,,1 Main St,,Austin,TX,78701,US,+1 512 555 0100,,2500,200,150,50,merchandise,Mug,1,5.00,USD,300,691200,CN".into());
+    let before = app.balance(&seller);
+    let second = location(&upload(&v, "second.csv", &lines.join("\n")).await);
+    let results = book_and_wait(&v, &second).await;
+    assert!(
+        results.contains("<strong>1</strong> booked, 0 failed, 2 already booked before"),
+        "{results}"
+    );
+    let charged = cny(before - app.balance(&seller)).to_string();
+
+    // The run is over, and with it the mail it queued (in the transaction that finished it).
+    let outbox = app.outbox();
+    let kinds: Vec<&str> = outbox.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["import_summary", "import_summary"],
+        "one summary per import, no confirmation per row"
+    );
+    let summary = |file: &str| {
+        outbox
+            .iter()
+            .find(|m| m.subject.starts_with(&format!("Import {file}:")))
+            .unwrap_or_else(|| panic!("no summary of {file}"))
+    };
+    let one = summary("first.csv");
+    assert_eq!(
+        one.subject,
+        "Import first.csv: 2 booked, 0 refused, 0 already booked"
+    );
+    assert!(one.body_text.contains(&first), "{}", one.body_text);
+    let two = summary("second.csv");
+    assert_eq!(
+        two.subject,
+        "Import second.csv: 1 booked, 2 refused, 2 already booked"
+    );
+    for want in [
+        "5 shipment(s) in the file",
+        &format!("Booked: 1 ({charged} charged to your wallet)"),
+        "Refused: 2",
+        "Already booked: 2",
+        "line 5 (ORD-1004): recipient postal code: This is not a valid US postal code",
+        "line 6 (ORD-1005): channel: Too heavy",
+        &second,
+    ] {
+        assert!(two.body_text.contains(want), "{want} in\n{}", two.body_text);
+    }
+    assert!(
+        two.body_html.contains(&format!("{second}\">")),
+        "{}",
+        two.body_html
+    );
+    // Both go out, and nothing else.
+    let sent = eventually(10, "the two summaries to be sent", || {
+        let m = mails_in(&app.mail_dir);
+        (m.len() == 2).then_some(m)
+    })
+    .await;
+    assert!(sent.iter().all(|m| m.contains("Refused: ")), "{sent:?}");
+
+    // A single booking still mails its own confirmation.
+    let key = app.api_key(&seller);
+    let r = app
+        .api_post(
+            &key,
+            "/shipments",
+            &crate::fixtures::Booking::on("CNPOST-RAM").json(),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let kinds: Vec<String> = app.outbox().into_iter().map(|m| m.kind).collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "booking_confirmation")
+            .count(),
+        1,
+        "{kinds:?}"
+    );
+    app.assert_ledger_consistent(&seller);
+}

@@ -12,6 +12,8 @@ pub struct LatinAddress {
     pub company: Option<String>,
     pub street1: String,
     pub street2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
     pub city: String,
     pub state: Option<String>,
 }
@@ -24,6 +26,7 @@ pub struct LatinInput {
     pub company: Option<String>,
     pub street1: String,
     pub street2: Option<String>,
+    pub district: Option<String>,
     pub city: String,
     pub state: Option<String>,
 }
@@ -33,7 +36,7 @@ impl LatinInput {
         [&self.name, &self.street1, &self.city]
             .iter()
             .all(|v| v.trim().is_empty())
-            && [&self.company, &self.street2, &self.state]
+            && [&self.company, &self.street2, &self.district, &self.state]
                 .iter()
                 .all(|v| optional(v).is_none())
     }
@@ -74,6 +77,7 @@ impl LatinInput {
             company: opt("company", &self.company, "company", 70),
             street1,
             street2: opt("street2", &self.street2, "second address line", 100),
+            district: opt("district", &self.district, "district", 60),
             city,
             state: opt("state", &self.state, "province", 60),
         }
@@ -87,6 +91,7 @@ impl From<&LatinAddress> for LatinInput {
             company: l.company.clone(),
             street1: l.street1.clone(),
             street2: l.street2.clone(),
+            district: l.district.clone(),
             city: l.city.clone(),
             state: l.state.clone(),
         }
@@ -99,7 +104,7 @@ impl Address {
         [&self.name, &self.street1, &self.city]
             .iter()
             .all(|v| is_latin(v))
-            && [&self.company, &self.street2, &self.state]
+            && [&self.company, &self.street2, &self.district, &self.state]
                 .iter()
                 .all(|v| v.as_deref().is_none_or(is_latin))
     }
@@ -117,6 +122,7 @@ impl Address {
             company: opt(&self.company, Kind::Company),
             street1: romanise(&self.street1, Kind::Place),
             street2: opt(&self.street2, Kind::Place),
+            district: opt(&self.district, Kind::Place),
             city: romanise(&self.city, Kind::City),
             state: opt(&self.state, Kind::Province),
         }
@@ -135,6 +141,7 @@ impl Address {
             company: latin.company,
             street1: latin.street1,
             street2: latin.street2,
+            district: latin.district,
             city: latin.city,
             state: latin.state,
             latin: None,
@@ -171,6 +178,19 @@ mod tests {
         assert_eq!(l.street1, "Keji Yuan Nan Lu 18 Hao");
         let printed = a.in_latin();
         assert!(printed.lines().iter().all(|l| l.is_ascii()), "{printed:?}");
+    }
+
+    #[test]
+    fn a_district_is_romanised_and_printed_after_the_street() {
+        let mut input = chinese();
+        input.district = Some("南山区".into());
+        let a = input.parse(Party::Sender, "").unwrap();
+        let l = a.latin.clone().unwrap();
+        assert_eq!(l.district.as_deref(), Some("Nanshan Qu"));
+        assert_eq!(
+            a.in_latin().lines()[1..4],
+            ["Keji Yuan Nan Lu 18 Hao", "Nanshan Qu", "518057 Shenzhen"]
+        );
     }
 
     #[test]

@@ -93,7 +93,7 @@ pub fn reminder(v: &PickupView, s: &Settings) -> Result<Rendered, AppError> {
                 when(p),
                 v.items.len()
             ),
-            format!("Address: {}, {}", v.address.street1, v.address.city),
+            format!("Address: {}, {}", v.address.street_line(), v.address.city),
         ],
         s,
     )

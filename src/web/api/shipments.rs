@@ -229,6 +229,7 @@ pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentO
             company: s.recipient_company.clone(),
             street1: s.recipient_street1.clone(),
             street2: s.recipient_street2.clone(),
+            district: None,
             city: s.recipient_city.clone(),
             state: s.recipient_state.clone(),
             postal_code: s.recipient_postal_code.clone(),
@@ -301,6 +302,7 @@ async fn create_shipment(
                     currency,
                     base_url: &base,
                     quote_key: &quote_key[..],
+                    confirm_by_mail: true,
                 },
             )
         })

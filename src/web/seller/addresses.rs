@@ -1,4 +1,6 @@
-//! The seller's sender address book: add, edit, delete, choose the default.
+//! The seller's sender address book: add, edit, delete, choose the default. A Chinese
+//! address is asked for as it is written — province, city, district, street — any other
+//! street first.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +10,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::addresses::AddressRow;
-use crate::domain::address::{AddressInput, LatinInput, Party};
+use crate::domain::CountryCode;
+use crate::domain::address::{
+    AddressInput, LARGEST_FIRST_COUNTRIES, LatinInput, Party, largest_first,
+};
 use crate::error::AppError;
 use crate::web::extract::{CsrfForm, CsrfOnly, PathId, Seller};
 use crate::web::page::{PageCtx, flash};
@@ -23,6 +28,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(default_address);
 }
 
+/// The form's place fields as a Chinese address is written, largest place first…
+const LARGEST_FIRST: [&str; 7] = [
+    "country",
+    "state",
+    "city",
+    "district",
+    "street1",
+    "street2",
+    "postal_code",
+];
+/// …and as most of the world writes one, street first.
+const STREET_FIRST: [&str; 7] = [
+    "street1",
+    "street2",
+    "district",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+];
+
 #[derive(Template)]
 #[template(path = "seller/addresses.html")]
 struct AddressesPage {
@@ -34,6 +60,11 @@ struct AddressesPage {
     errors: BTreeMap<String, String>,
     /// Set when editing an existing address.
     editing: Option<String>,
+    /// The place fields in the order the address's country writes them.
+    order: [&'static str; 7],
+    largest_first: [&'static str; 7],
+    street_first: [&'static str; 7],
+    largest_first_countries: [&'static str; 4],
 }
 
 async fn render(
@@ -57,9 +88,16 @@ async fn render(
         .into_iter()
         .map(|(k, v)| (k.replace("latin.", "latin_"), v))
         .collect();
+    // A new address starts in China (the marketplace's sellers ship from there); an address
+    // whose country is not understood yet keeps the street-first order.
+    let chinese = CountryCode::parse(&form.country).is_ok_and(|c| largest_first(c.as_str()));
     html_status(
         status,
         &AddressesPage {
+            order: if chinese { LARGEST_FIRST } else { STREET_FIRST },
+            largest_first: LARGEST_FIRST,
+            street_first: STREET_FIRST,
+            largest_first_countries: LARGEST_FIRST_COUNTRIES,
             ctx: PageCtx::new(&auth.viewer),
             rows,
             latin: form.latin.clone().unwrap_or_default(),
@@ -89,6 +127,7 @@ struct AddressForm {
     latin_company: String,
     latin_street1: String,
     latin_street2: String,
+    latin_district: String,
     latin_city: String,
     latin_state: String,
 }
@@ -104,6 +143,7 @@ impl AddressForm {
                 company: opt(&self.latin_company),
                 street1: self.latin_street1.clone(),
                 street2: opt(&self.latin_street2),
+                district: opt(&self.latin_district),
                 city: self.latin_city.clone(),
                 state: opt(&self.latin_state),
             }),

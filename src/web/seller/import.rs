@@ -197,6 +197,7 @@ async fn book(
                 currency,
                 base_url: &base,
                 quote_key: &quote_key[..],
+                confirm_by_mail: false,
             };
             if let Err(e) = import::run(&pool, &id, &user, &settings) {
                 tracing::error!(import = %id, error = format!("{e:#}"), "import run failed");

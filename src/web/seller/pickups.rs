@@ -307,7 +307,7 @@ async fn reschedule(
 pub async fn manifest_response(v: PickupView) -> Result<HttpResponse, AppError> {
     let mut address = vec![v.address.name.clone()];
     address.extend(v.address.company.clone());
-    address.push(v.address.street1.clone());
+    address.push(v.address.street_line());
     address.push(format!(
         "{} {} · Tel {}",
         v.address.city, v.address.postal_code, v.address.phone

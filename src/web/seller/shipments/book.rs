@@ -172,6 +172,7 @@ impl ShipmentForm {
                 company: opt(&self.recipient_company),
                 street1: self.recipient_street1.clone(),
                 street2: opt(&self.recipient_street2),
+                district: None,
                 city: self.recipient_city.clone(),
                 state: opt(&self.recipient_state),
                 postal_code: self.recipient_postal_code.clone(),
@@ -472,6 +473,7 @@ pub(super) async fn submit(
                     currency,
                     base_url: &base,
                     quote_key: &quote_key[..],
+                    confirm_by_mail: true,
                 },
             )
         })
