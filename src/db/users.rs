@@ -126,9 +126,12 @@ pub fn set_mail_opt_outs(conn: &mut DbConn, id: &str, kinds: &[&str]) -> QueryRe
     use super::schema::mail_opt_outs;
     diesel::delete(mail_opt_outs::table.filter(mail_opt_outs::user_id.eq(id))).execute(conn)?;
     for kind in kinds {
-        diesel::insert_into(mail_opt_outs::table)
-            .values((mail_opt_outs::user_id.eq(id), mail_opt_outs::kind.eq(*kind)))
-            .execute(conn)?;
+        // Two saves at once (a double submit) both insert: the second changes nothing.
+        let row = (mail_opt_outs::user_id.eq(id), mail_opt_outs::kind.eq(*kind));
+        per_backend!(conn, |c| diesel::insert_into(mail_opt_outs::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c))?;
     }
     Ok(())
 }

@@ -306,7 +306,7 @@ fn scan_once(
     r: &ScanRequest,
     s: &Settings,
 ) -> Result<ScanOutcome, AppError> {
-    let shipment = crate::db::tracking::shipments_by_number(c, &[r.tracking_number.as_str()])?
+    let found = crate::db::tracking::shipments_by_number(c, &[r.tracking_number.as_str()])?
         .into_iter()
         .next()
         .ok_or_else(|| {
@@ -315,6 +315,12 @@ fn scan_once(
                 format!("No shipment has the tracking number {}.", r.tracking_number),
             )]))
         })?;
+    // The seller's wallet is locked first, as a cancellation locks it before it moves the
+    // status: the status read after it is final (a parcel cancelled meanwhile is refused, not
+    // charged). Every change to what the seller owes happens under this lock.
+    crate::db::ledger::lock_wallet(c, &found.seller_id)?
+        .ok_or_else(|| AppError::internal("a booked shipment's seller has no wallet"))?;
+    let shipment = tracking_shipment(c, &found.id)?.ok_or(AppError::NotFound)?;
     if matches!(
         shipment.status,
         Status::Cancelled | Status::Delivered | Status::Returned | Status::Draft
@@ -339,9 +345,16 @@ fn scan_once(
         created_at: now,
     };
     store::insert_scan(c, &scan)?;
-    // A parcel measured before: the scan is kept, nothing else happens.
-    if store::adjustment_of(c, &shipment.id)?.is_some() {
-        return Ok(outcome(&shipment, &scan, None, false));
+    // A parcel measured before: the scan is kept, nothing else happens (a held parcel is
+    // still said to be held).
+    if let Some(earlier) = store::adjustment_of(c, &shipment.id)? {
+        let held = (earlier.outcome == "held").then_some(&earlier);
+        let mut o = outcome(&shipment, &scan, held, false);
+        if held.is_some() {
+            o.adjustment = None;
+            o.amount_due = None;
+        }
+        return Ok(o);
     }
     let mut adjustment = measure(c, &shipment, &scan, s)?;
     // Claims the shipment's one adjustment: a concurrent scan of the parcel fails here.
@@ -375,12 +388,13 @@ fn scan_once(
         ));
     }
     if let Some(why) = &adjustment.held_reason {
-        tracking::record_in(
+        let held = tracking::record_in(
             c,
             &shipment,
             EventInput {
                 source,
-                source_event_id: Some(format!("{}:held", r.scan_id)),
+                // Waybill's own id for the scan: no scanner-chosen id can take it first.
+                source_event_id: Some(format!("held:{}", scan.id)),
                 status: Status::Exception,
                 code: None,
                 occurred_at: now + chrono::Duration::milliseconds(1),
@@ -389,6 +403,9 @@ fn scan_once(
                 raw: None,
             },
         )?;
+        if held == Recorded::Duplicate {
+            return Err(AppError::internal("the held event was already recorded"));
+        }
     } else if adjustment.amount != 0 {
         notices::weight_adjusted(c, &shipment, &adjustment, s.currency)?;
     }
@@ -501,7 +518,8 @@ fn settle_money(
     if a.amount == 0 {
         return Ok(());
     }
-    let (balance, _) = crate::db::ledger::lock_wallet(c, &shipment.seller_id)?.unwrap_or((0, 0));
+    let (balance, _) = crate::db::ledger::lock_wallet(c, &shipment.seller_id)?
+        .ok_or_else(|| AppError::internal("a booked shipment's seller has no wallet"))?;
     let charged = a.amount.min(balance);
     let due = a.amount - charged;
     if charged > 0 {
@@ -620,6 +638,9 @@ pub fn resolve(
     };
     db::write_tx(conn, |c| {
         let a = store::adjustment_of(c, shipment_id)?.ok_or(AppError::NotFound)?;
+        // What the seller owes changes only under the wallet's lock (credits settle dues
+        // under it too), taken before the amount due is read.
+        crate::db::ledger::lock_wallet(c, &a.seller_id)?;
         let status = if refund { "refunded" } else { "upheld" };
         let now = db::now();
         if !store::resolve_dispute(c, shipment_id, status, &note, admin_id, now)? {
@@ -659,23 +680,48 @@ pub fn resolve(
     store::adjustment_of(conn, shipment_id)?.ok_or(AppError::NotFound)
 }
 
-/// The seller asks for a held parcel back: it is returned and its freight refunded (it never
-/// travelled), with any weight charge on it. Returns the amount refunded.
-pub fn return_held(
+/// What the seller does with a parcel held at the warehouse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeldChoice {
+    /// Sent back to the seller (`returned`).
+    SendBack,
+    /// Given up on this channel to be booked on another (`cancelled`).
+    Rebook,
+}
+
+/// Settles a held parcel as the seller chose: its freight (with any weight charge on it) is
+/// refunded — it never travelled — and the shipment is returned or cancelled. Returns the
+/// shipment as it was and the amount refunded.
+pub fn release_held(
     conn: &mut DbConn,
     seller_id: &str,
     shipment_id: &str,
+    choice: HeldChoice,
     currency: Currency,
-) -> Result<i64, AppError> {
+) -> Result<(Shipment, i64), AppError> {
     db::write_tx(conn, |c| {
         let a = adjustment_for_seller(c, seller_id, shipment_id)?.ok_or(AppError::NotFound)?;
+        crate::db::ledger::lock_wallet(c, seller_id)?;
         let s = tracking_shipment(c, shipment_id)?.ok_or(AppError::NotFound)?;
         if a.outcome != "held" || s.status != Status::Exception {
             return Err(AppError::Conflict(
-                "Only a parcel held at the warehouse can be sent back from here.".into(),
+                "Only a parcel held at the warehouse can be sent back or booked again from here."
+                    .into(),
             ));
         }
-        if !crate::services::shipments::change_status(c, &s, Status::Returned)? {
+        let (to, note, said) = match choice {
+            HeldChoice::SendBack => (
+                Status::Returned,
+                "Held at the warehouse and returned to the seller",
+                "The seller asked for the held parcel back; the freight was refunded.",
+            ),
+            HeldChoice::Rebook => (
+                Status::Cancelled,
+                "Held at the warehouse; cancelled to be booked on another channel",
+                "The seller cancelled the held parcel to book it on another channel; the freight was refunded.",
+            ),
+        };
+        if !crate::services::shipments::change_status(c, &s, to)? {
             return Err(AppError::Conflict(
                 "This shipment changed meanwhile; reload and try again.".into(),
             ));
@@ -692,7 +738,7 @@ pub fn return_held(
                     amount: Money::new(held, currency),
                     shipment_id: Some(shipment_id),
                     payment_intent_id: None,
-                    note: Some("Held at the warehouse and returned to the seller"),
+                    note: Some(note),
                     actor_id: None,
                 },
             )?;
@@ -701,12 +747,12 @@ pub fn return_held(
             c,
             &crate::db::shipments::ShipmentEvent::system(
                 shipment_id,
-                Status::Returned,
+                to,
                 db::now(),
                 None,
-                "The seller asked for the held parcel back; the freight was refunded.".into(),
+                said.into(),
             ),
         )?;
-        Ok(held)
+        Ok((s, held))
     })
 }

@@ -382,8 +382,8 @@ async fn a_parcel_over_the_channel_limits_is_held_and_can_be_sent_back() {
     let r = v
         .submit(
             &format!("/shipments/{id}"),
-            &format!("/shipments/{id}/return"),
-            &[],
+            &format!("/shipments/{id}/held"),
+            &[("choice", "send_back")],
         )
         .await;
     assert_eq!(location(&r), format!("/shipments/{id}"));
@@ -721,4 +721,75 @@ async fn an_operator_scans_with_keystrokes_in_chromium() {
     assert!(flash.contains(number), "{flash}");
     assert!(text(&c, "#recent-scans").await.contains(number));
     assert!(app.balance(&seller.id) > 500_000 - s["price"]["amount"].as_i64().unwrap());
+}
+
+#[actix_web::test]
+async fn a_held_parcel_can_be_booked_again_on_another_channel() {
+    let app = spawn_app().await;
+    let seller = app
+        .seller("rebook@example.com")
+        .funded(500_000)
+        .with_key()
+        .with_address()
+        .signed_in()
+        .build()
+        .await;
+    let wh = warehouse_key(&app, "dock9@example.com");
+    let s = book(
+        &app,
+        seller.key(),
+        Booking::on("CNPOST-RAM")
+            .weight(455)
+            .reference("ORD-HELD-1"),
+    )
+    .await;
+    let before = app.balance(&seller.id);
+    scan(
+        &app,
+        &wh,
+        json!({"scan_id": "rb-1", "tracking_number": s["tracking_number"], "weight_g": 2600}),
+    )
+    .await;
+    // Scanning it again still says it is held.
+    let again: Value = scan(
+        &app,
+        &wh,
+        json!({"scan_id": "rb-2", "tracking_number": s["tracking_number"], "weight_g": 2600}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(again["result"], "held", "{again}");
+    let v = seller.visitor();
+    let id = s["id"].as_str().unwrap();
+    let r = v
+        .submit(
+            &format!("/shipments/{id}"),
+            &format!("/shipments/{id}/held"),
+            &[("choice", "rebook")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let form = r.text().await.unwrap();
+    // The booking form, filled with the recipient and the parcel as measured.
+    assert!(form.contains("value=\"2.6\""), "{form}");
+    assert!(form.contains("Anna Müller"));
+    assert!(form.contains("ORD-HELD-1"));
+    assert!(form.contains("is cancelled"));
+    let price = s["price"]["amount"].as_i64().unwrap();
+    assert_eq!(app.balance(&seller.id), before + price);
+    // The reference is free again: booking it on a channel that takes 2.6 kg works.
+    let r = app
+        .api_post(
+            seller.key(),
+            "/shipments",
+            &Booking::on("CNPOST-EMS")
+                .weight(2_600)
+                .reference("ORD-HELD-1")
+                .json(),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    app.assert_ledger_consistent(&seller.id);
 }

@@ -609,3 +609,107 @@ async fn the_settings_page_registers_shows_the_secret_once_and_logs_deliveries()
         1
     );
 }
+
+#[actix_web::test]
+async fn a_reweigh_and_a_pickup_reach_the_seller_signed() {
+    let app = private_app().await;
+    let seller = app
+        .seller("events@example.com")
+        .funded(500_000)
+        .with_address()
+        .with_key()
+        .build()
+        .await;
+    let rx = Receiver::start(vec![200]).await;
+    let hook = register(
+        &app,
+        seller.key(),
+        json!({"url": rx.url, "events": ["shipment.weight_adjusted", "pickup.status_changed"]}),
+    )
+    .await;
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    // A pickup booked and cancelled: scheduled, then cancelled.
+    crate::pickups::add_area(&app, "Nanshan", "518", 5, "");
+    let b = app
+        .api_post(
+            seller.key(),
+            "/shipments",
+            &Booking::on("CNPOST-RAM").json(),
+        )
+        .await;
+    assert_eq!(b.status(), 201);
+    let s: Value = b.json().await.unwrap();
+    let addresses = api_get(&app, seller.key(), "/addresses").await;
+    let address = addresses["addresses"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .api_post(
+            seller.key(),
+            "/pickups",
+            &json!({"address_id": address, "date": crate::pickups::tomorrow(), "window": "09:00-12:00"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let pickup: Value = r.json().await.unwrap();
+    let id = pickup["id"].as_str().unwrap();
+    let r = app
+        .api_post(seller.key(), &format!("/pickups/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    // The warehouse measures the parcel heavier.
+    let w = app.create_user(waybill::domain::Role::Warehouse, "events-dock@example.com");
+    let wk = app.api_key(&w.id);
+    let r = app
+        .api_post(
+            &wk,
+            "/warehouse/scans",
+            &json!({"scan_id": "e-1", "tracking_number": s["tracking_number"], "weight_g": 1500}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let got = eventually(15, "three events", || {
+        let g = rx.got();
+        (g.len() >= 3).then_some(g)
+    })
+    .await;
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|r| {
+            assert_eq!(
+                signed_by(&[&secret], r),
+                vec![0],
+                "signed with the endpoint's secret"
+            );
+            serde_json::from_slice(&r.body).unwrap()
+        })
+        .collect();
+    let pickups: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| b["type"] == "pickup.status_changed")
+        .collect();
+    let statuses: Vec<&str> = pickups
+        .iter()
+        .map(|b| b["data"]["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"scheduled") && statuses.contains(&"cancelled"),
+        "{statuses:?}"
+    );
+    assert!(pickups.iter().all(|b| b["data"]["pickup_id"] == id));
+    let weighed = bodies
+        .iter()
+        .find(|b| b["type"] == "shipment.weight_adjusted")
+        .expect("the weight adjustment");
+    assert_eq!(weighed["data"]["shipment_id"], s["id"]);
+    assert_eq!(weighed["data"]["declared"]["weight_g"], 455);
+    assert_eq!(weighed["data"]["measured"]["weight_g"], 1500);
+    assert!(weighed["data"]["adjustment"]["amount"].as_i64().unwrap() > 0);
+    // Not subscribed: no status_changed.
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["type"] != "shipment.status_changed")
+    );
+}

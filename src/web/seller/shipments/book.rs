@@ -8,6 +8,7 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 
 use crate::db::addresses::AddressRow;
+use crate::db::shipments::Shipment;
 use crate::domain::address::AddressInput;
 use crate::domain::customs::{CONTENTS_TYPES, CustomsInput, CustomsItemInput, MAX_ITEMS};
 use crate::domain::{Money, ParcelInput, format_weight};
@@ -348,6 +349,71 @@ fn message_for_form(api: &str) -> String {
         );
     }
     "Nothing was charged: the parcel, destination or channel changed since you were quoted, or the quote expired. Here are the prices for the parcel as it is now — choose one and book again.".into()
+}
+
+/// A number of thousandths as a person types it: 1500 → "1.5", 2000 → "2".
+fn thousandths(n: i64, scale: i64) -> String {
+    let whole = n / scale;
+    let frac = n % scale;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = scale.to_string().len() - 1;
+    let f = format!("{frac:0digits$}");
+    format!("{whole}.{}", f.trim_end_matches('0'))
+}
+
+impl ShipmentForm {
+    /// The form filled from an earlier shipment (a held parcel booked again), with the parcel
+    /// as the warehouse measured it. No channel is chosen: the seller picks one from fresh
+    /// quotes.
+    pub(super) fn from_shipment(s: &Shipment, parcel: &crate::domain::Parcel) -> ShipmentForm {
+        let customs: crate::domain::customs::Customs =
+            serde_json::from_str(&s.customs).unwrap_or_default();
+        let mut items = BTreeMap::new();
+        for (i, it) in customs.items.iter().enumerate() {
+            let n = i + 1;
+            let value = crate::domain::Currency::parse(&it.currency)
+                .map(|c| crate::domain::Money::new(it.unit_value, c).decimal())
+                .unwrap_or_default();
+            for (f, v) in [
+                ("description", it.description.clone()),
+                ("quantity", it.quantity.to_string()),
+                ("value", value),
+                ("currency", it.currency.clone()),
+                ("weight_g", it.weight_g.to_string()),
+                ("hs_code", it.hs_code.clone()),
+                ("origin", it.origin_country.clone()),
+            ] {
+                items.insert(format!("item{n}_{f}"), v);
+            }
+        }
+        let o = |v: &Option<String>| v.clone().unwrap_or_default();
+        ShipmentForm {
+            recipient_name: s.recipient_name.clone(),
+            recipient_company: o(&s.recipient_company),
+            recipient_street1: s.recipient_street1.clone(),
+            recipient_street2: o(&s.recipient_street2),
+            recipient_city: s.recipient_city.clone(),
+            recipient_state: o(&s.recipient_state),
+            recipient_postal_code: s.recipient_postal_code.clone(),
+            recipient_country: s.recipient_country.clone(),
+            recipient_phone: s.recipient_phone.clone(),
+            recipient_email: o(&s.recipient_email),
+            weight_kg: thousandths(parcel.weight_g, 1000),
+            length_cm: thousandths(parcel.length_mm, 10),
+            width_cm: thousandths(parcel.width_mm, 10),
+            height_cm: thousandths(parcel.height_mm, 10),
+            reference: o(&s.reference),
+            contents_type: customs.contents_type.clone(),
+            ioss: o(&customs.ioss),
+            vat_number: o(&customs.vat_number),
+            eori: o(&customs.eori),
+            item_rows: customs.items.len().max(1).to_string(),
+            items,
+            ..ShipmentForm::default()
+        }
+    }
 }
 
 #[get("/shipments/new")]

@@ -141,36 +141,93 @@ pub(super) async fn dispute(
     Ok(redirect(&to))
 }
 
-#[post("/shipments/{id}/return")]
-pub(super) async fn return_held(
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct HeldForm {
+    /// `send_back` or `rebook`.
+    choice: String,
+}
+
+/// A held parcel: sent back (refunded), or given up on its channel and the booking form
+/// opened with the parcel as measured, to choose another channel.
+#[post("/shipments/{id}/held")]
+pub(super) async fn release_held(
     state: web::Data<AppState>,
     auth: Seller,
     path: PathId,
-    _: CsrfOnly,
+    crate::web::extract::CsrfForm(form): crate::web::extract::CsrfForm<HeldForm>,
 ) -> Result<HttpResponse, AppError> {
+    use crate::services::warehouse::HeldChoice;
+    let choice = match form.choice.as_str() {
+        "send_back" => HeldChoice::SendBack,
+        "rebook" => HeldChoice::Rebook,
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose to send it back or book it again.".into(),
+            ));
+        }
+    };
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
     let currency = state.config.currency;
     let to = format!("/shipments/{id}");
     let r = state
-        .db(move |c| crate::services::warehouse::return_held(c, &seller, &id, currency))
+        .db(move |c| {
+            let (s, refund) =
+                crate::services::warehouse::release_held(c, &seller, &id, choice, currency)?;
+            let a = crate::services::warehouse::adjustment_for_seller(c, &seller, &id)?;
+            Ok((s, refund, a))
+        })
         .await;
-    match r {
-        Ok(refund) => {
-            state.webhooks.wake();
-            state.mail.wake();
-            flash(
-                &auth.viewer.session,
-                "ok",
-                format!(
-                    "The warehouse sends the parcel back to you; {} is back in your wallet.",
-                    Money::new(refund, currency)
-                ),
-            )
+    let (s, refund, a) = match r {
+        Ok(done) => done,
+        Err(AppError::Conflict(m)) => {
+            flash(&auth.viewer.session, "error", m);
+            return Ok(redirect(&to));
         }
-        Err(AppError::Conflict(m)) => flash(&auth.viewer.session, "error", m),
         Err(e) => return Err(e),
+    };
+    state.webhooks.wake();
+    state.mail.wake();
+    let refund = Money::new(refund, currency);
+    if choice == HeldChoice::SendBack {
+        flash(
+            &auth.viewer.session,
+            "ok",
+            format!("The warehouse sends the parcel back to you; {refund} is back in your wallet."),
+        );
+        return Ok(redirect(&to));
     }
-    Ok(redirect(&to))
+    flash(
+        &auth.viewer.session,
+        "ok",
+        format!(
+            "{} is cancelled and {refund} is back in your wallet. Here is the parcel as the warehouse measured it: choose a channel that takes it.",
+            s.tracking_number
+        ),
+    );
+    let parcel = a
+        .map(|a| crate::domain::Parcel {
+            weight_g: a.measured_weight_g,
+            length_mm: a.measured_length_mm,
+            width_mm: a.measured_width_mm,
+            height_mm: a.measured_height_mm,
+        })
+        .unwrap_or(crate::domain::Parcel {
+            weight_g: s.weight_g,
+            length_mm: s.length_mm,
+            width_mm: s.width_mm,
+            height_mm: s.height_mm,
+        });
+    let mut form = super::book::ShipmentForm::from_shipment(&s, &parcel);
+    form.form_key = crate::security::random_token(16)?;
+    super::book::render_new(
+        &state,
+        &auth,
+        form,
+        std::collections::BTreeMap::new(),
+        Vec::new(),
+    )
+    .await
 }
 
 #[post("/shipments/{id}/cancel")]

@@ -25,7 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(detail::detail)
         .service(detail::cancel)
         .service(detail::dispute)
-        .service(detail::return_held);
+        .service(detail::release_held);
 }
 
 pub struct Row {
