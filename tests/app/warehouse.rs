@@ -793,3 +793,125 @@ async fn a_held_parcel_can_be_booked_again_on_another_channel() {
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
     app.assert_ledger_consistent(&seller.id);
 }
+
+#[actix_web::test]
+async fn delivered_and_failed_deliveries_are_mailed_unless_turned_off() {
+    use crate::tracking::post_events;
+    let app = spawn_app().await;
+    let seller = app
+        .seller("told@example.com")
+        .funded(500_000)
+        .with_key()
+        .with_address()
+        .signed_in()
+        .build()
+        .await;
+    let a = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
+    let b = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
+    let at = |h: i64| (chrono::Utc::now() - chrono::Duration::hours(h)).to_rfc3339();
+    let ev = |id: &str, n: &Value, status: &str, at: String| {
+        json!({"id": id, "tracking_number": n, "status": status, "occurred_at": at,
+               "location": "Berlin, DE", "description": format!("carrier says {status}")})
+    };
+    let results = post_events(
+        &app,
+        "CNPOST-RAM",
+        json!([
+            ev("a1", &a["tracking_number"], "out_for_delivery", at(3)),
+            ev("a2", &a["tracking_number"], "delivered", at(2)),
+            ev("b1", &b["tracking_number"], "out_for_delivery", at(3)),
+            ev("b2", &b["tracking_number"], "delivery_failed", at(2)),
+        ]),
+    )
+    .await;
+    assert!(
+        results.iter().all(|r| r["result"] == "accepted"),
+        "{results:?}"
+    );
+    let delivered = mails_of_kind(&app, "delivered");
+    assert_eq!(delivered.len(), 1);
+    assert!(
+        delivered[0]
+            .subject
+            .contains(a["tracking_number"].as_str().unwrap())
+    );
+    let failed = mails_of_kind(&app, "exception");
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].body_text.contains("carrier says delivery_failed"),
+        "{}",
+        failed[0].body_text
+    );
+    // Delivered mails turned off: the next delivery is not mailed.
+    seller
+        .visitor()
+        .submit(
+            "/seller/settings",
+            "/seller/settings/notifications",
+            &[
+                ("weight_adjustment", "on"),
+                ("exception", "on"),
+                ("held", "on"),
+            ],
+        )
+        .await;
+    let c = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
+    post_events(
+        &app,
+        "CNPOST-RAM",
+        json!([ev("c1", &c["tracking_number"], "delivered", at(1))]),
+    )
+    .await;
+    assert_eq!(mails_of_kind(&app, "delivered").len(), 1);
+}
+
+#[actix_web::test]
+async fn the_inbound_page_and_a_measured_shipment_fit_a_phone() {
+    use crate::browser::{login, phone};
+    let app = spawn_app().await;
+    let seller = app
+        .seller("phone-w@example.com")
+        .funded(500_000)
+        .with_key()
+        .with_address()
+        .build()
+        .await;
+    let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
+    let wh = warehouse_key(&app, "phone-dock@example.com");
+    scan(
+        &app,
+        &wh,
+        json!({"scan_id": "p-1", "tracking_number": s["tracking_number"], "weight_g": 1500,
+               "length_mm": 300, "width_mm": 200, "height_mm": 100, "location": "Shenzhen hub, dock 3"}),
+    )
+    .await;
+    app.create_user(Role::Warehouse, "phone-op@example.com");
+    let width = |c: &fantoccini::Client| {
+        let c = c.clone();
+        async move {
+            let v = c
+                .execute(
+                    "return [document.documentElement.scrollWidth, window.innerWidth]",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let v: Vec<i64> = serde_json::from_value(v).unwrap();
+            (v[0], v[1])
+        }
+    };
+    for (email, page) in [
+        ("phone-op@example.com", "/warehouse".to_string()),
+        (
+            "phone-w@example.com",
+            format!("/shipments/{}", s["id"].as_str().unwrap()),
+        ),
+    ] {
+        let (_driver, c) = phone(390, 844).await;
+        login(&c, &app, email, crate::helpers::PASSWORD).await;
+        c.goto(&format!("{}{page}", app.address)).await.unwrap();
+        crate::browser::find(&c, "main").await;
+        let (scroll, inner) = width(&c).await;
+        assert!(scroll <= inner, "{page} is {scroll} px wide in {inner} px");
+    }
+}
