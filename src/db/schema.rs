@@ -489,3 +489,4 @@ diesel::table! {
 diesel::joinable!(shipment_events -> tracking_requests (request_id));
 diesel::allow_tables_to_appear_in_same_query!(shipment_events, tracking_requests);
 diesel::allow_tables_to_appear_in_same_query!(shipments, tracking_requests);
+diesel::allow_tables_to_appear_in_same_query!(channels, tracking_requests);
