@@ -64,6 +64,10 @@ pub fn run_due_at(
     if pruned > 0 {
         tracing::debug!(pruned, "ended sessions deleted");
     }
+    let issues = crate::services::tracking::prune_issues(&mut conn, now.naive_utc())?;
+    if issues > 0 {
+        tracing::info!(issues, "old tracking issues deleted");
+    }
     let settings = pickups::Settings { base_url };
     let missed = pickups::jobs::mark_missed(&mut conn, now, &settings)
         .map_err(|e| anyhow::anyhow!("missed pickups: {e}"))?;

@@ -95,6 +95,7 @@ impl Application {
             webhooks,
             webhook_secrets,
             log_key,
+            tracking_cache: Arc::default(),
             public_limit: Arc::new(crate::web::rate_limit::RateLimiter::new(config_limit)),
         };
         let app_state = state.clone();

@@ -149,6 +149,12 @@ pub const DEFAULT_WAL_LIMIT: u64 = 16 << 20;
 /// How long a connection waits for a lock another connection holds before failing.
 pub(crate) const BUSY_TIMEOUT_MS: u64 = 10_000;
 
+/// How much of the database file each connection reads through a memory map rather than
+/// copying pages into its own small page cache: a public tracking read touches dozens of
+/// event rows scattered over the file, and each pooled connection re-read them with `pread`.
+/// The map is address space over the OS page cache, shared by every connection.
+pub(crate) const MMAP_BYTES: u64 = 256 << 20;
+
 impl SqliteSync {
     pub fn parse(s: &str) -> Result<SqliteSync, String> {
         match s.trim().to_ascii_lowercase().as_str() {
@@ -183,7 +189,8 @@ fn open_sqlite(path: &Path, tuning: SqliteTuning) -> Result<DbConn, r2d2::Error>
     conn.batch_execute(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; \
          PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {};",
+         PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {}; \
+         PRAGMA mmap_size = {MMAP_BYTES};",
         tuning.wal_limit
     ))
     .map_err(r2d2::Error::QueryError)?;

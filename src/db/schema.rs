@@ -566,3 +566,4 @@ diesel::joinable!(weight_adjustments -> shipments (shipment_id));
 diesel::allow_tables_to_appear_in_same_query!(warehouse_scans, shipments);
 diesel::allow_tables_to_appear_in_same_query!(weight_adjustments, shipments);
 diesel::allow_tables_to_appear_in_same_query!(weight_adjustments, users);
+diesel::allow_tables_to_appear_in_same_query!(channels, tracking_requests);

@@ -6,10 +6,11 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{
-    shipment_events, shipments, tracking_checkpoints, tracking_issues, tracking_log_hashes,
-    tracking_log_head, tracking_requests,
+    channels, shipment_events, shipments, tracking_checkpoints, tracking_issues,
+    tracking_log_hashes, tracking_log_head, tracking_requests,
 };
 use super::shipments::{Shipment, ShipmentEvent};
+use crate::domain::Status;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(table_name = tracking_requests)]
@@ -83,6 +84,37 @@ pub fn recent_issues(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<TrackingI
         .load(conn)
 }
 
+/// Deletes the rejections older than `before`, and beyond the newest `keep`: the admin's
+/// list of them stays bounded however many bad requests arrive. Returns how many went.
+pub fn prune_issues(conn: &mut DbConn, before: NaiveDateTime, keep: i64) -> QueryResult<usize> {
+    let mut deleted = diesel::delete(tracking_issues::table)
+        .filter(tracking_issues::created_at.lt(before))
+        .execute(conn)?;
+    // The newest row past the limit, in the admin's order; it and every older one go.
+    let edge: Option<(NaiveDateTime, String)> = tracking_issues::table
+        .order((
+            tracking_issues::created_at.desc(),
+            tracking_issues::id.desc(),
+        ))
+        .offset(keep)
+        .limit(1)
+        .select((tracking_issues::created_at, tracking_issues::id))
+        .get_result(conn)
+        .optional()?;
+    if let Some((at, id)) = edge {
+        deleted += diesel::delete(tracking_issues::table)
+            .filter(
+                tracking_issues::created_at
+                    .lt(at)
+                    .or(tracking_issues::created_at
+                        .eq(at)
+                        .and(tracking_issues::id.le(id))),
+            )
+            .execute(conn)?;
+    }
+    Ok(deleted)
+}
+
 /// Inserts events in one statement per few hundred (a carrier batch arrives at once).
 pub fn insert_events(conn: &mut DbConn, all: &[ShipmentEvent]) -> QueryResult<()> {
     for chunk in all.chunks(200) {
@@ -130,27 +162,77 @@ pub fn shipment_by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<Shipmen
         .optional()
 }
 
-/// An event with what its log record is built from beyond its own columns.
-pub type LoggedEvent = (ShipmentEvent, String, Option<String>);
+/// What the public tracking view reads of a shipment: not the recipient's name, street,
+/// postal code, phone or e-mail (the sender's city and country are read from its JSON).
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = shipments)]
+pub struct PublicShipment {
+    pub id: String,
+    pub tracking_number: String,
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
+    pub channel_code: String,
+    pub sender: String,
+    pub recipient_city: String,
+    pub recipient_country: String,
+    pub created_at: NaiveDateTime,
+}
 
-/// A shipment's events with its tracking number and each one's request digest, by time.
-pub fn events_with_digests(conn: &mut DbConn, shipment_id: &str) -> QueryResult<Vec<LoggedEvent>> {
-    shipment_events::table
-        .inner_join(shipments::table)
-        .left_join(tracking_requests::table)
+/// What the public view shows of a channel: its name and transit days.
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = channels)]
+pub struct PublicChannel {
+    pub carrier: String,
+    pub service: String,
+    pub transit_min_days: i32,
+    pub transit_max_days: i32,
+}
+
+/// What the public view shows of a logged event (its record is read only when not in memory).
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = shipment_events)]
+pub struct PublicEventRow {
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
+    pub occurred_at: NaiveDateTime,
+    pub location: Option<String>,
+    pub description: String,
+    pub verified: bool,
+    pub log_index: Option<i64>,
+}
+
+/// A shipment by tracking number with its channel, for the public view.
+pub fn public_shipment(
+    conn: &mut DbConn,
+    number: &str,
+) -> QueryResult<Option<(PublicShipment, Option<PublicChannel>)>> {
+    per_backend!(conn, |c| shipments::table
+        .left_join(channels::table)
+        .filter(shipments::tracking_number.eq(number))
+        .select((
+            PublicShipment::as_select(),
+            Option::<PublicChannel>::as_select(),
+        ))
+        .get_result(c)
+        .optional())
+}
+
+/// A shipment's logged events (the verified ones anyone can check), by time.
+pub fn public_events(conn: &mut DbConn, shipment_id: &str) -> QueryResult<Vec<PublicEventRow>> {
+    per_backend!(conn, |c| shipment_events::table
         .filter(shipment_events::shipment_id.eq(shipment_id))
+        .filter(shipment_events::log_index.is_not_null())
         .order((
             shipment_events::occurred_at.asc(),
             shipment_events::received_at.asc(),
             shipment_events::id.asc(),
         ))
-        .select((
-            ShipmentEvent::as_select(),
-            shipments::tracking_number,
-            tracking_requests::digest.nullable(),
-        ))
-        .load(conn)
+        .select(PublicEventRow::as_select())
+        .load(c))
 }
+
+/// An event with what its log record is built from beyond its own columns.
+pub type LoggedEvent = (ShipmentEvent, String, Option<String>);
 
 /// Logged events with index in `from..to`, in log order.
 pub fn logged_events(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<Vec<LoggedEvent>> {
@@ -166,6 +248,36 @@ pub fn logged_events(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<Vec<L
             tracking_requests::digest.nullable(),
         ))
         .load(conn)
+}
+
+/// The columns an event's log record is built from (with its shipment's tracking number
+/// and its request's digest).
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = shipment_events)]
+pub struct RecordRow {
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
+    pub code: Option<String>,
+    pub occurred_at: NaiveDateTime,
+    pub location: Option<String>,
+    pub description: String,
+    pub source: String,
+    pub source_event_id: Option<String>,
+    pub received_at: NaiveDateTime,
+    pub log_index: Option<i64>,
+}
+
+/// A shipment's logged events as their records are built, each with its request's digest.
+pub fn record_rows(
+    conn: &mut DbConn,
+    shipment_id: &str,
+) -> QueryResult<Vec<(RecordRow, Option<String>)>> {
+    per_backend!(conn, |c| shipment_events::table
+        .left_join(tracking_requests::table)
+        .filter(shipment_events::shipment_id.eq(shipment_id))
+        .filter(shipment_events::log_index.is_not_null())
+        .select((RecordRow::as_select(), tracking_requests::digest.nullable()))
+        .load(c))
 }
 
 /// Requests whose stored body no longer hashes to the stored digest are found by the
@@ -235,6 +347,16 @@ pub fn all_hashes(conn: &mut DbConn, end: i64) -> QueryResult<Vec<(i64, String)>
         .load(conn)
 }
 
+/// The stored hashes in `from..to`, in index order.
+pub fn hashes_between(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<Vec<(i64, String)>> {
+    tracking_log_hashes::table
+        .filter(tracking_log_hashes::idx.ge(from))
+        .filter(tracking_log_hashes::idx.lt(to))
+        .order(tracking_log_hashes::idx.asc())
+        .select((tracking_log_hashes::idx, tracking_log_hashes::hash))
+        .load(conn)
+}
+
 pub fn insert_hashes(conn: &mut DbConn, all: &[(i64, String)]) -> QueryResult<()> {
     for chunk in all.chunks(500) {
         let rows: Vec<_> = chunk
@@ -297,7 +419,6 @@ pub fn unlogged_events(conn: &mut DbConn) -> QueryResult<Vec<String>> {
 
 /// Shipments still on their way (booked, not finished), newest first: what the simulator plays.
 pub fn open_shipments(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Shipment>> {
-    use crate::domain::Status;
     let done: Vec<&str> = Status::ALL
         .iter()
         .filter(|s| s.is_terminal() || **s == Status::Draft)

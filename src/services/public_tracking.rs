@@ -3,16 +3,14 @@
 //! inclusion proof, and the latest signed checkpoint. Never names, streets, postal codes,
 //! phones or e-mails: the view is built field by field from what may be shown.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::DbConn;
 use crate::db::tracking as store;
 use crate::domain::Status;
 use crate::error::AppError;
-use crate::services::tracking_log::{inclusion_proof, record_of};
+use crate::services::tracking_log::cache::{LogEntry, TrackingCache};
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Place {
@@ -33,15 +31,6 @@ pub struct Estimate {
 }
 
 #[derive(Serialize, Clone, Debug)]
-pub struct LogProof {
-    pub index: i64,
-    /// Base64 of the exact bytes logged.
-    pub record: String,
-    /// The RFC 9162 audit path from the leaf up, base64 hashes.
-    pub inclusion: Vec<String>,
-}
-
-#[derive(Serialize, Clone, Debug)]
 pub struct PublicEvent {
     #[serde(serialize_with = "as_name")]
     pub status: Status,
@@ -49,8 +38,9 @@ pub struct PublicEvent {
     pub location: Option<String>,
     pub description: String,
     pub verified: bool,
-    /// Null while the event is newer than the latest checkpoint.
-    pub log: Option<LogProof>,
+    /// `{"index", "record", "inclusion"}`; null while the event is newer than the latest
+    /// checkpoint.
+    pub log: Option<LogEntry>,
 }
 
 fn as_name<S: serde::Serializer>(s: &Status, ser: S) -> Result<S::Ok, S::Error> {
@@ -71,41 +61,76 @@ pub struct PublicTracking {
     pub checkpoint: Option<String>,
 }
 
-pub fn public_view(conn: &mut DbConn, number: &str) -> Result<Option<PublicTracking>, AppError> {
+/// The public view with each logged event's record and inclusion proof and the latest
+/// checkpoint (the JSON): a query for the shipment and one for its events; records, proofs
+/// and the checkpoint come from `cache`.
+pub fn public_view(
+    conn: &mut DbConn,
+    cache: &TrackingCache,
+    number: &str,
+) -> Result<Option<PublicTracking>, AppError> {
+    view(conn, number, Some(cache))
+}
+
+/// The public view without the log (no records, proofs or checkpoint): what the tracking
+/// page prints.
+pub fn page_view(conn: &mut DbConn, number: &str) -> Result<Option<PublicTracking>, AppError> {
+    view(conn, number, None)
+}
+
+/// Only the sender's city and country are read from its stored address.
+#[derive(Deserialize)]
+struct SenderPlace {
+    city: String,
+    country: String,
+}
+
+fn view(
+    conn: &mut DbConn,
+    number: &str,
+    log: Option<&TrackingCache>,
+) -> Result<Option<PublicTracking>, AppError> {
     let number = number.trim().to_ascii_uppercase();
     if number.is_empty() || number.len() > 40 {
         return Ok(None);
     }
-    let Some(s) = store::shipments_by_number(conn, &[number.as_str()])?
-        .into_iter()
-        .next()
-    else {
+    let Some((s, channel)) = store::public_shipment(conn, &number)? else {
         return Ok(None);
     };
-    let channel = crate::db::channels::find(conn, &s.channel_code)?;
-    let sender: crate::domain::address::Address =
-        serde_json::from_str(&s.sender).map_err(AppError::internal)?;
-    let checkpoint = store::latest_checkpoint(conn)?;
+    let stored = store::public_events(conn, &s.id)?;
+    let sender: SenderPlace = serde_json::from_str(&s.sender).map_err(AppError::internal)?;
+    let checkpoint = match log {
+        Some(cache) => cache.latest_checkpoint(conn)?,
+        None => None,
+    };
     let proven = checkpoint.as_ref().map(|c| c.tree_size).unwrap_or(0);
-    let mut events = Vec::new();
-    for (e, tn, digest) in store::events_with_digests(conn, &s.id)? {
-        // Only events in the log are shown: they are the verified ones anyone can check.
-        let Some(index) = e.log_index else { continue };
-        let log = if index < proven {
-            let proof = inclusion_proof(conn, proven as u64, index as u64)?;
-            Some(LogProof {
-                index,
-                record: B64.encode(record_of(&e, &tn, digest.as_deref())),
-                inclusion: proof.iter().map(|h| B64.encode(h.0)).collect(),
-            })
-        } else {
-            None
-        };
+    let indexes: Vec<u64> = stored
+        .iter()
+        .filter_map(|e| e.log_index)
+        .filter(|&i| i < proven)
+        .map(|i| i as u64)
+        .collect();
+    let entries = match log {
+        Some(cache) if !indexes.is_empty() => {
+            cache.log_entries(conn, proven as u64, (&s.id, &s.tracking_number), &indexes)?
+        }
+        _ => Vec::new(),
+    };
+    let mut entries = entries.into_iter();
+    let mut events = Vec::with_capacity(stored.len());
+    for e in stored {
+        let log =
+            match e.log_index {
+                Some(index) if index < proven => Some(entries.next().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("a log entry went missing"))
+                })?),
+                _ => None,
+            };
         events.push(PublicEvent {
             status: e.status,
             occurred_at: e.occurred_at.and_utc().to_rfc3339(),
-            location: e.location.clone(),
-            description: e.description.clone(),
+            location: e.location,
+            description: e.description,
             verified: e.verified,
             log,
         });
@@ -121,24 +146,24 @@ pub fn public_view(conn: &mut DbConn, number: &str) -> Result<Option<PublicTrack
         _ => None,
     };
     Ok(Some(PublicTracking {
-        tracking_number: s.tracking_number.clone(),
-        status: s.status,
         channel: ChannelRef {
-            code: s.channel_code.clone(),
             name: channel
                 .map(|c| format!("{} {}", c.carrier, c.service))
                 .unwrap_or_else(|| s.channel_code.clone()),
+            code: s.channel_code,
         },
+        tracking_number: s.tracking_number,
+        status: s.status,
         origin: Place {
             city: sender.city,
             country: sender.country,
         },
         destination: Place {
-            city: s.recipient_city.clone(),
-            country: s.recipient_country.clone(),
+            city: s.recipient_city,
+            country: s.recipient_country,
         },
         estimated_delivery,
         events,
-        checkpoint: checkpoint.map(|c| c.note),
+        checkpoint: checkpoint.map(|c| c.note.clone()),
     }))
 }

@@ -495,3 +495,16 @@ pub fn log_refused_request(
     )?;
     Ok(())
 }
+
+/// Rejected requests kept for the admin: those of the last `ISSUES_KEPT_DAYS` days, and never
+/// more than the newest `ISSUES_KEPT`, however many bad requests arrive.
+pub const ISSUES_KEPT_DAYS: i64 = 30;
+pub const ISSUES_KEPT: i64 = 50_000;
+
+/// Deletes the rejections past those limits (a periodic job); returns how many went.
+pub fn prune_issues(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppError> {
+    let before = now - chrono::Duration::days(ISSUES_KEPT_DAYS);
+    Ok(db::write_tx(conn, |c| {
+        store::prune_issues(c, before, ISSUES_KEPT)
+    })?)
+}

@@ -1,7 +1,10 @@
 //! The tracking transparency log: every recorded event is appended as a record to an RFC 6962
 //! Merkle tree whose stored hashes live beside the events (`tlog_tiles`), heads are published
 //! as C2SP checkpoints signed with an Ed25519 key kept in a file (`signed_note`), and
-//! `verify_chain` rebuilds everything from the stored events to find tampering.
+//! `verify_chain` rebuilds everything from the stored events to find tampering. `cache` keeps
+//! what the public reads need of it in memory.
+
+pub mod cache;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,7 +16,7 @@ use signed_note::{Note, Signer as _, StandardSigner, StandardVerifier, VerifierL
 use tlog_tiles::{Checkpoint, Hash, HashReader};
 
 use crate::db::shipments::ShipmentEvent;
-use crate::db::tracking::{self as store, StoredCheckpoint};
+use crate::db::tracking::{self as store, RecordRow, StoredCheckpoint};
 use crate::db::{self, DbConn};
 use crate::domain::tracking_log::{LogRecord, log_time};
 use crate::error::AppError;
@@ -31,6 +34,24 @@ pub fn record_of(e: &ShipmentEvent, tracking_number: &str, digest: Option<&str>)
         source_event_id: e.source_event_id.as_deref(),
         request_sha256: digest,
         received_at: log_time(e.received_at),
+    }
+    .to_bytes()
+}
+
+/// The same from the columns the public reads load (field for field as `record_of`; the
+/// tests check the proofs served from these against the checkpoints by hand).
+pub fn record_of_row(r: &RecordRow, tracking_number: &str, digest: Option<&str>) -> Vec<u8> {
+    LogRecord {
+        tracking_number,
+        status: r.status.as_str(),
+        code: r.code.as_deref(),
+        occurred_at: log_time(r.occurred_at),
+        location: r.location.as_deref(),
+        description: &r.description,
+        source: &r.source,
+        source_event_id: r.source_event_id.as_deref(),
+        request_sha256: digest,
+        received_at: log_time(r.received_at),
     }
     .to_bytes()
 }
@@ -149,8 +170,9 @@ pub fn hash_hex(h: &Hash) -> String {
 }
 
 fn parse_hex(s: &str) -> Option<Hash> {
-    let bytes = hex::decode(s).ok()?;
-    Some(Hash(bytes.try_into().ok()?))
+    let mut h = [0u8; 32];
+    hex::decode_to_slice(s, &mut h).ok()?;
+    Some(Hash(h))
 }
 
 fn tlog_err(e: impl std::fmt::Display) -> tlog_tiles::Error {
@@ -276,20 +298,6 @@ pub fn root_at(mut conn: &mut DbConn, size: u64) -> Result<Hash, AppError> {
     tlog_tiles::tree_hash(size, &reader).map_err(AppError::internal)
 }
 
-/// The RFC 9162 audit path of record `index` in the tree of `size` records.
-pub fn inclusion_proof(
-    mut conn: &mut DbConn,
-    size: u64,
-    index: u64,
-) -> Result<Vec<Hash>, AppError> {
-    let overlay = HashMap::new();
-    let reader = DbHashes {
-        conn: RefCell::new(&mut conn),
-        overlay: &overlay,
-    };
-    tlog_tiles::prove_record(size, index, &reader).map_err(AppError::internal)
-}
-
 /// What `take_checkpoint` did.
 pub enum Taken {
     New(StoredCheckpoint),
@@ -301,7 +309,7 @@ pub enum Taken {
 /// kept checkpoint was not signed by this key (another server's key, or a forged one): this
 /// server then serves but takes no checkpoint.
 pub fn take_checkpoint(conn: &mut DbConn, key: &LogKey) -> Result<Taken, AppError> {
-    db::write_tx(conn, |c| {
+    let taken = db::write_tx(conn, |c| {
         let size = store::lock_head(c)?;
         let latest = store::latest_checkpoint(c)?;
         if let Some(l) = &latest {
@@ -352,7 +360,11 @@ pub fn take_checkpoint(conn: &mut DbConn, key: &LogKey) -> Result<Taken, AppErro
         };
         store::insert_checkpoint(c, &stored)?;
         Ok(Taken::New(stored))
-    })
+    })?;
+    if let Taken::New(_) = taken {
+        cache::checkpoint_taken();
+    }
+    Ok(taken)
 }
 
 /// What the verifier found.

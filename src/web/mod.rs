@@ -44,6 +44,9 @@ pub struct AppState {
     pub webhook_secrets: crate::services::webhooks::SecretBox,
     /// The tracking log's signing key (from its file) and name.
     pub log_key: Arc<crate::services::tracking_log::LogKey>,
+    /// The tracking log's stored hashes, inclusion proofs and latest checkpoint, in memory
+    /// for the public tracking reads (bounded; see `tracking_log::cache`).
+    pub tracking_cache: Arc<crate::services::tracking_log::cache::TrackingCache>,
     /// Requests per client on the public tracking page and JSON.
     pub public_limit: Arc<rate_limit::RateLimiter>,
 }

@@ -64,3 +64,27 @@ fn sqlite_and_postgres_have_the_same_tables_and_columns() {
         "only SQLite: {only_lite:?}\nonly PostgreSQL: {only_pg:?}"
     );
 }
+
+/// Every migration reverts (newest first) and applies again, on both backends.
+#[test]
+fn every_migration_reverts_and_reapplies() {
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+    const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+    const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+    for postgres in [false, true] {
+        let db = TestDb::new(postgres);
+        let mut conn = migrated(&db);
+        let reverted = match &mut *conn {
+            waybill::db::DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE),
+            waybill::db::DbConn::Postgres(c) => c.revert_all_migrations(POSTGRES),
+        }
+        .unwrap_or_else(|e| panic!("reverting (PostgreSQL: {postgres}): {e}"))
+        .len();
+        assert!(reverted > 10, "{reverted}");
+        assert_eq!(
+            waybill::db::migrate(&mut conn).unwrap().len(),
+            reverted,
+            "and every one applies again"
+        );
+    }
+}

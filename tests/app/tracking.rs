@@ -1161,3 +1161,234 @@ async fn an_admin_rotates_a_secret_with_a_grace_period() {
     .await;
     assert_eq!(r.status(), 401);
 }
+
+/// The tracking migration reverts (after the ones above it) with events logged and
+/// checkpointed, and applies again.
+#[actix_web::test]
+async fn the_tracking_migration_reverts_with_logged_events_in_place() {
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+    const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+    const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+    let app = spawn_app().await;
+    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
+    let (_, n1) = book_on(&app, &key, "CNPOST-RAM").await;
+    let stored = post_events(
+        &app,
+        "CNPOST-RAM",
+        json!([ev("m1", &n1, "EMA", "2026-11-20T08:00:00Z")]),
+    )
+    .await;
+    assert_eq!(stored[0]["result"], "accepted");
+    waybill::services::tracking_log::take_checkpoint(&mut app.conn(), &app.state.log_key).unwrap();
+    let mut conn = app.conn();
+    let mut reverted = 0;
+    loop {
+        let version = match &mut *conn {
+            waybill::db::DbConn::Sqlite(c) => c.revert_last_migration(SQLITE),
+            waybill::db::DbConn::Postgres(c) => c.revert_last_migration(POSTGRES),
+        }
+        .unwrap_or_else(|e| panic!("reverting: {e}"))
+        .to_string();
+        reverted += 1;
+        // Diesel names a migration by the digits of its folder's name.
+        if version == "20261130200000" {
+            break;
+        }
+        assert!(reverted < 20, "the tracking migration was never reverted");
+    }
+    assert!(
+        conn.batch_execute("SELECT size FROM tracking_log_head")
+            .is_err(),
+        "its tables are gone"
+    );
+    assert_eq!(waybill::db::migrate(&mut conn).unwrap().len(), reverted);
+}
+
+/// Rejected requests are kept for the admin only so long and so many: the periodic job
+/// deletes those older than the limit, and any beyond the newest N.
+#[actix_web::test]
+async fn the_jobs_keep_the_tracking_issues_bounded() {
+    use waybill::db::tracking::{TrackingIssue, insert_issues, prune_issues, recent_issues};
+    let app = spawn_app().await;
+    let now = waybill::db::now();
+    let issue = |id: &str, days_ago: i64| TrackingIssue {
+        id: id.into(),
+        channel_code: Some("CNPOST-RAM".into()),
+        source: "carrier-webhook".into(),
+        event_id: None,
+        tracking_number: None,
+        reason: "bad signature".into(),
+        request_digest: None,
+        created_at: now - chrono::Duration::days(days_ago),
+    };
+    let days = waybill::services::tracking::ISSUES_KEPT_DAYS;
+    insert_issues(
+        &mut app.conn(),
+        &[
+            issue("old-1", days + 10),
+            issue("old-2", days + 1),
+            issue("a", days - 1),
+            issue("b", 0),
+            issue("c", 0),
+            issue("d", 0),
+        ],
+    )
+    .unwrap();
+    waybill::jobs::run_due(
+        &app.state.pool,
+        waybill::services::sessions::Lifetimes::of(&app.state.config),
+    )
+    .unwrap();
+    let ids = |app: &TestApp| -> Vec<String> {
+        recent_issues(&mut app.conn(), 100)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect()
+    };
+    assert_eq!(ids(&app), ["d", "c", "b", "a"], "the old ones went");
+    // Beyond the newest N (ties on the time broken by id, as the admin page lists them).
+    let deleted = prune_issues(&mut app.conn(), now - chrono::Duration::days(days), 2).unwrap();
+    assert_eq!(deleted, 2);
+    assert_eq!(ids(&app), ["d", "c"]);
+    assert_eq!(
+        prune_issues(&mut app.conn(), now - chrono::Duration::days(days), 2).unwrap(),
+        0,
+        "nothing more to delete"
+    );
+}
+
+/// Checks every proof in a tracking JSON against its checkpoint by hand; returns the
+/// checkpoint's size and how many events it proved.
+fn check_proofs(v: &Value, vkey: &str) -> (u64, usize) {
+    let lines = verify_note(v["checkpoint"].as_str().unwrap(), vkey).unwrap();
+    let size: u64 = lines[1].parse().unwrap();
+    let root: [u8; 32] = B64.decode(&lines[2]).unwrap().try_into().unwrap();
+    let mut proven = 0;
+    for e in v["events"].as_array().unwrap() {
+        if e["log"].is_null() {
+            continue;
+        }
+        let record = B64.decode(e["log"]["record"].as_str().unwrap()).unwrap();
+        let path: Vec<[u8; 32]> = e["log"]["inclusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+            .collect();
+        let index = e["log"]["index"].as_u64().unwrap();
+        assert_eq!(
+            root_from_inclusion(index, size, leaf_hash(&record), &path),
+            Some(root),
+            "event {index} in a tree of {size}"
+        );
+        proven += 1;
+    }
+    (size, proven)
+}
+
+/// Proofs served from memory (again and again, and after the log grows and a new checkpoint
+/// is taken) check out by hand, and are the very proofs a cache that keeps nothing builds.
+#[actix_web::test]
+async fn cached_proofs_check_out_across_checkpoints_and_repeat_reads() {
+    use waybill::services::public_tracking::public_view;
+    use waybill::services::tracking_log::cache::TrackingCache;
+    let app = spawn_app().await;
+    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
+    let (_, n1) = book_on(&app, &key, "CNPOST-RAM").await;
+    let (_, n2) = book_on(&app, &key, "CNPOST-RAM").await;
+    let vkey = app.visitor().get_html("/.well-known/waybill-log-key").await;
+    let get = |n: String| {
+        let app = &app;
+        async move {
+            app.visitor()
+                .get(&format!("/api/v1/tracking/{n}"))
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let mut posted = 0;
+    for (round, events) in [5, 4, 6].into_iter().enumerate() {
+        let batch: Vec<Value> = (0..events)
+            .map(|i| {
+                posted += 1;
+                ev(
+                    &format!("k{round}-{i}"),
+                    if i % 2 == 0 { &n1 } else { &n2 },
+                    ["EMA", "EMC", "EMD", "EDD"][i % 4],
+                    &format!("2026-11-{:02}T08:{i:02}:00Z", 10 + round),
+                )
+            })
+            .collect();
+        post_events(&app, "CNPOST-RAM", json!(batch)).await;
+        waybill::services::tracking_log::take_checkpoint(&mut app.conn(), &app.state.log_key)
+            .unwrap();
+        for _ in 0..2 {
+            let (v1, v2) = (get(n1.clone()).await, get(n2.clone()).await);
+            let (s1, p1) = check_proofs(&v1, &vkey);
+            let (s2, p2) = check_proofs(&v2, &vkey);
+            assert_eq!(
+                (s1, s2),
+                (posted, posted),
+                "the new checkpoint shows at once"
+            );
+            assert_eq!(p1 + p2, posted as usize, "every event is proven");
+        }
+    }
+    let nothing_kept = TrackingCache::new(1, 1, std::time::Duration::ZERO);
+    for n in [&n1, &n2] {
+        let fresh = public_view(&mut app.conn(), &nothing_kept, n)
+            .unwrap()
+            .unwrap();
+        assert_eq!(serde_json::to_value(fresh).unwrap(), get(n.clone()).await);
+    }
+}
+
+/// The latest checkpoint is kept in memory for a moment: one this process takes shows at
+/// once, one another server or the CLI takes as soon as the moment is over.
+#[actix_web::test]
+async fn the_latest_checkpoint_is_kept_only_briefly() {
+    use waybill::services::tracking_log::cache::TrackingCache;
+    let app = spawn_app().await;
+    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
+    let (_, n1) = book_on(&app, &key, "CNPOST-RAM").await;
+    post_events(
+        &app,
+        "CNPOST-RAM",
+        json!([ev("b1", &n1, "EMA", "2026-11-20T08:00:00Z")]),
+    )
+    .await;
+    let ttl = std::time::Duration::from_millis(300);
+    let cache = TrackingCache::new(16, 1 << 20, ttl);
+    let size = |cache: &TrackingCache| {
+        cache
+            .latest_checkpoint(&mut app.conn())
+            .unwrap()
+            .map(|c| c.tree_size)
+    };
+    assert_eq!(size(&cache), None);
+    waybill::services::tracking_log::take_checkpoint(&mut app.conn(), &app.state.log_key).unwrap();
+    assert_eq!(
+        size(&cache),
+        Some(1),
+        "this process's checkpoint shows at once"
+    );
+    // Another server's checkpoint, straight into the shared database.
+    let latest = waybill::db::tracking::latest_checkpoint(&mut app.conn())
+        .unwrap()
+        .unwrap();
+    waybill::db::tracking::insert_checkpoint(
+        &mut app.conn(),
+        &waybill::db::tracking::StoredCheckpoint {
+            id: waybill::db::new_id(),
+            tree_size: 2,
+            created_at: waybill::db::now(),
+            ..latest
+        },
+    )
+    .unwrap();
+    std::thread::sleep(ttl + std::time::Duration::from_millis(50));
+    assert_eq!(size(&cache), Some(2), "another's shows within the TTL");
+}

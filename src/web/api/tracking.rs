@@ -1,5 +1,6 @@
 //! `GET /api/v1/tracking/{number}`: the public tracking JSON (no key; rate-limited per client).
 
+use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
 use crate::error::{ApiError, AppError};
@@ -19,11 +20,17 @@ pub async fn public_tracking(
         .into());
     }
     let number = path.into_inner();
-    let view = state.db(move |c| public_view(c, &number)).await?;
-    match view {
-        Some(v) => Ok(HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .json(v)),
-        None => Err(AppError::NotFound.into()),
-    }
+    let cache = state.tracking_cache.clone();
+    let view = state.db(move |c| public_view(c, &cache, &number)).await?;
+    let Some(v) = view else {
+        return Err(AppError::NotFound.into());
+    };
+    // Sized up front: with its proofs an event is some 1.5 KB of JSON, and a buffer grown by
+    // doubling copies a long timeline over and over.
+    let mut body = Vec::with_capacity(1024 + 1536 * v.events.len());
+    serde_json::to_writer(&mut body, &v).map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body))
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::Status;
 use crate::error::AppError;
-use crate::services::public_tracking::{PublicTracking, public_view};
+use crate::services::public_tracking::{PublicTracking, page_view};
 use crate::web::extract::Viewer;
 use crate::web::page::PageCtx;
 use crate::web::{AppState, html, html_status, redirect, urlencode};
@@ -84,7 +84,7 @@ async fn track(
     let lookup = number.clone();
     // Anything that is not letters and digits names no parcel: the friendly 404, no query.
     let found = if crate::web::extract::is_tracking_number(&number) {
-        state.db(move |c| public_view(c, &lookup)).await?
+        state.db(move |c| page_view(c, &lookup)).await?
     } else {
         None
     };
