@@ -243,19 +243,9 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
             }));
         }
         let mut all = Vec::new();
-        let mut late = Vec::new();
         for t in tasks {
-            let l = t.await??;
-            late.extend(l.iter().skip(64).copied());
-            all.extend(l);
+            all.extend(t.await??);
         }
-        late.sort();
-        println!(
-            "TEMP steady p50={:.2} p99={:.2} n={}",
-            percentile(&late, 0.5),
-            percentile(&late, 0.99),
-            late.len()
-        );
         let secs = started.elapsed().as_secs_f64();
         all.sort();
         println!(
