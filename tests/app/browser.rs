@@ -37,6 +37,19 @@ pub async fn phone(w: u32, h: u32) -> (Driver, Client) {
 }
 
 async fn start_browser(w: u32, h: u32, mobile: bool) -> (Driver, Client) {
+    // A port picked free may be taken by a test server before chromedriver binds it: then
+    // chromedriver exits or another server answers, and a new port is tried.
+    let mut last = None;
+    for _ in 0..5 {
+        match try_start_browser(w, h, mobile).await {
+            Ok(started) => return started,
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("chromedriver did not start: {last:?}");
+}
+
+async fn try_start_browser(w: u32, h: u32, mobile: bool) -> Result<(Driver, Client), String> {
     let port = free_port();
     let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let child = Command::new(&bin)
@@ -45,7 +58,7 @@ async fn start_browser(w: u32, h: u32, mobile: bool) -> (Driver, Client) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {bin} (apt-get install chromium-driver): {e}"));
-    let driver = Driver { child, port };
+    let mut driver = Driver { child, port };
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -64,17 +77,24 @@ async fn start_browser(w: u32, h: u32, mobile: bool) -> (Driver, Client) {
     let url = format!("http://127.0.0.1:{}", driver.port);
     let mut last = None;
     for _ in 0..100 {
+        if let Ok(Some(status)) = driver.child.try_wait() {
+            return Err(format!("chromedriver exited ({status}) on port {port}"));
+        }
         match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps.clone())
             .connect(&url)
             .await
         {
-            Ok(c) => return (driver, c),
+            Ok(c) => return Ok((driver, c)),
+            // Something else answers on the port: not chromedriver.
+            Err(e @ fantoccini::error::NewSessionError::NotW3C(_)) => {
+                return Err(format!("port {port} is taken: {e:?}"));
+            }
             Err(e) => last = Some(e),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("chromedriver did not start: {last:?}");
+    Err(format!("no session on port {port}: {last:?}"))
 }
 
 /// Waits for an element: after a click the next page may still be loading.
