@@ -154,6 +154,48 @@ pub fn shipments_by_number(conn: &mut DbConn, numbers: &[&str]) -> QueryResult<V
     Ok(found)
 }
 
+/// Shipments by id (unscoped: tracking settles the statuses its events yield), by id.
+pub fn shipments_by_id(conn: &mut DbConn, ids: &[&str]) -> QueryResult<Vec<Shipment>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(500) {
+        found.extend(
+            shipments::table
+                .filter(shipments::id.eq_any(chunk))
+                .select(Shipment::as_select())
+                .load(conn)?,
+        );
+    }
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(found)
+}
+
+/// What a shipment's status is derived from, of one of its events.
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = shipment_events)]
+pub struct StatusInput {
+    pub shipment_id: String,
+    pub id: String,
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
+    pub occurred_at: NaiveDateTime,
+    pub source: String,
+    pub source_event_id: Option<String>,
+}
+
+/// The status inputs of every event of these shipments (one query per 500 shipments).
+pub fn status_inputs(conn: &mut DbConn, shipment_ids: &[&str]) -> QueryResult<Vec<StatusInput>> {
+    let mut found = Vec::new();
+    for chunk in shipment_ids.chunks(500) {
+        found.extend(
+            shipment_events::table
+                .filter(shipment_events::shipment_id.eq_any(chunk))
+                .select(StatusInput::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
 pub fn shipment_by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<Shipment>> {
     shipments::table
         .filter(shipments::id.eq(id))
