@@ -5,10 +5,11 @@
 //! `cargo bench --bench ledger` (PostgreSQL at WAYBILL_BENCH_PG_URL, default
 //! postgres://postgres@127.0.0.1:5432/postgres; set it to `off` to skip).
 
+mod support;
+
 use std::time::{Duration, Instant};
 
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
+use support::ScratchPg;
 use waybill::db::{self, DbUrl, Pool};
 use waybill::domain::{Currency, Money, Role};
 use waybill::services::accounts::AccountInput;
@@ -19,16 +20,8 @@ const PER_THREAD: usize = 2_000;
 fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     run("sqlite", &DbUrl::Sqlite(dir.path().join("bench.db")))?;
-    let pg = std::env::var("WAYBILL_BENCH_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    if pg != "off" {
-        let name = format!("waybill_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = diesel::PgConnection::establish(&pg)?;
-        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
-        let url = format!("{}/{name}", pg.rsplit_once('/').map(|x| x.0).unwrap_or(&pg));
-        let result = run("postgres", &DbUrl::Postgres(url));
-        admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))?;
-        result?;
+    if let Some(pg) = ScratchPg::create("waybill_bench")? {
+        run("postgres", &DbUrl::Postgres(pg.url.clone()))?;
     }
     Ok(())
 }

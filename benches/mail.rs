@@ -8,10 +8,11 @@
 //! on PostgreSQL at WAYBILL_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres;
 //! `off` skips it).
 
+mod support;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use waybill::db::{self, schema::outbox};
 
@@ -127,8 +128,6 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000);
-    let pg = std::env::var("WAYBILL_BENCH_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     for concurrency in [1, 8] {
         // A runtime per run: dropping it stops that run's worker.
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -138,14 +137,11 @@ fn main() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let sqlite = dir.path().join("mail.db").display().to_string();
         rt.block_on(run("sqlite", &sqlite, n, concurrency))?;
-        if pg != "off" {
-            let name = format!("waybill_mailbench_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = diesel::PgConnection::establish(&pg)?;
-            admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
-            let url = format!("{}/{name}", pg.rsplit_once('/').map(|x| x.0).unwrap_or(&pg));
-            let result = rt.block_on(run("postgres", &url, n, concurrency));
+        if let Some(pg) = support::ScratchPg::create("waybill_mailbench")? {
+            let result = rt.block_on(run("postgres", &pg.url, n, concurrency));
+            // The worker stops with its runtime, before its database is dropped.
             drop(rt);
-            admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))?;
+            drop(pg);
             result?;
         }
     }

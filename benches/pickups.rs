@@ -6,62 +6,16 @@
 //! `cargo bench --bench pickups` (PostgreSQL at WAYBILL_BENCH_PG_URL, default
 //! postgres://postgres@127.0.0.1:5432/postgres; `off` skips it).
 
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
+use support::{ScratchPg, Server, percentile, run_with_input as run, waybill};
 
-const BIN: &str = env!("CARGO_BIN_EXE_waybill");
-/// Places in the contended window, and booking requests sent at it.
 const CAPACITY: usize = 300;
 const REQUESTS: usize = 400;
 const CLIENTS: usize = 16;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn waybill(dir: &std::path::Path, url: &str) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env("DATABASE_URL", url)
-        .env("WAYBILL_DATA_DIR", dir)
-        .env(
-            "WAYBILL_MAIL_URL",
-            format!("file://{}", dir.join("mail").display()),
-        )
-        .env("RUST_LOG", "warn");
-    c
-}
-
-fn run(mut c: Command, stdin: &str) -> anyhow::Result<String> {
-    use std::io::Write;
-    let mut child = c
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    if let Some(mut i) = child.stdin.take() {
-        i.write_all(stdin.as_bytes())?;
-    }
-    let out = child.wait_with_output()?;
-    anyhow::ensure!(out.status.success(), "{:?} failed", c);
-    Ok(String::from_utf8(out.stdout)?)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
 
 fn shipment(n: usize) -> Value {
     json!({
@@ -88,26 +42,7 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         c.args(args);
         run(c, stdin)
     };
-    cli(&["demo"], "")?;
-    let key = cli(
-        &["apikey", "create", "--email", "seller@demo.waybill.test"],
-        "",
-    )?
-    .trim()
-    .to_string();
-    cli(
-        &[
-            "wallet",
-            "credit",
-            "--email",
-            "seller@demo.waybill.test",
-            "--amount",
-            "5000000",
-            "--note",
-            "bench",
-        ],
-        "",
-    )?;
+    let key = support::demo_seller(dir.path(), url)?;
     let cap = CAPACITY.to_string();
     cli(
         &[
@@ -144,31 +79,8 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         ],
         "",
     )?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let child = waybill(dir.path(), url)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .spawn()?;
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()?;
-    for _ in 0..200 {
-        if client
-            .get(format!("{}/healthz", server.base))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let client = support::client()?;
+    let server = Server::start(waybill(dir.path(), url), &client).await?;
     let r = client
         .post(format!("{}/api/v1/addresses", server.base))
         .bearer_auth(&key)
@@ -317,16 +229,8 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite = dir.path().join("bench.db").display().to_string();
     bench("sqlite", &sqlite).await?;
-    let pg = std::env::var("WAYBILL_BENCH_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    if pg != "off" {
-        let name = format!("waybill_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = diesel::PgConnection::establish(&pg)?;
-        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
-        let url = format!("{}/{name}", pg.rsplit_once('/').map(|x| x.0).unwrap_or(&pg));
-        let result = bench("postgres", &url).await;
-        admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))?;
-        result?;
+    if let Some(pg) = ScratchPg::create("waybill_bench")? {
+        bench("postgres", &pg.url).await?;
     }
     Ok(())
 }

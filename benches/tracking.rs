@@ -7,53 +7,23 @@
 //! `cargo bench --bench tracking` (PostgreSQL at WAYBILL_BENCH_PG_URL, default
 //! postgres://postgres@127.0.0.1:5432/postgres; `off` skips it).
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-use diesel::Connection;
-use diesel::connection::SimpleConnection;
+use std::time::Instant;
+
 use serde_json::{Value, json};
+use support::{ScratchPg, Server, percentile, run};
 
-const BIN: &str = env!("CARGO_BIN_EXE_waybill");
 const SHIPMENTS: usize = 500;
 const BATCH: usize = 500;
 const BATCHES: usize = 20;
 const GETS: usize = 16_000;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn waybill(dir: &std::path::Path, url: &str) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env("DATABASE_URL", url)
-        .env("WAYBILL_DATA_DIR", dir)
-        .env("WAYBILL_PUBLIC_RATE_LIMIT", "off")
-        .env(
-            "WAYBILL_MAIL_URL",
-            format!("file://{}", dir.join("mail").display()),
-        )
-        .env("RUST_LOG", "warn");
+/// `waybill` with the public rate limit off (the load comes from one address).
+fn waybill(dir: &std::path::Path, url: &str) -> std::process::Command {
+    let mut c = support::waybill(dir, url);
+    c.env("WAYBILL_PUBLIC_RATE_LIMIT", "off");
     c
-}
-
-fn run(mut c: Command) -> anyhow::Result<String> {
-    let out = c.stderr(Stdio::inherit()).output()?;
-    anyhow::ensure!(out.status.success(), "{:?} failed", c);
-    Ok(String::from_utf8(out.stdout)?)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
 const UPU: [&str; 10] = [
@@ -91,53 +61,12 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         c.args(args);
         c
     };
-    run(cmd(&["demo"]))?;
-    let key = run(cmd(&[
-        "apikey",
-        "create",
-        "--email",
-        "seller@demo.waybill.test",
-    ]))?
-    .trim()
-    .to_string();
-    run(cmd(&[
-        "wallet",
-        "credit",
-        "--email",
-        "seller@demo.waybill.test",
-        "--amount",
-        "5000000",
-        "--note",
-        "bench",
-    ]))?;
+    let key = support::demo_seller(dir.path(), url)?;
     let secret = run(cmd(&["channel", "secret", "CNPOST-RAM"]))?
         .trim()
         .to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let child = waybill(dir.path(), url)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .spawn()?;
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()?;
-    for _ in 0..200 {
-        if client
-            .get(format!("{}/healthz", server.base))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let client = support::client()?;
+    let server = Server::start(waybill(dir.path(), url), &client).await?;
     let r = client
         .post(format!("{}/api/v1/addresses", server.base))
         .bearer_auth(&key)
@@ -265,16 +194,8 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite = dir.path().join("bench.db").display().to_string();
     bench("sqlite", &sqlite).await?;
-    let pg = std::env::var("WAYBILL_BENCH_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    if pg != "off" {
-        let name = format!("waybill_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = diesel::PgConnection::establish(&pg)?;
-        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
-        let url = format!("{}/{name}", pg.rsplit_once('/').map(|x| x.0).unwrap_or(&pg));
-        let result = bench("postgres", &url).await;
-        admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))?;
-        result?;
+    if let Some(pg) = ScratchPg::create("waybill_bench")? {
+        bench("postgres", &pg.url).await?;
     }
     Ok(())
 }
