@@ -133,20 +133,27 @@ pub fn find_by_key(conn: &mut DbConn, seller_id: &str, key: &str) -> QueryResult
         .optional())
 }
 
-/// The seller's shipment with this reference that is not cancelled, if any.
+/// The seller's first shipment with this reference that is not cancelled, if any.
+///
+/// The matches are loaded and the first picked here: asked to `ORDER BY created_at LIMIT 1`,
+/// SQLite walks the seller's (seller_id, created_at) index to skip the sort and reads every
+/// one of the seller's shipments looking for the reference (a new reference, the usual case,
+/// matches none), inside the booking's write transaction. Without the order it takes the
+/// (seller_id, reference) index, and a reference has a handful of shipments at most.
 pub fn find_open_by_reference(
     conn: &mut DbConn,
     seller_id: &str,
     reference: &str,
 ) -> QueryResult<Option<Shipment>> {
-    shipments::table
+    let found: Vec<Shipment> = shipments::table
         .filter(shipments::seller_id.eq(seller_id))
         .filter(shipments::reference.eq(reference))
         .filter(shipments::status.ne(Status::Cancelled.as_str()))
-        .order(shipments::created_at.asc())
         .select(Shipment::as_select())
-        .first(conn)
-        .optional()
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id))))
 }
 
 /// The timeline, in the order things happened.
