@@ -482,3 +482,70 @@ async fn settings_change_time_zone_label_size_and_password() {
     );
     let _ = seller;
 }
+
+#[actix_web::test]
+async fn a_seller_with_no_address_adds_one_and_comes_back_to_the_booking_form() {
+    let app = spawn_app().await;
+    let v = app
+        .signed_in(Role::Seller, "first-parcel@example.com")
+        .await;
+    let page = v.get_html("/shipments/new").await;
+    assert!(page.contains("id=\"needs-address\""), "{page}");
+    assert!(
+        !page.contains("id=\"shipment-form\""),
+        "no form to fill in vain"
+    );
+    assert!(page.contains("href=\"/seller/addresses?next=/shipments/new\""));
+
+    let address = [
+        ("name", "王小明"),
+        ("street1", "科技园南路 18号"),
+        ("city", "深圳"),
+        ("postal_code", "518057"),
+        ("country", "CN"),
+        ("phone", "13800138000"),
+    ];
+    // A mistake keeps the way back on the form.
+    let r = v
+        .submit(
+            "/seller/addresses?next=/shipments/new",
+            "/seller/addresses",
+            &[("next", "/shipments/new"), ("country", "CN")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("name=\"next\" value=\"/shipments/new\"")
+    );
+    let mut form = address.to_vec();
+    form.push(("next", "/shipments/new"));
+    let r = v
+        .submit(
+            "/seller/addresses?next=/shipments/new",
+            "/seller/addresses",
+            &form,
+        )
+        .await;
+    assert_eq!(location(&r), "/shipments/new");
+    let page = v.get_html("/shipments/new").await;
+    assert!(page.contains("id=\"shipment-form\""), "{page}");
+    assert!(
+        page.contains("Wang Xiaoming") || page.contains("王小明"),
+        "{page}"
+    );
+
+    // Only a path on this site is followed.
+    let mut form = address.to_vec();
+    form.push(("next", "//evil.example/x"));
+    let r = v
+        .submit("/seller/addresses", "/seller/addresses", &form)
+        .await;
+    assert_eq!(location(&r), "/seller/addresses");
+    let page = v
+        .get_html("/seller/addresses?next=https://evil.example/")
+        .await;
+    assert!(!page.contains("evil.example"), "{page}");
+}

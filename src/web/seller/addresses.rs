@@ -60,6 +60,8 @@ struct AddressesPage {
     errors: BTreeMap<String, String>,
     /// Set when editing an existing address.
     editing: Option<String>,
+    /// Where a new address sends the seller back to (the booking form), already checked.
+    next: String,
     /// The place fields in the order the address's country writes them.
     order: [&'static str; 7],
     largest_first: [&'static str; 7],
@@ -73,6 +75,7 @@ async fn render(
     form: AddressInput,
     errors: BTreeMap<String, String>,
     editing: Option<String>,
+    next: &str,
 ) -> Result<HttpResponse, AppError> {
     let id = auth.user.id.clone();
     let rows = state
@@ -104,17 +107,30 @@ async fn render(
             form,
             errors,
             editing,
+            next: crate::web::safe_next(next).unwrap_or_default().to_string(),
         },
     )
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NextQuery {
+    next: String,
+}
+
+/// The address book; `?next=/shipments/new` (the booking form of a seller with no address
+/// yet) comes back there once an address is added.
 #[get("/seller/addresses")]
-async fn page(state: web::Data<AppState>, auth: Seller) -> Result<HttpResponse, AppError> {
+async fn page(
+    state: web::Data<AppState>,
+    auth: Seller,
+    q: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
     let blank = AddressInput {
         country: "CN".into(),
         ..Default::default()
     };
-    render(&state, &auth, blank, BTreeMap::new(), None).await
+    render(&state, &auth, blank, BTreeMap::new(), None, &q.next).await
 }
 
 #[derive(Deserialize, Default)]
@@ -130,6 +146,8 @@ struct AddressForm {
     latin_district: String,
     latin_city: String,
     latin_state: String,
+    /// Where to go once the address is added (checked by `safe_next`).
+    next: String,
 }
 
 impl AddressForm {
@@ -161,7 +179,7 @@ async fn create(
     let input = form.input();
     let address = match input.parse(Party::Sender, "") {
         Ok(a) => a,
-        Err(errors) => return render(&state, &auth, input, errors, None).await,
+        Err(errors) => return render(&state, &auth, input, errors, None, &form.next).await,
     };
     let (id, make_default) = (auth.user.id.clone(), form.default.is_some());
     state
@@ -175,7 +193,9 @@ async fn create(
         })
         .await?;
     flash(&auth.viewer.session, "ok", "Address added.");
-    Ok(redirect("/seller/addresses"))
+    Ok(redirect(
+        crate::web::safe_next(&form.next).unwrap_or("/seller/addresses"),
+    ))
 }
 
 #[get("/seller/addresses/{id}/edit")]
@@ -189,7 +209,7 @@ async fn edit_page(
         .db(move |c| crate::db::addresses::find(c, &seller, &id)?.ok_or(AppError::NotFound))
         .await?;
     let form = AddressInput::from(&row.address());
-    render(&state, &auth, form, BTreeMap::new(), Some(row.id)).await
+    render(&state, &auth, form, BTreeMap::new(), Some(row.id), "").await
 }
 
 #[post("/seller/addresses/{id}")]
@@ -203,7 +223,7 @@ async fn update(
     let input = form.input();
     let address = match input.parse(Party::Sender, "") {
         Ok(a) => a,
-        Err(errors) => return render(&state, &auth, input, errors, Some(id)).await,
+        Err(errors) => return render(&state, &auth, input, errors, Some(id), "").await,
     };
     let seller = auth.user.id.clone();
     let found = state
