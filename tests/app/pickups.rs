@@ -893,6 +893,16 @@ async fn a_pickup_on_the_pages_at_phone_size() {
     c.goto(&format!("{}/courier?date={}", app.address, tomorrow()))
         .await
         .unwrap();
+    // All seven day tabs in view, none off the edge of the phone.
+    let tabs = c
+        .execute(
+            "return [...document.querySelectorAll('nav.tabs a')].map(a => a.getBoundingClientRect().right <= window.innerWidth)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let tabs: Vec<bool> = serde_json::from_value(tabs).unwrap();
+    assert_eq!(tabs, vec![true; 7], "day tabs within 390 px");
     let card = text(&c, "#queue .pickup-card").await;
     assert!(
         card.contains("Test Store")
