@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use waybill::domain::Role;
 use waybill::services::wallet::Kind;
 
-use crate::fixtures::Booking;
+use crate::fixtures::{Booking, SellerFixture};
 use crate::helpers::{TestApp, concurrently_async, csrf_in, location, spawn_app};
 
 /// A warehouse account and its machine's API key.
@@ -47,6 +47,21 @@ async fn scan(app: &TestApp, key: &str, body: Value) -> reqwest::Response {
     app.api_post(key, "/warehouse/scans", &body).await
 }
 
+/// A scan through the API, its answer's JSON.
+async fn scan_json(app: &TestApp, key: &str, body: Value) -> Value {
+    scan(app, key, body).await.json().await.unwrap()
+}
+
+/// A seller with ¥5,000, an API key and a sender address.
+async fn funded_seller(app: &TestApp, email: &str) -> SellerFixture {
+    app.seller(email)
+        .funded(500_000)
+        .with_key()
+        .with_address()
+        .build()
+        .await
+}
+
 async fn wallet(app: &TestApp, key: &str) -> Value {
     reqwest::Client::new()
         .get(format!("{}/api/v1/wallet", app.address))
@@ -69,13 +84,7 @@ fn mails_of_kind(app: &TestApp, kind: &str) -> Vec<waybill::db::outbox::OutboxMa
 #[actix_web::test]
 async fn a_heavier_parcel_is_charged_once_whatever_is_replayed() {
     let app = spawn_app().await;
-    let seller = app
-        .seller("heavy@example.com")
-        .funded(500_000)
-        .with_key()
-        .with_address()
-        .build()
-        .await;
+    let seller = funded_seller(&app, "heavy@example.com").await;
     let wh = warehouse_key(&app, "dock@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let (declared, measured) = (
@@ -105,15 +114,12 @@ async fn a_heavier_parcel_is_charged_once_whatever_is_replayed() {
         assert_eq!(again["adjustment"], out["adjustment"]);
     }
     // Another scan of the parcel later (a second machine): recorded, no second adjustment.
-    let later: Value = scan(
+    let later: Value = scan_json(
         &app,
         &wh,
         json!({"scan_id": "dws-2", "tracking_number": s["tracking_number"], "weight_g": 1900}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(later["result"], "already_measured");
     assert_eq!(later["adjustment"], Value::Null);
     assert_eq!(app.balance(&seller.id), before - (measured - declared));
@@ -168,13 +174,7 @@ async fn a_heavier_parcel_is_charged_once_whatever_is_replayed() {
 #[actix_web::test]
 async fn concurrent_scans_of_a_lighter_parcel_refund_exactly_once() {
     let app = spawn_app().await;
-    let seller = app
-        .seller("light@example.com")
-        .funded(500_000)
-        .with_key()
-        .with_address()
-        .build()
-        .await;
+    let seller = funded_seller(&app, "light@example.com").await;
     let wh = warehouse_key(&app, "dock2@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(1_500)).await;
     let refund =
@@ -218,25 +218,16 @@ async fn concurrent_scans_of_a_lighter_parcel_refund_exactly_once() {
 #[actix_web::test]
 async fn a_difference_within_tolerance_moves_no_money() {
     let app = spawn_app().await;
-    let seller = app
-        .seller("close@example.com")
-        .funded(500_000)
-        .with_key()
-        .with_address()
-        .build()
-        .await;
+    let seller = funded_seller(&app, "close@example.com").await;
     let wh = warehouse_key(&app, "dock3@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let before = app.balance(&seller.id);
-    let out: Value = scan(
+    let out: Value = scan_json(
         &app,
         &wh,
         json!({"scan_id": "t-1", "tracking_number": s["tracking_number"], "weight_g": 490}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(out["result"], "within_tolerance");
     assert_eq!(out["adjustment"], Value::Null);
     assert_eq!(app.balance(&seller.id), before);
@@ -258,15 +249,12 @@ async fn an_adjustment_the_balance_cannot_cover_is_due_and_blocks_booking_until_
     assert_eq!(app.balance(&seller.id), 0);
     let owed = price_at(&app, seller.key(), 1_800).await - price;
     let wh = warehouse_key(&app, "dock4@example.com");
-    let out: Value = scan(
+    let out: Value = scan_json(
         &app,
         &wh,
         json!({"scan_id": "due-1", "tracking_number": s["tracking_number"], "weight_g": 1800}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(out["adjustment"]["amount"], owed);
     assert_eq!(out["amount_due"]["amount"], owed);
     assert_eq!(
@@ -338,25 +326,16 @@ async fn an_adjustment_the_balance_cannot_cover_is_due_and_blocks_booking_until_
 #[actix_web::test]
 async fn a_parcel_over_the_channel_limits_is_held_and_can_be_sent_back() {
     let app = spawn_app().await;
-    let seller = app
-        .seller("held@example.com")
-        .funded(500_000)
-        .with_key()
-        .with_address()
-        .build()
-        .await;
+    let seller = funded_seller(&app, "held@example.com").await;
     let wh = warehouse_key(&app, "dock5@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let before = app.balance(&seller.id);
-    let out: Value = scan(
+    let out: Value = scan_json(
         &app,
         &wh,
         json!({"scan_id": "big-1", "tracking_number": s["tracking_number"], "weight_g": 2600}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(out["result"], "held");
     assert_eq!(out["status"], "exception");
     assert!(
@@ -404,25 +383,16 @@ async fn a_parcel_over_the_channel_limits_is_held_and_can_be_sent_back() {
 #[actix_web::test]
 async fn a_disputed_charge_is_refunded_by_an_admin_once() {
     let app = spawn_app().await;
-    let seller = app
-        .seller("disputer@example.com")
-        .funded(500_000)
-        .with_key()
-        .with_address()
-        .build()
-        .await;
+    let seller = funded_seller(&app, "disputer@example.com").await;
     let wh = warehouse_key(&app, "dock6@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let before = app.balance(&seller.id);
-    let out: Value = scan(
+    let out: Value = scan_json(
         &app,
         &wh,
         json!({"scan_id": "d-1", "tracking_number": s["tracking_number"], "weight_g": 1500}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let charged = out["adjustment"]["amount"].as_i64().unwrap();
     assert!(charged > 0);
     let id = s["id"].as_str().unwrap();
@@ -521,20 +491,17 @@ async fn a_seller_can_turn_off_each_notification_kind() {
 
     let wh = warehouse_key(&app, "dock7@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
-    let out: Value = scan(
+    let out: Value = scan_json(
         &app,
         &wh,
         json!({"scan_id": "q-1", "tracking_number": s["tracking_number"], "weight_g": 1500}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(out["result"], "adjusted");
     assert!(mails_of_kind(&app, "weight_adjustment").is_empty());
     // The held kind is still on.
     let s2 = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
-    scan(
+    scan_json(
         &app,
         &wh,
         json!({"scan_id": "q-2", "tracking_number": s2["tracking_number"], "weight_g": 2600}),
@@ -546,13 +513,7 @@ async fn a_seller_can_turn_off_each_notification_kind() {
 #[actix_web::test]
 async fn scans_are_refused_clearly() {
     let app = spawn_app().await;
-    let seller = app
-        .seller("refused@example.com")
-        .funded(500_000)
-        .with_key()
-        .with_address()
-        .build()
-        .await;
+    let seller = funded_seller(&app, "refused@example.com").await;
     let wh = warehouse_key(&app, "dock8@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
     // A seller's key is not a warehouse key.
@@ -606,13 +567,7 @@ async fn scans_are_refused_clearly() {
 #[actix_web::test]
 async fn the_inbound_page_records_a_scan_and_reloading_it_records_nothing_twice() {
     let app = spawn_app().await;
-    let seller = app
-        .seller("page@example.com")
-        .funded(500_000)
-        .with_key()
-        .with_address()
-        .build()
-        .await;
+    let seller = funded_seller(&app, "page@example.com").await;
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let number = s["tracking_number"].as_str().unwrap();
     let before = app.balance(&seller.id);
@@ -682,13 +637,7 @@ async fn the_inbound_page_records_a_scan_and_reloading_it_records_nothing_twice(
 async fn an_operator_scans_with_keystrokes_in_chromium() {
     use crate::browser::{browser_sized, find, login, text};
     let app = spawn_app().await;
-    let seller = app
-        .seller("keys@example.com")
-        .funded(500_000)
-        .with_key()
-        .with_address()
-        .build()
-        .await;
+    let seller = funded_seller(&app, "keys@example.com").await;
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(1_500)).await;
     let number = s["tracking_number"].as_str().unwrap();
     app.create_user(Role::Warehouse, "keys-op@example.com");
@@ -751,15 +700,12 @@ async fn a_held_parcel_can_be_booked_again_on_another_channel() {
     )
     .await;
     // Scanning it again still says it is held.
-    let again: Value = scan(
+    let again = scan_json(
         &app,
         &wh,
         json!({"scan_id": "rb-2", "tracking_number": s["tracking_number"], "weight_g": 2600}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(again["result"], "held", "{again}");
     let v = seller.visitor();
     let id = s["id"].as_str().unwrap();
@@ -869,13 +815,7 @@ async fn delivered_and_failed_deliveries_are_mailed_unless_turned_off() {
 async fn the_inbound_page_and_a_measured_shipment_fit_a_phone() {
     use crate::browser::{login, phone};
     let app = spawn_app().await;
-    let seller = app
-        .seller("phone-w@example.com")
-        .funded(500_000)
-        .with_key()
-        .with_address()
-        .build()
-        .await;
+    let seller = funded_seller(&app, "phone-w@example.com").await;
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let wh = warehouse_key(&app, "phone-dock@example.com");
     scan(
