@@ -128,43 +128,46 @@ pub fn insert_events(conn: &mut DbConn, all: &[ShipmentEvent]) -> QueryResult<()
 
 /// Which of `ids` the source has already sent.
 pub fn known_source_ids(conn: &mut DbConn, source: &str, ids: &[&str]) -> QueryResult<Vec<String>> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(500) {
-        let mut got: Vec<Option<String>> = shipment_events::table
+    let found: Vec<Option<String>> = in_chunks(ids, |chunk| {
+        shipment_events::table
             .filter(shipment_events::source.eq(source))
             .filter(shipment_events::source_event_id.eq_any(chunk))
             .select(shipment_events::source_event_id)
-            .load(conn)?;
-        found.extend(got.drain(..).flatten());
-    }
-    Ok(found)
+            .load(conn)
+    })?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// Shipments by tracking number (unscoped: the carrier webhook and the public page ask).
 pub fn shipments_by_number(conn: &mut DbConn, numbers: &[&str]) -> QueryResult<Vec<Shipment>> {
+    in_chunks(numbers, |chunk| {
+        shipments::table
+            .filter(shipments::tracking_number.eq_any(chunk))
+            .select(Shipment::as_select())
+            .load(conn)
+    })
+}
+
+/// Runs `load` over `keys` 500 at a time (far below SQLite's limit on bound parameters).
+fn in_chunks<T>(
+    keys: &[&str],
+    mut load: impl FnMut(&[&str]) -> QueryResult<Vec<T>>,
+) -> QueryResult<Vec<T>> {
     let mut found = Vec::new();
-    for chunk in numbers.chunks(500) {
-        found.extend(
-            shipments::table
-                .filter(shipments::tracking_number.eq_any(chunk))
-                .select(Shipment::as_select())
-                .load(conn)?,
-        );
+    for chunk in keys.chunks(500) {
+        found.extend(load(chunk)?);
     }
     Ok(found)
 }
 
 /// Shipments by id (unscoped: tracking settles the statuses its events yield), by id.
 pub fn shipments_by_id(conn: &mut DbConn, ids: &[&str]) -> QueryResult<Vec<Shipment>> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(500) {
-        found.extend(
-            shipments::table
-                .filter(shipments::id.eq_any(chunk))
-                .select(Shipment::as_select())
-                .load(conn)?,
-        );
-    }
+    let mut found = in_chunks(ids, |chunk| {
+        shipments::table
+            .filter(shipments::id.eq_any(chunk))
+            .select(Shipment::as_select())
+            .load(conn)
+    })?;
     found.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(found)
 }
@@ -184,16 +187,12 @@ pub struct StatusInput {
 
 /// The status inputs of every event of these shipments (one query per 500 shipments).
 pub fn status_inputs(conn: &mut DbConn, shipment_ids: &[&str]) -> QueryResult<Vec<StatusInput>> {
-    let mut found = Vec::new();
-    for chunk in shipment_ids.chunks(500) {
-        found.extend(
-            shipment_events::table
-                .filter(shipment_events::shipment_id.eq_any(chunk))
-                .select(StatusInput::as_select())
-                .load(conn)?,
-        );
-    }
-    Ok(found)
+    in_chunks(shipment_ids, |chunk| {
+        shipment_events::table
+            .filter(shipment_events::shipment_id.eq_any(chunk))
+            .select(StatusInput::as_select())
+            .load(conn)
+    })
 }
 
 pub fn shipment_by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<Shipment>> {
@@ -325,16 +324,12 @@ pub fn record_rows(
 /// Requests whose stored body no longer hashes to the stored digest are found by the
 /// verifier; it reads them here.
 pub fn requests(conn: &mut DbConn, ids: &[&str]) -> QueryResult<Vec<TrackingRequest>> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(500) {
-        found.extend(
-            tracking_requests::table
-                .filter(tracking_requests::id.eq_any(chunk))
-                .select(TrackingRequest::as_select())
-                .load(conn)?,
-        );
-    }
-    Ok(found)
+    in_chunks(ids, |chunk| {
+        tracking_requests::table
+            .filter(tracking_requests::id.eq_any(chunk))
+            .select(TrackingRequest::as_select())
+            .load(conn)
+    })
 }
 
 /// The log's size, with its head row locked until the transaction ends: the one sequencer
