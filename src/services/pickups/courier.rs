@@ -221,6 +221,10 @@ pub fn complete(
     s: &Settings,
 ) -> Result<PickupView, AppError> {
     db::write_tx(conn, |c| {
+        // The tracking log's head first, then shipment rows, as every writer of events takes
+        // them (a carrier batch holds the head while it settles statuses): the other order
+        // deadlocks on PostgreSQL.
+        crate::db::tracking::lock_head(c)?;
         let p = mine(c, &courier.id, id)?;
         let v = reload(c, &p.id)?;
         if v.scanned() == 0 {
@@ -233,7 +237,15 @@ pub fn complete(
         let (mut collected, mut left) = (0, 0);
         for (item, sh) in &v.items {
             let taken = item.scanned_at.is_some()
-                && crate::services::shipments::change_status(c, sh, Status::PickedUp)?;
+                && match sh.status {
+                    Status::Booked | Status::PickupScheduled => {
+                        crate::services::shipments::change_status(c, sh, Status::PickedUp)?
+                    }
+                    Status::Draft | Status::Cancelled => false,
+                    // Scanned at the door and already further on (the warehouse scanned it in
+                    // before the courier closed the pickup): collected all the same.
+                    _ => true,
+                };
             if taken {
                 record_collection(
                     c,
