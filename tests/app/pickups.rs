@@ -13,7 +13,7 @@ use crate::helpers::*;
 
 /// Today in Shanghai.
 pub fn today() -> NaiveDate {
-    (Utc::now() + Duration::hours(8)).date_naive()
+    seller_today()
 }
 
 pub fn tomorrow() -> String {
@@ -1282,4 +1282,73 @@ async fn the_camera_decoder_reads_a_label_with_nothing_from_outside() {
         "{fetched:?}"
     );
     c.close().await.unwrap();
+}
+
+/// The warehouse may scan a parcel in before the courier closes the pickup (the courier
+/// drops the parcels at the depot, then taps Complete): the pickup still completes, and the
+/// parcel keeps its later status.
+#[actix_web::test]
+async fn a_pickup_completes_after_the_warehouse_scanned_a_parcel_in() {
+    let app = spawn_app().await;
+    let area = add_area(&app, "Shenzhen", "518", 10, "");
+    let (key, pickup) = booked_pickup(&app, "depot-first@example.com", 2).await;
+    let id = pickup["id"].as_str().unwrap();
+    let (_, ckey) = courier_in(&app, "depot-rider@example.com", &area);
+    let dock = app.create_user(Role::Warehouse, "depot-dock@example.com");
+    let wkey = app.api_key(&dock.id);
+    let post = |k: &String, path: String, body: Value| {
+        let (app, k) = (&app, k.clone());
+        async move { app.api_post(&k, &path, &body).await }
+    };
+    for action in ["accept", "arrive"] {
+        let r = post(&ckey, format!("/courier/pickups/{id}/{action}"), json!({})).await;
+        assert_eq!(r.status(), 200, "{action}");
+    }
+    let ids: Vec<String> = pickup["shipment_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let mut tns = Vec::new();
+    for s in &ids {
+        let tn = shipment_status(&app, &key, s).await["tracking_number"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = post(
+            &ckey,
+            format!("/courier/pickups/{id}/scan"),
+            json!({ "barcode": tn }),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        tns.push(tn);
+    }
+    let r = post(
+        &wkey,
+        "/warehouse/scans".into(),
+        json!({"scan_id": "depot-1", "tracking_number": tns[0], "weight_g": 455}),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(
+        shipment_status(&app, &key, &ids[0]).await["status"],
+        "at_origin_facility"
+    );
+
+    let r = post(&ckey, format!("/courier/pickups/{id}/complete"), json!({})).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let done: Value = r.json().await.unwrap();
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["collected_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        shipment_status(&app, &key, &ids[0]).await["status"],
+        "at_origin_facility",
+        "never moved back"
+    );
+    assert_eq!(
+        shipment_status(&app, &key, &ids[1]).await["status"],
+        "picked_up"
+    );
 }
