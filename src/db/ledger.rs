@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{ledger_entries, ledger_transactions, payment_intents, wallets};
+use super::schema::{ledger_entries, ledger_transactions, payment_intents, shipments, wallets};
 
 /// The account name of every seller wallet entry (the seller is in `seller_id`).
 pub const WALLET: &str = "seller_wallet";
@@ -48,6 +48,9 @@ pub struct StatementLine {
     pub kind: String,
     pub shipment_id: Option<String>,
     pub note: Option<String>,
+    /// The shipment's tracking number and reference, for people (the id is for machines).
+    pub tracking_number: Option<String>,
+    pub reference: Option<String>,
 }
 
 pub fn find_transaction_by_key(
@@ -177,8 +180,42 @@ fn to_lines(rows: Vec<Row>) -> Vec<StatementLine> {
             kind,
             shipment_id,
             note,
+            tracking_number: None,
+            reference: None,
         })
         .collect()
+}
+
+/// Fills in the tracking number and reference of each line's shipment (the seller's own),
+/// 500 shipments a query.
+fn with_numbers(
+    conn: &mut DbConn,
+    seller_id: &str,
+    mut lines: Vec<StatementLine>,
+) -> QueryResult<Vec<StatementLine>> {
+    let mut ids: Vec<String> = lines.iter().filter_map(|l| l.shipment_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut numbers = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<(String, String, Option<String>)> = shipments::table
+            .filter(shipments::seller_id.eq(seller_id))
+            .filter(shipments::id.eq_any(chunk))
+            .select((
+                shipments::id,
+                shipments::tracking_number,
+                shipments::reference,
+            ))
+            .load(conn)?;
+        numbers.extend(found.into_iter().map(|(id, n, r)| (id, (n, r))));
+    }
+    for l in &mut lines {
+        if let Some((n, r)) = l.shipment_id.as_ref().and_then(|id| numbers.get(id)) {
+            l.tracking_number = Some(n.clone());
+            l.reference = r.clone();
+        }
+    }
+    Ok(lines)
 }
 
 /// One page of the seller's wallet entries, newest first (by entry number: the order the
@@ -189,7 +226,7 @@ pub fn statement_page(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<StatementLine>> {
-    statement_query(seller_id)
+    let lines = statement_query(seller_id)
         .order(ledger_entries::seq.desc())
         .offset(offset)
         .limit(limit)
@@ -200,7 +237,8 @@ pub fn statement_page(
             ledger_transactions::note,
         ))
         .load::<Row>(conn)
-        .map(to_lines)
+        .map(to_lines)?;
+    with_numbers(conn, seller_id, lines)
 }
 
 pub fn statement_count(conn: &mut DbConn, seller_id: &str) -> QueryResult<i64> {
@@ -214,7 +252,7 @@ pub fn statement_between(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<StatementLine>> {
-    statement_query(seller_id)
+    let lines = statement_query(seller_id)
         .filter(ledger_entries::created_at.ge(from))
         .filter(ledger_entries::created_at.lt(to))
         .order(ledger_entries::seq.asc())
@@ -225,7 +263,8 @@ pub fn statement_between(
             ledger_transactions::note,
         ))
         .load::<Row>(conn)
-        .map(to_lines)
+        .map(to_lines)?;
+    with_numbers(conn, seller_id, lines)
 }
 
 /// Sum of the seller's wallet entries: what the cached balance must always equal.

@@ -296,6 +296,12 @@ pub fn location(r: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
+/// Today as a seller in the default time zone (Asia/Shanghai, UTC+8, no daylight saving) reads
+/// it: the pages' day filters and statements go by the seller's days.
+pub fn seller_today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
 /// Waits until `check` returns something, or panics after `secs`.
 pub async fn eventually<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);

@@ -278,7 +278,7 @@ async fn quote_then_book_then_cancel_on_the_pages() {
             .await
             .contains("0 shipments")
     );
-    let today = chrono::Utc::now().date_naive();
+    let today = seller_today();
     let tomorrow = today + chrono::Duration::days(1);
     assert!(
         v.get_html(&format!("/shipments?from={today}&to={today}"))
@@ -403,7 +403,7 @@ async fn settings_change_time_zone_label_size_and_password() {
     let mut fields = form_fields("book", "CNPOST-EPACKET", key);
     fields.push(("quote_id_CNPOST-EPACKET", &quote));
     let to = location(&v.submit("/shipments/new", "/shipments/new", &fields).await);
-    assert!(v.get_html(&to).await.contains(" CST</dd>"));
+    assert!(v.get_html(&to).await.contains(" UTC+8</dd>"));
     let bad = v
         .submit(
             "/seller/settings",
@@ -422,7 +422,7 @@ async fn settings_change_time_zone_label_size_and_password() {
         .await;
     assert_eq!(location(&r), "/seller/settings");
     assert!(
-        v.get_html(&to).await.contains(" CET</dd>"),
+        v.get_html(&to).await.contains(" UTC+1</dd>"),
         "shown in Berlin time"
     );
     // The default size applies when none is asked for: an A4 page.

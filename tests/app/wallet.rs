@@ -551,7 +551,7 @@ async fn the_wallet_page_lists_entries_newest_first_with_pages_and_a_csv() {
     assert!(first_row < page1.find("−¥28.00").unwrap());
     let page2 = seller.get_html("/wallet?page=2").await;
     assert!(page2.contains("¥1,000.00") && page2.contains("Top-up"));
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = seller_today().to_string();
     let r = seller
         .get(&format!("/wallet/statement.csv?from={today}&to={today}"))
         .await;
@@ -566,7 +566,7 @@ async fn the_wallet_page_lists_entries_newest_first_with_pages_and_a_csv() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "date_utc,kind,shipment_id,note,amount,balance_after,currency,transaction_id"
+        "date_utc,kind,shipment_id,note,amount,balance_after,currency,transaction_id,tracking_number,reference,date_local"
     );
     assert_eq!(lines.len(), 31);
     assert!(
@@ -810,7 +810,7 @@ async fn statements_follow_the_balance_under_parallel_load() {
             .status(),
         303
     );
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = seller_today().to_string();
     let csv = seller
         .get(&format!("/wallet/statement.csv?from={today}&to={today}"))
         .await
@@ -967,5 +967,58 @@ fn the_migration_numbers_existing_entries_in_the_order_the_balance_moved() {
             (Some(2), Some(900)),
             (Some(1), Some(1000))
         ]
+    );
+}
+
+/// A freight line names its shipment as people know it: the tracking number, linked, on the
+/// page; tracking number, reference and the seller's local time in the CSV.
+#[actix_web::test]
+async fn statement_lines_name_their_shipment_by_tracking_number() {
+    let app = spawn_app().await;
+    let seller = app
+        .seller("named@example.com")
+        .funded(200_000)
+        .with_key()
+        .with_address()
+        .signed_in()
+        .build()
+        .await;
+    let r = app
+        .api_post(
+            seller.key(),
+            "/shipments",
+            &crate::fixtures::Booking::on("CNPOST-RAM")
+                .reference("ORD-WALLET-1")
+                .json(),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let s: serde_json::Value = r.json().await.unwrap();
+    let (id, tn) = (
+        s["id"].as_str().unwrap(),
+        s["tracking_number"].as_str().unwrap(),
+    );
+    let v = seller.visitor();
+    let page = v.get_html("/wallet").await;
+    assert!(
+        page.contains(&format!(
+            "<a href=\"/shipments/{id}\"><code>{tn}</code></a>"
+        )),
+        "{page}"
+    );
+    let today = seller_today();
+    let csv = v
+        .get(&format!("/wallet/statement.csv?from={today}&to={today}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let freight = csv
+        .lines()
+        .find(|l| l.contains(",freight_charge,"))
+        .expect("the freight line");
+    assert!(
+        freight.contains(&format!(",{tn},ORD-WALLET-1,{today} ")) && freight.ends_with(" UTC+8"),
+        "{freight}"
     );
 }

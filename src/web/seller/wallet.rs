@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::db::ledger::{self, PaymentIntent, StatementLine};
@@ -30,6 +30,7 @@ pub struct Line {
     pub date: String,
     pub kind: &'static str,
     pub shipment_id: Option<String>,
+    pub tracking_number: Option<String>,
     pub note: Option<String>,
     pub amount: String,
     pub credit: bool,
@@ -42,6 +43,7 @@ fn lines(rows: Vec<StatementLine>, currency: Currency, tz: crate::domain::TimeZo
             date: tz.show(&l.entry.created_at),
             kind: kind_label(&l.kind),
             shipment_id: l.shipment_id,
+            tracking_number: l.tracking_number,
             note: l.note,
             amount: Money::new(l.entry.amount, currency).to_string(),
             credit: l.entry.amount > 0,
@@ -105,7 +107,8 @@ async fn render(
             ))
         })
         .await?;
-    let today = chrono::Utc::now().date_naive();
+    // The statement's dates are the seller's: "today" in Shanghai starts at 16:00 UTC.
+    let today = auth.user.time_zone().date_of(&crate::db::now());
     let status = if amount_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -286,8 +289,10 @@ async fn statement_csv(
             "The end date is before the start date.".into(),
         ));
     }
-    let start = from.and_time(NaiveTime::MIN);
-    let end = (to + chrono::Duration::days(1)).and_time(NaiveTime::MIN);
+    // Days as the seller lives them, in its time zone (the page shows times in it).
+    let tz = auth.user.time_zone();
+    let start = tz.start_of(from);
+    let end = tz.start_of(to + chrono::Duration::days(1));
     let seller = auth.user.id.clone();
     let rows = state
         .db(move |c| Ok(ledger::statement_between(c, &seller, start, end)?))
@@ -303,6 +308,9 @@ async fn statement_csv(
         "balance_after",
         "currency",
         "transaction_id",
+        "tracking_number",
+        "reference",
+        "date_local",
     ];
     w.write_record(header).map_err(AppError::internal)?;
     for l in rows {
@@ -315,6 +323,9 @@ async fn statement_csv(
             Money::new(l.entry.balance_after.unwrap_or(0), currency).decimal(),
             currency.code().to_string(),
             l.entry.transaction_id.clone(),
+            l.tracking_number.clone().unwrap_or_default(),
+            l.reference.clone().unwrap_or_default(),
+            tz.show(&l.entry.created_at),
         ])
         .map_err(AppError::internal)?;
     }

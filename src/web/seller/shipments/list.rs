@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -69,11 +69,13 @@ pub(super) async fn list_page(
     }
     let search = search_term(Some(&query.q)).map_err(|e| filter_error("q", &e))?;
     let cutoffs = state.config.tracking_rules.cutoffs(crate::db::now());
+    let tz = auth.user.time_zone();
     let filter = Filter {
         status: Status::parse(&query.status).filter(|s| *s != Status::Draft),
         channel,
-        from: day(&query.from).map(|d| d.and_time(NaiveTime::MIN)),
-        to: day(&query.to).map(|d| (d + chrono::Duration::days(1)).and_time(NaiveTime::MIN)),
+        // Booking days as the seller reads them, in its time zone.
+        from: day(&query.from).map(|d| tz.start_of(d)),
+        to: day(&query.to).map(|d| tz.start_of(d + chrono::Duration::days(1))),
         q: search,
         tracking: TrackingFlag::parse(query.tracking.trim()).map(|f| (f, cutoffs)),
     };
