@@ -3,7 +3,7 @@
 //! its areas, the accept race, scanning, completing, failing, missed windows, reminders and
 //! the handover sheet.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use serde_json::{Value, json};
 use waybill::domain::Role;
 use waybill::domain::pickup::AreaInput;
