@@ -231,7 +231,8 @@ fn replay(conn: &mut DbConn, done: &Scan, r: &ScanRequest) -> Result<ScanOutcome
     if !shipment
         .tracking_number
         .eq_ignore_ascii_case(&r.tracking_number)
-        || done.weight_g != r.weight_g
+        || (done.weight_g, done.length_mm, done.width_mm, done.height_mm)
+            != (r.weight_g, r.length_mm, r.width_mm, r.height_mm)
     {
         return Err(AppError::Conflict(
             "This scan_id was already used for another scan.".into(),
@@ -438,13 +439,25 @@ fn measure(
         .as_ref()
         .map(|p| p.total)
         .unwrap_or(shipment.price_amount);
+    // Held only for what the measurement shows (too heavy, too long…): a reason the parcel
+    // as declared shares — the channel stopped serving the destination, its limits changed —
+    // is not the parcel's doing.
+    let measured_reasons: Vec<&str> = after
+        .reasons
+        .iter()
+        .filter(|r| !before.reasons.contains(r))
+        .map(String::as_str)
+        .collect();
     let (measured_price, amount, outcome, held) = match &after.price {
         Some(p) if after.eligible => {
             let diff_g = (after.chargeable_weight_g - before.chargeable_weight_g).abs();
             let allowed = s
                 .tolerance_g
                 .max(before.chargeable_weight_g * s.tolerance_percent / 100);
-            let amount = p.total - declared_price;
+            // A refund gives back at most what the shipment still holds (a rate card raised
+            // since booking can make the difference larger than the freight paid).
+            let holds = crate::db::ledger::net_charged_for_shipment(c, &shipment.id)?.max(0);
+            let amount = (p.total - declared_price).max(-holds);
             if diff_g <= allowed || amount == 0 {
                 (p.total, 0, "within_tolerance", None)
             } else if amount > 0 {
@@ -453,7 +466,11 @@ fn measure(
                 (p.total, amount, "refunded", None)
             }
         }
-        _ => (declared_price, 0, "held", Some(after.reasons.join(" "))),
+        _ if !measured_reasons.is_empty() => {
+            (declared_price, 0, "held", Some(measured_reasons.join(" ")))
+        }
+        // Not priced as measured, but for a reason the declared parcel shares: nothing moves.
+        _ => (declared_price, 0, "within_tolerance", None),
     };
     Ok(Adjustment {
         shipment_id: shipment.id.clone(),

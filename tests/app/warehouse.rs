@@ -113,6 +113,10 @@ async fn a_heavier_parcel_is_charged_once_whatever_is_replayed() {
         assert_eq!(again["replayed"], true);
         assert_eq!(again["adjustment"], out["adjustment"]);
     }
+    // The same scan_id with other sizes is not a retry: refused, not answered as one.
+    let mut other = body.clone();
+    other["height_mm"] = json!(90);
+    assert_eq!(scan(&app, &wh, other).await.status(), 409);
     // Another scan of the parcel later (a second machine): recorded, no second adjustment.
     let later: Value = scan_json(
         &app,
@@ -854,4 +858,58 @@ async fn the_inbound_page_and_a_measured_shipment_fit_a_phone() {
         let (scroll, inner) = width(&c).await;
         assert!(scroll <= inner, "{page} is {scroll} px wide in {inner} px");
     }
+}
+
+/// A rate card raised after booking can make the difference on the new card larger than the
+/// freight paid: the refund stops at what the shipment holds (it was refused with 409 on every
+/// scan, so the parcel could never be received).
+#[actix_web::test]
+async fn a_refund_never_exceeds_the_freight_paid_after_the_card_changed() {
+    let app = spawn_app().await;
+    let seller = funded_seller(&app, "card-moved@example.com").await;
+    let wh = warehouse_key(&app, "dock-card@example.com");
+    let before_booking = app.balance(&seller.id);
+    let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(1_500)).await;
+    let paid = s["price"]["amount"].as_i64().unwrap();
+
+    // The admin multiplies Europe's step price by ten.
+    let admin = app.signed_in(Role::Admin, "card-admin@example.com").await;
+    let page = "/admin/channels/CNPOST-RAM";
+    let csv = admin.get_html(&format!("{page}/rates.csv")).await;
+    let europe = csv.lines().find(|l| l.starts_with("Europe,")).unwrap();
+    let mut fields: Vec<String> = europe.split(',').map(str::to_string).collect();
+    let step: f64 = fields[6].parse().unwrap();
+    fields[6] = format!("{:.2}", step * 10.0);
+    let edited = csv.replace(europe, &fields.join(","));
+    let token = admin.csrf(page).await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", token)
+        .text("round_to_g", "10")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(edited.into_bytes()).file_name("rates.csv"),
+        );
+    let r = admin
+        .http
+        .post(format!("{}{page}/rates", admin.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), page);
+
+    let body =
+        json!({"scan_id": "card-1", "tracking_number": s["tracking_number"], "weight_g": 455});
+    let out = scan_json(&app, &wh, body.clone()).await;
+    assert_eq!(out["result"], "adjusted", "{out}");
+    assert_eq!(out["adjustment"]["amount"], -paid, "{out}");
+    assert_eq!(
+        app.balance(&seller.id),
+        before_booking,
+        "the freight back, no more"
+    );
+    let again = scan_json(&app, &wh, body).await;
+    assert_eq!(again["adjustment"]["amount"], -paid, "{again}");
+    assert_eq!(app.balance(&seller.id), before_booking);
+    app.assert_ledger_consistent(&seller.id);
 }
