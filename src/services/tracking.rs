@@ -210,8 +210,9 @@ pub fn settle_status(c: &mut DbConn, shipment_id: &str) -> Result<Status, AppErr
 }
 
 /// `settle_status` for several shipments at once: their rows and their events' status inputs
-/// in one query each (per 500), then each change through `change_status`, in id order (the
-/// order every server locks rows in). Returns the statuses after, by shipment id.
+/// in one query each (per 500), then each change through `change_status`, in id order
+/// (writers of events hold the tracking log's head, so they do not interleave here; other
+/// writers may, see `move_to`). Returns the statuses after, by shipment id.
 pub fn settle_statuses(
     c: &mut DbConn,
     shipment_ids: &[&str],
@@ -237,19 +238,28 @@ pub fn settle_statuses(
     for s in shipments {
         let mut events = happenings.remove(&s.id).unwrap_or_default();
         let target = derive_status(Status::Booked, &mut events);
-        let now = if target != s.status && s.status.can_move_to(target) {
-            if !crate::services::shipments::change_status(c, &s, target)? {
-                return Err(AppError::Conflict(
-                    "The shipment changed meanwhile; retry.".into(),
-                ));
-            }
-            target
-        } else {
-            s.status
-        };
-        after.insert(s.id, now);
+        let id = s.id.clone();
+        after.insert(id, move_to(c, s, target)?);
     }
     Ok(after)
+}
+
+/// Moves `s` to `target` if the lifecycle allows it from where the shipment is. The rows were
+/// read without a lock: when another writer moved one meanwhile (a pickup booked, a
+/// cancellation), it is read again and decided again, rather than failing the whole batch.
+fn move_to(c: &mut DbConn, mut s: Shipment, target: Status) -> Result<Status, AppError> {
+    for _ in 0..3 {
+        if target == s.status || !s.status.can_move_to(target) {
+            return Ok(s.status);
+        }
+        if crate::services::shipments::change_status(c, &s, target)? {
+            return Ok(target);
+        }
+        s = store::shipment_by_id(c, &s.id)?.ok_or(AppError::NotFound)?;
+    }
+    Err(AppError::Conflict(
+        "The shipment keeps changing; retry.".into(),
+    ))
 }
 
 /// The body of `POST /api/v1/carrier-events` (unknown fields ignored).
