@@ -61,6 +61,25 @@ pub fn clean<'a>(raw: &'a str, what: &str, max: usize) -> Result<Option<&'a str>
 }
 
 /// An optional free-text field: blank (or only invisible characters) is `None`.
+/// `clean` for text written in several lines (a note in a text area): line breaks are kept,
+/// as `\n` whatever the browser sent; every other control character is refused.
+pub fn clean_lines(raw: &str, what: &str, max: usize) -> Result<Option<String>, String> {
+    let joined = raw.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<&str> = joined
+        .split('\n')
+        .map(|l| l.trim_end_matches(is_invisible))
+        .collect();
+    for line in &lines {
+        clean(line, what, max)?;
+    }
+    match clean(&lines.join(" "), what, max)? {
+        None => Ok(None),
+        Some(_) => Ok(Some(
+            lines.join("\n").trim_matches(is_invisible).to_string(),
+        )),
+    }
+}
+
 pub fn optional_text(raw: Option<&str>, what: &str, max: usize) -> Result<Option<String>, String> {
     match raw {
         None => Ok(None),
@@ -104,6 +123,31 @@ pub fn is_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_keep_their_lines_and_nothing_else() {
+        assert_eq!(
+            clean_lines(
+                "Real weight 455 g.\r\nPhoto of the scale attached.  \r\n\r\n",
+                "note",
+                100
+            ),
+            Ok(Some(
+                "Real weight 455 g.\nPhoto of the scale attached.".to_string()
+            ))
+        );
+        assert_eq!(
+            clean_lines("a\rb", "note", 10),
+            Ok(Some("a\nb".to_string()))
+        );
+        assert_eq!(clean_lines(" \n\u{200B}\n ", "note", 10), Ok(None));
+        assert!(clean_lines("a\nb\u{0}", "note", 10).is_err());
+        assert!(clean_lines("a\n\u{202E}b", "note", 10).is_err());
+        assert!(
+            clean_lines("12345\n67890", "note", 10).is_err(),
+            "the break counts"
+        );
+    }
 
     #[test]
     fn control_characters_and_overrides_are_refused_anywhere() {

@@ -596,8 +596,8 @@ pub fn dispute(
     shipment_id: &str,
     note: &str,
 ) -> Result<Adjustment, AppError> {
-    let note = match crate::domain::text::clean(note, "note", 1_000) {
-        Ok(Some(n)) => n.to_string(),
+    let note = match crate::domain::text::clean_lines(note, "note", 1_000) {
+        Ok(Some(n)) => n,
         Ok(None) => {
             return Err(AppError::validation(BTreeMap::from([(
                 "note".to_string(),

@@ -413,7 +413,8 @@ async fn a_disputed_charge_is_refunded_by_an_admin_once() {
         &format!("{page}/dispute"),
         &[(
             "note",
-            "Weighed at 460 g on a calibrated scale; photo sent to support.",
+            // Two lines, as a text area sends them.
+            "Weighed at 460 g on a calibrated scale.\r\nPhoto sent to support.",
         )],
     )
     .await;
@@ -435,7 +436,10 @@ async fn a_disputed_charge_is_refunded_by_an_admin_once() {
         list.contains(s["tracking_number"].as_str().unwrap()),
         "{list}"
     );
-    assert!(list.contains("calibrated scale"));
+    assert!(
+        list.contains("calibrated scale.\nPhoto sent to support."),
+        "both lines kept: {list}"
+    );
     let r = admin
         .submit(
             "/admin/disputes",
