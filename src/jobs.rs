@@ -37,6 +37,46 @@ pub fn spawn(pool: Pool, sessions: Lifetimes, base_url: String, log_key: Arc<Log
     });
 }
 
+/// How often imports left running by a server that died are looked for.
+const IMPORTS_EVERY: Duration = Duration::from_secs(60);
+
+/// Resumes imports whose server died mid-run (`services::import::resume_stalled`), once a
+/// minute; must run inside a Tokio runtime.
+pub fn spawn_import_resumer(
+    pool: Pool,
+    currency: crate::domain::Currency,
+    base_url: String,
+    quote_key: Arc<[u8; 32]>,
+    mail: crate::mail::MailWorker,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(IMPORTS_EVERY);
+        loop {
+            tick.tick().await;
+            let (pool, base, key) = (pool.clone(), base_url.clone(), quote_key.clone());
+            let pass = tokio::task::spawn_blocking(move || {
+                let settings = crate::services::booking::Settings {
+                    currency,
+                    base_url: &base,
+                    quote_key: &key[..],
+                    confirm_by_mail: false,
+                };
+                crate::services::import::resume_stalled(&pool, &settings, crate::db::now())
+            })
+            .await;
+            match pass {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => {
+                    tracing::info!(resumed = n, "stalled imports resumed");
+                    mail.wake();
+                }
+                Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "resuming imports failed"),
+                Err(e) => tracing::warn!(error = %e, "resuming imports panicked"),
+            }
+        }
+    });
+}
+
 /// One pass of every periodic job but the checkpoint, now (mail links relative to the
 /// site); tests call it to run the jobs.
 pub fn run_due(pool: &Pool, sessions: Lifetimes) -> anyhow::Result<()> {

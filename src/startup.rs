@@ -98,6 +98,13 @@ impl Application {
             tracking_cache: Arc::default(),
             public_limit: Arc::new(crate::web::rate_limit::RateLimiter::new(config_limit)),
         };
+        crate::jobs::spawn_import_resumer(
+            state.pool.clone(),
+            state.config.currency,
+            state.config.base_url.clone(),
+            state.quote_key.clone(),
+            state.mail.clone(),
+        );
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()

@@ -55,6 +55,31 @@ pub fn start(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool> 
     Ok(n == 1)
 }
 
+/// Imports left `running` with no progress since `before` (the server running them died):
+/// each is claimed by moving its `updated_at` to now, so of several servers one resumes it.
+pub fn claim_stalled(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<Vec<Import>> {
+    let stalled: Vec<Import> = imports::table
+        .filter(imports::status.eq("running"))
+        .filter(imports::updated_at.lt(before))
+        .select(Import::as_select())
+        .load(conn)?;
+    let mut claimed = Vec::new();
+    for i in stalled {
+        let n = diesel::update(
+            imports::table
+                .filter(imports::id.eq(&i.id))
+                .filter(imports::status.eq("running"))
+                .filter(imports::updated_at.eq(i.updated_at)),
+        )
+        .set(imports::updated_at.eq(super::now()))
+        .execute(conn)?;
+        if n == 1 {
+            claimed.push(i);
+        }
+    }
+    Ok(claimed)
+}
+
 pub fn progress(conn: &mut DbConn, id: &str, booked: i32, failed: i32) -> QueryResult<()> {
     diesel::update(imports::table.find(id))
         .set((

@@ -378,13 +378,23 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
         if let Some(tn) = &row.already_booked {
             let existing =
                 db::shipments::find_open_by_reference(&mut conn, &seller.id, &row.reference)?;
+            // Booked by this very import before its server died (a resumed run): booked,
+            // not "already booked".
+            let ours = existing.as_ref().filter(|s| {
+                s.created_at >= import.created_at
+                    && s.idempotency_key.as_deref() == Some(&format!("csv:{}", row.reference))
+            });
+            if let Some(s) = ours {
+                booked += 1;
+                charged += s.price_amount;
+            }
             outcomes.push(Outcome {
                 line: row.line,
                 reference: row.reference.clone(),
                 tracking_number: Some(tn.clone()),
-                shipment_id: existing.map(|s| s.id),
+                shipment_id: existing.as_ref().map(|s| s.id.clone()),
                 error: None,
-                earlier: true,
+                earlier: ours.is_none(),
             });
             continue;
         }
@@ -467,4 +477,29 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
         db::imports::finish(c, import_id, booked, failed, &results)?;
         summary.enqueue(c, &seller.email)
     })
+}
+
+/// How long a running import may go without progress before it counts as stalled (a run
+/// reports every 50 rows, well under a second each).
+pub const STALLED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Resumes the imports whose server died mid-run: the rows booked before are found by their
+/// `csv:REFERENCE` keys and counted as booked by this import, the rest are booked, and the one
+/// summary mail is queued. Returns how many were resumed.
+pub fn resume_stalled(
+    pool: &Pool,
+    settings: &Settings,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<usize> {
+    let stalled = db::imports::claim_stalled(&mut *pool.get()?, now - STALLED_AFTER)?;
+    let mut resumed = 0;
+    for i in &stalled {
+        let Some(seller) = db::users::find(&mut *pool.get()?, &i.seller_id)? else {
+            continue;
+        };
+        tracing::warn!(import = %i.id, "resuming an import left running");
+        run(pool, &i.id, &seller, settings)?;
+        resumed += 1;
+    }
+    Ok(resumed)
 }

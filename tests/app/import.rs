@@ -302,3 +302,82 @@ async fn an_import_mails_one_summary_and_no_confirmation_per_row() {
     );
     app.assert_ledger_consistent(&seller);
 }
+
+/// A server that dies mid-run leaves its import `running`: another (or the same, restarted)
+/// resumes it once it has made no progress for a while, counts the rows it had booked as
+/// booked by this import, and queues the one summary — once, however many servers look.
+#[actix_web::test]
+async fn an_import_left_running_by_a_dead_server_is_resumed_once() {
+    use diesel::prelude::*;
+    use waybill::db::schema::{imports, outbox};
+    let app = spawn_app().await;
+    let (v, _) = seller_with_address(&app, "resumed@example.com").await;
+    let sample = v
+        .get("/shipments/import/sample.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let page = location(&upload(&v, "crash.csv", &sample).await);
+    book_and_wait(&v, &page).await;
+    let id = page.trim_start_matches("/shipments/import/").to_string();
+    // As if the server died after booking both rows, before it recorded the results: the
+    // import still running, last heard of ten minutes ago, and no summary queued.
+    let ten_minutes_ago = waybill::db::now() - chrono::Duration::minutes(10);
+    let mut c = app.conn();
+    diesel::update(imports::table.find(&id))
+        .set((
+            imports::status.eq("running"),
+            imports::results.eq(None::<String>),
+            imports::booked.eq(0),
+            imports::updated_at.eq(ten_minutes_ago),
+        ))
+        .execute(&mut *c)
+        .unwrap();
+    diesel::delete(outbox::table.filter(outbox::kind.eq("import_summary")))
+        .execute(&mut *c)
+        .unwrap();
+    drop(c);
+
+    static KEY: [u8; 32] = [7; 32];
+    let settings = waybill::services::booking::Settings {
+        currency: waybill::domain::Currency::parse("CNY").unwrap(),
+        base_url: "",
+        quote_key: &KEY,
+        confirm_by_mail: false,
+    };
+    let now = waybill::db::now();
+    // Not yet stalled by a clock five minutes behind: nothing to do.
+    assert_eq!(
+        waybill::services::import::resume_stalled(
+            &app.state.pool,
+            &settings,
+            ten_minutes_ago + chrono::Duration::minutes(4)
+        )
+        .unwrap(),
+        0
+    );
+    // Two servers look at once: one resumes it.
+    let pool = app.state.pool.clone();
+    let resumed: usize = concurrently(2, move |_| {
+        waybill::services::import::resume_stalled(&pool, &settings, now).unwrap()
+    })
+    .into_iter()
+    .sum();
+    assert_eq!(resumed, 1);
+    let results = v.get_html(&page).await;
+    assert!(
+        results.contains("<strong>2</strong> booked, 0 failed."),
+        "counted as this import's bookings: {results}"
+    );
+    let summaries: Vec<_> = app
+        .outbox()
+        .into_iter()
+        .filter(|m| m.kind == "import_summary")
+        .collect();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(
+        summaries[0].subject,
+        "Import crash.csv: 2 booked, 0 refused, 0 already booked"
+    );
+}
