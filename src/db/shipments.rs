@@ -168,6 +168,9 @@ pub fn events(conn: &mut DbConn, shipment_id: &str) -> QueryResult<Vec<ShipmentE
         .load(conn)
 }
 
+/// Booked and not yet handed over: the parcel is still with the seller.
+const WITH_THE_SELLER: [&str; 2] = ["booked", "pickup_scheduled"];
+
 #[derive(Default, Clone, Debug)]
 pub struct Filter {
     pub status: Option<Status>,
@@ -178,6 +181,9 @@ pub struct Filter {
     pub q: Option<String>,
     /// Only shipments with this tracking flag at these cutoffs.
     pub tracking: Option<(TrackingFlag, Cutoffs)>,
+    /// Only shipments still with the seller whose label was never printed (what the
+    /// dashboard counts).
+    pub unprinted: bool,
 }
 
 fn filtered<'a>(
@@ -235,6 +241,11 @@ fn scoped<'a>(
             }
         }
     }
+    if f.unprinted {
+        q = q
+            .filter(shipments::status.eq_any(WITH_THE_SELLER))
+            .filter(shipments::label_count.eq(0));
+    }
     if let Some(s) = &f.status {
         q = q.filter(shipments::status.eq(s.as_str()));
     }
@@ -278,22 +289,49 @@ pub fn count(conn: &mut DbConn, seller_id: &str, f: &Filter) -> QueryResult<i64>
     filtered(seller_id, f).count().get_result(conn)
 }
 
-/// What a seller's dashboard counts: open shipments whose label was never printed, and
-/// shipments booked but not yet handed to a courier.
-pub fn action_counts(conn: &mut DbConn, seller_id: &str) -> QueryResult<(i64, i64)> {
-    let waiting = [Status::Booked.as_str(), Status::PickupScheduled.as_str()];
-    let unprinted = shipments::table
-        .filter(shipments::seller_id.eq(seller_id))
-        .filter(shipments::status.eq_any(waiting))
-        .filter(shipments::label_count.eq(0))
+/// What a seller's dashboard lists under "Needs action".
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ActionCounts {
+    /// Open shipments whose label was never printed.
+    pub unprinted: i64,
+    /// Booked, not yet handed to a courier.
+    pub awaiting: i64,
+    /// Held at the warehouse or stopped by an exception.
+    pub exceptions: i64,
+    /// Pickups that failed or were missed in the last seven days.
+    pub failed_pickups: i64,
+}
+
+pub fn action_counts(conn: &mut DbConn, seller_id: &str) -> QueryResult<ActionCounts> {
+    use super::schema::pickups;
+    let unprinted = count(
+        conn,
+        seller_id,
+        &Filter {
+            unprinted: true,
+            ..Filter::default()
+        },
+    )?;
+    let of_seller = |statuses: Vec<&'static str>| {
+        shipments::table
+            .filter(shipments::seller_id.eq(seller_id))
+            .filter(shipments::status.eq_any(statuses))
+            .count()
+    };
+    let awaiting = of_seller(vec![Status::Booked.as_str()]).get_result(conn)?;
+    let exceptions = of_seller(vec![Status::Exception.as_str()]).get_result(conn)?;
+    let failed_pickups = pickups::table
+        .filter(pickups::seller_id.eq(seller_id))
+        .filter(pickups::status.eq_any(["failed", "missed"]))
+        .filter(pickups::window_start.ge(super::now() - chrono::Duration::days(7)))
         .count()
         .get_result(conn)?;
-    let awaiting = shipments::table
-        .filter(shipments::seller_id.eq(seller_id))
-        .filter(shipments::status.eq(Status::Booked.as_str()))
-        .count()
-        .get_result(conn)?;
-    Ok((unprinted, awaiting))
+    Ok(ActionCounts {
+        unprinted,
+        awaiting,
+        exceptions,
+        failed_pickups,
+    })
 }
 
 /// Every seller's shipments matching `f`, oldest first (the admin's flagged view).

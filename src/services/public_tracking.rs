@@ -78,11 +78,19 @@ pub fn page_view(conn: &mut DbConn, number: &str) -> Result<Option<PublicTrackin
     view(conn, number, None)
 }
 
-/// Only the sender's city and country are read from its stored address.
+/// Only the sender's city and country are read from its stored address, the city in Latin
+/// letters where the address has them (the buyer abroad reads Shenzhen, not 深圳).
 #[derive(Deserialize)]
 struct SenderPlace {
     city: String,
     country: String,
+    #[serde(default)]
+    latin: Option<LatinCity>,
+}
+
+#[derive(Deserialize)]
+struct LatinCity {
+    city: String,
 }
 
 fn view(
@@ -155,7 +163,11 @@ fn view(
         tracking_number: s.tracking_number,
         status: s.status,
         origin: Place {
-            city: sender.city,
+            city: sender
+                .latin
+                .map(|l| l.city)
+                .filter(|c| !c.trim().is_empty())
+                .unwrap_or(sender.city),
             country: sender.country,
         },
         destination: Place {

@@ -378,9 +378,22 @@ async fn the_dashboard_shows_balance_recent_shipments_and_what_needs_doing() {
     );
     assert!(page.contains("id=\"awaiting\">1 shipment waiting"));
     assert!(page.contains("Marie Dubois, Paris FR"));
+    // The link lists exactly those labels.
+    let href = page
+        .split("id=\"unprinted\"")
+        .next()
+        .and_then(|h| h.rsplit("href=\"").next())
+        .and_then(|h| h.split('"').next())
+        .unwrap()
+        .to_string();
+    assert_eq!(href, "/shipments?labels=unprinted");
+    let list = v.get_html(&href).await;
+    assert!(list.contains("1 shipment<"), "{list}");
+    assert!(list.contains(&format!("href=\"{to}\"")), "{list}");
     // Printing the label clears "not printed".
     assert_eq!(v.get(&format!("{to}/label")).await.status(), 200);
     assert!(v.get_html("/seller").await.contains("All labels printed"));
+    assert!(v.get_html(&href).await.contains("0 shipments<"));
 }
 
 #[actix_web::test]

@@ -1392,3 +1392,55 @@ async fn the_latest_checkpoint_is_kept_only_briefly() {
     std::thread::sleep(ttl + std::time::Duration::from_millis(50));
     assert_eq!(size(&cache), Some(2), "another's shows within the TTL");
 }
+
+/// The public page is read abroad: the origin city in Latin letters (深圳 → Shenzhen); a
+/// cancelled shipment says so instead of waiting for a first scan.
+#[actix_web::test]
+async fn the_public_page_names_the_origin_in_latin_and_says_when_cancelled() {
+    let app = spawn_app().await;
+    let seller = app
+        .seller("abroad@example.com")
+        .funded(500_000)
+        .with_key()
+        .build()
+        .await;
+    let r = app
+        .api_post(
+            seller.key(),
+            "/addresses",
+            &json!({"name": "王小明", "street1": "科技园南路 18号", "city": "深圳",
+                    "postal_code": "518057", "country": "CN", "phone": "13800138000"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let r = app
+        .api_post(
+            seller.key(),
+            "/shipments",
+            &crate::fixtures::Booking::on("CNPOST-RAM").json(),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let s: Value = r.json().await.unwrap();
+    let tn = s["tracking_number"].as_str().unwrap();
+    let page = app.visitor().get_html(&format!("/track/{tn}")).await;
+    assert!(page.contains("id=\"origin\">Shenzhen, CN<"), "{page}");
+    assert!(!page.contains("深圳"), "{page}");
+    let json: Value = app
+        .visitor()
+        .get(&format!("/api/v1/tracking/{tn}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["origin"]["city"], "Shenzhen");
+
+    let id = s["id"].as_str().unwrap();
+    let r = app
+        .api_post(seller.key(), &format!("/shipments/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let page = app.visitor().get_html(&format!("/track/{tn}")).await;
+    assert!(page.contains("id=\"cancelled\""), "{page}");
+    assert!(!page.contains("id=\"milestones\"") && !page.contains("id=\"no-events\""));
+}

@@ -32,6 +32,9 @@ struct TrackPage {
     milestones: Vec<Milestone>,
     /// Newest first, as people read a timeline.
     events: Vec<(String, &'static str, Option<String>, String, bool)>,
+    /// The estimate's last day has passed and the parcel is not delivered yet.
+    late: bool,
+    cancelled: bool,
 }
 
 #[derive(Template)]
@@ -128,11 +131,14 @@ async fn track(
             )
         })
         .collect();
+    let today = crate::db::now().date();
     html(&TrackPage {
         ctx: PageCtx::new(&viewer),
         status: t.status.label(),
         milestones,
         events,
+        late: t.estimated_delivery.as_ref().is_some_and(|e| e.to < today),
+        cancelled: t.status == Status::Cancelled,
         t,
     })
 }

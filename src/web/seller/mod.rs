@@ -35,10 +35,8 @@ struct DashboardPage {
     /// What weight adjustments left owing beyond the balance; bookings wait until it is paid.
     due: Option<String>,
     recent: Vec<shipments::Row>,
-    /// Open shipments whose label was never printed.
-    unprinted: i64,
-    /// Booked, not yet in a courier's hands.
-    awaiting_pickup: i64,
+    /// Unprinted labels, parcels waiting for a courier, parcels in trouble, failed pickups.
+    actions: crate::db::shipments::ActionCounts,
     /// The first-run checklist: a sender address, money in the wallet, a first shipment.
     has_address: bool,
     has_money: bool,
@@ -74,8 +72,7 @@ async fn dashboard(state: web::Data<AppState>, auth: Seller) -> Result<HttpRespo
             .iter()
             .map(|s| shipments::row(s, currency, auth.user.time_zone()))
             .collect(),
-        unprinted: counts.0,
-        awaiting_pickup: counts.1,
+        actions: counts,
         has_address,
         has_shipment: total > 0,
     })

@@ -29,6 +29,8 @@ struct ListQuery {
     q: String,
     /// `no_tracking` or `stale`.
     tracking: String,
+    /// `unprinted`: labels never printed, parcels still with the seller.
+    labels: String,
     /// Text, so that any value gets a page back (see `Paging`).
     page: Option<String>,
 }
@@ -78,6 +80,7 @@ pub(super) async fn list_page(
         to: day(&query.to).map(|d| tz.start_of(d + chrono::Duration::days(1))),
         q: search,
         tracking: TrackingFlag::parse(query.tracking.trim()).map(|f| (f, cutoffs)),
+        unprinted: query.labels.trim() == "unprinted",
     };
     let seller = auth.user.id.clone();
     let raw_page = query.page.clone();
@@ -106,6 +109,7 @@ pub(super) async fn list_page(
         ("to", &pager.to),
         ("q", &pager.q),
         ("tracking", &pager.tracking),
+        ("labels", &pager.labels),
     ])
     .unwrap_or_default();
     html(&ListPage {
