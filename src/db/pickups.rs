@@ -37,6 +37,15 @@ pub struct Pickup {
     pub updated_at: NaiveDateTime,
 }
 
+impl Pickup {
+    /// Why the pickup failed, in words (the stored code as it is if it is not one we know).
+    pub fn failure_label(&self) -> Option<&str> {
+        self.failure_reason
+            .as_deref()
+            .map(|r| crate::domain::pickup::FailureReason::parse(r).map_or(r, |f| f.label()))
+    }
+}
+
 /// What became of one shipment in a pickup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {

@@ -62,3 +62,17 @@
     });
   });
 })();
+
+// Completing with parcels not scanned leaves them with the seller, flagged: ask first.
+(function () {
+  var form = document.getElementById("complete-form");
+  if (!form) return;
+  form.addEventListener("submit", function (e) {
+    var all = document.querySelectorAll("#parcels li").length;
+    var done = document.querySelectorAll("#parcels li.scanned").length;
+    if (done < all && !window.confirm("Complete with " + done + " of " + all +
+        " scanned? The others stay with the seller, flagged.")) {
+      e.preventDefault();
+    }
+  });
+})();

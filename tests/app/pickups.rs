@@ -728,6 +728,16 @@ async fn a_failed_pickup_keeps_the_reason_and_frees_the_parcels() {
             .iter()
             .any(|m| m.subject == "Pickup failed: Seller absent or closed")
     );
+    // The seller's page says why in words, not the stored code.
+    let page = app
+        .signed_in_existing("failing@example.com")
+        .await
+        .get_html(&format!("/pickups/{id}"))
+        .await;
+    assert!(
+        page.contains("id=\"failure\">Seller absent or closed: shop shut<"),
+        "{page}"
+    );
     // Rebooking is a new pickup for the same parcels.
     let address = address_of(&app, &key).await;
     let r = book_pickup(
@@ -947,6 +957,18 @@ async fn a_pickup_on_the_pages_at_phone_size() {
     );
     assert_eq!(refused.attr("class").await.unwrap().as_deref(), Some("bad"));
     click(&c, "#complete").await;
+    // Two of three scanned: the page asks before it leaves one with the seller.
+    let mut asked = None;
+    for _ in 0..100 {
+        if let Ok(t) = c.get_alert_text().await {
+            asked = Some(t);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let asked = asked.expect("a confirmation before completing with a parcel unscanned");
+    assert!(asked.contains("2 of 3"), "{asked}");
+    c.accept_alert().await.unwrap();
     // The accept flash is on the page until the completed one replaces it.
     let mut flash = String::new();
     for _ in 0..100 {
