@@ -101,7 +101,8 @@ pub fn postal_code(country: &str, raw: &str) -> Result<String, String> {
             "94105 or 94105-1234",
             None,
         ),
-        "DE" | "FR" => (fits(&["99999"]), "10115", None),
+        "DE" => (fits(&["99999"]), "10115", None),
+        "FR" => (fits(&["99999"]), "75008", None),
         "ES" => (
             fits(&["99999"])
                 && compact[..2]
@@ -433,6 +434,9 @@ mod tests {
         for (c, raw) in bad {
             assert!(postal_code(c, raw).is_err(), "{c} {raw} accepted");
         }
+        // Each country's own example (a French seller was shown Berlin's).
+        assert!(postal_code("FR", "7500A").unwrap_err().contains("75008"));
+        assert!(postal_code("DE", "1011").unwrap_err().contains("10115"));
     }
 
     fn input() -> AddressInput {

@@ -264,6 +264,19 @@ async fn sellers_print_from_the_shipment_page_and_the_list() {
         .await;
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let token = v.csrf("/shipments").await;
+    // Nothing ticked: back to the list, saying what to do.
+    let r = v
+        .post_form(
+            "/shipments/labels",
+            &[("csrf_token", &token), ("size", "4x6")],
+        )
+        .await;
+    assert_eq!(location(&r), "/shipments");
+    assert!(
+        v.get_html("/shipments")
+            .await
+            .contains("Tick the shipments whose labels you want")
+    );
     let r = v
         .post_form(
             "/shipments/labels",

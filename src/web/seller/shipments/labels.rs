@@ -47,6 +47,15 @@ pub(super) async fn bulk_labels(
         .filter(|(k, _)| k == "ids")
         .map(|(_, v)| v.clone())
         .collect();
+    // Nothing ticked: back to the list with a word, not an error page.
+    if ids.is_empty() {
+        crate::web::page::flash(
+            &auth.viewer.session,
+            "error",
+            "Tick the shipments whose labels you want, then print.",
+        );
+        return Ok(crate::web::redirect("/shipments"));
+    }
     let size = pairs
         .iter()
         .find(|(k, _)| k == "size")
