@@ -35,11 +35,19 @@
   var button = document.getElementById("camera");
   var form = document.getElementById("scan-form");
   if (!button || !form) return;
+  // Browsers give the camera only to secure pages (https, or localhost): elsewhere the
+  // button would do nothing, so it says why instead of showing.
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    var why = document.getElementById("scan-result");
+    if (why && !window.isSecureContext) {
+      why.textContent = "Camera scanning needs Waybill over https; type or use a scanner here.";
+    }
+    return;
+  }
   button.hidden = false;
   var video = document.getElementById("camera-view");
   var last = "";
   button.addEventListener("click", function () {
-    if (!navigator.mediaDevices) return;
     navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
       video.srcObject = stream;
       video.hidden = false;

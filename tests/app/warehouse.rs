@@ -7,7 +7,7 @@ use waybill::domain::Role;
 use waybill::services::wallet::Kind;
 
 use crate::fixtures::{Booking, SellerFixture};
-use crate::helpers::{TestApp, concurrently_async, csrf_in, location, spawn_app};
+use crate::helpers::{TestApp, cny, concurrently_async, csrf_in, location, spawn_app};
 
 /// A warehouse account and its machine's API key.
 fn warehouse_key(app: &TestApp, email: &str) -> String {
@@ -631,6 +631,13 @@ async fn the_inbound_page_records_a_scan_and_reloading_it_records_nothing_twice(
         html.matches(&format!("<code>{number}</code>")).count(),
         1,
         "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "<td class=\"scan-result\">Charged {}</td>",
+            cny(charged)
+        )),
+        "the list says what the scan did: {html}"
     );
     assert!(
         html.contains("value=\"Dock 3\""),

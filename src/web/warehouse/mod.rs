@@ -40,7 +40,8 @@ struct HomePage {
     ctx: PageCtx,
     form: ScanForm,
     errors: BTreeMap<String, String>,
-    recent: Vec<(Scan, Shipment)>,
+    /// Each scan with what it did: charged, refunded, held, or nothing (measured before).
+    recent: Vec<(Scan, Shipment, String)>,
 }
 
 impl HomePage {
@@ -52,6 +53,36 @@ impl HomePage {
     }
     fn weight(g: &i64) -> String {
         crate::domain::format_weight(*g)
+    }
+}
+
+/// What a scan did, for the operator's list.
+fn scan_result(sc: &Scan, a: Option<&crate::db::warehouse::Adjustment>) -> String {
+    let Some(a) = a else {
+        return "—".into();
+    };
+    if a.scan_id != sc.id {
+        return if a.outcome == "held" {
+            "Held (measured before)".into()
+        } else {
+            "Measured before: not billed again".into()
+        };
+    }
+    let money = |m: i64| {
+        crate::domain::Currency::parse(&a.currency)
+            .map(|c| crate::domain::Money::new(m, c).to_string())
+            .unwrap_or_else(|_| m.to_string())
+    };
+    match a.outcome.as_str() {
+        "charged" => format!("Charged {}", money(a.amount)),
+        "refunded" => format!("Refunded {}", money(-a.amount)),
+        "held" => format!(
+            "HOLD: {}",
+            a.held_reason
+                .as_deref()
+                .unwrap_or("over the channel's limits")
+        ),
+        _ => "Within tolerance".into(),
     }
 }
 
@@ -71,7 +102,16 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let me = auth.user.id.clone();
     let recent = state
-        .db(move |c| Ok(crate::db::warehouse::recent_scans(c, &me, 20)?))
+        .db(move |c| {
+            let scans = crate::db::warehouse::recent_scans(c, &me, 20)?;
+            let mut out = Vec::with_capacity(scans.len());
+            for (sc, s) in scans {
+                let a = crate::db::warehouse::adjustment_of(c, &s.id)?;
+                let result = scan_result(&sc, a.as_ref());
+                out.push((sc, s, result));
+            }
+            Ok(out)
+        })
         .await?;
     let status = if errors.is_empty() { 200 } else { 422 };
     let mut r = html(&HomePage {
