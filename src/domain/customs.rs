@@ -137,6 +137,21 @@ pub fn ioss_warning(customs: &Customs, destination: &str) -> Option<String> {
     })
 }
 
+impl CustomsItem {
+    /// Quantity × unit value as declared, for people: `2 × US$12.50 = US$25.00`.
+    pub fn value_text(&self) -> String {
+        match crate::domain::Currency::parse(&self.currency) {
+            Ok(c) => format!(
+                "{} × {} = {}",
+                self.quantity,
+                crate::domain::Money::new(self.unit_value, c),
+                crate::domain::Money::new(self.unit_value.saturating_mul(self.quantity), c)
+            ),
+            Err(_) => format!("{} × {} {}", self.quantity, self.unit_value, self.currency),
+        }
+    }
+}
+
 impl Customs {
     /// Total declared value per currency.
     pub fn total_value(&self) -> Vec<Money> {

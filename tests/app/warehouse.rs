@@ -362,6 +362,19 @@ async fn a_parcel_over_the_channel_limits_is_held_and_can_be_sent_back() {
         .await
         .unwrap();
     assert!(page.contains("id=\"held\""), "{page}");
+    assert!(
+        !page.contains("id=\"print-label\""),
+        "a held parcel is not labelled again"
+    );
+    let items = page
+        .split("id=\"customs-items\"")
+        .nth(1)
+        .and_then(|p| p.split("</ul>").next())
+        .unwrap();
+    assert!(
+        items.contains(" × ") && items.contains(" = "),
+        "declared values shown: {items}"
+    );
     let r = v
         .submit(
             &format!("/shipments/{id}"),
