@@ -124,6 +124,15 @@ pub struct WindowOffer {
     pub open: bool,
 }
 
+impl WindowOffer {
+    /// The date as people plan by it: `Tue 1 Dec` (the ISO date as it is if it is not one).
+    pub fn day_label(&self) -> String {
+        chrono::NaiveDate::parse_from_str(&self.date, "%Y-%m-%d")
+            .map(|d| d.format("%a %-d %b").to_string())
+            .unwrap_or_else(|_| self.date.clone())
+    }
+}
+
 pub struct Offer {
     pub area: AreaRow,
     pub spec: AreaSpec,

@@ -683,6 +683,26 @@ async fn a_failed_pickup_keeps_the_reason_and_frees_the_parcels() {
     let (key, pickup) = booked_pickup(&app, "failing@example.com", 2).await;
     let id = pickup["id"].as_str().unwrap();
     let (_, ckey) = courier_in(&app, "unlucky@example.com", &area);
+    // Rescheduling starts from the window booked, named by its weekday.
+    let page = app
+        .signed_in_existing("failing@example.com")
+        .await
+        .get_html(&format!("/pickups/{id}"))
+        .await;
+    let selected = page
+        .split("<option")
+        .find(|o| o.contains(" selected>"))
+        .unwrap_or_else(|| panic!("no window selected: {page}"));
+    let day = tomorrow();
+    assert!(
+        selected.contains(&format!("\"{day}|{}\"", pickup["window"].as_str().unwrap())),
+        "{selected}"
+    );
+    let weekday = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+        .unwrap()
+        .format("%a")
+        .to_string();
+    assert!(selected.contains(&format!(">{weekday} ")), "{selected}");
     assert_eq!(
         app.api_post(&ckey, &format!("/courier/pickups/{id}/accept"), &json!({}))
             .await
