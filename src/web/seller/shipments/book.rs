@@ -513,7 +513,11 @@ pub(super) async fn submit(
         let mut e = BTreeMap::new();
         e.insert(
             "channel".into(),
-            "Get quotes, then choose one of them to book.".into(),
+            if form.channel.is_empty() {
+                "Choose one of the channels below, then book.".into()
+            } else {
+                "Get quotes, then choose one of them to book.".into()
+            },
         );
         return render_new(&state, &auth, form, e, quotes).await;
     }
