@@ -96,6 +96,10 @@ pub struct Row {
     /// books nothing (re-importing a file is safe).
     #[serde(default)]
     pub already_booked: Option<String>,
+    /// Number columns holding something that is not a whole number (reported as such, not as
+    /// "required").
+    #[serde(default)]
+    pub not_numbers: Vec<String>,
     #[serde(skip)]
     pub input: BookingInput,
 }
@@ -119,7 +123,33 @@ fn opt(s: &str) -> Option<String> {
 }
 
 fn num(s: &str) -> Option<i64> {
-    s.parse().ok()
+    s.trim().parse().ok()
+}
+
+/// The columns read as whole numbers.
+const NUMBER_COLUMNS: [&str; 6] = [
+    "weight_g",
+    "length_mm",
+    "width_mm",
+    "height_mm",
+    "item_quantity",
+    "item_weight_g",
+];
+
+/// The number columns of a line that hold text, with a message for each.
+fn not_numbers(g: &dyn Fn(&str) -> String, line: usize) -> Vec<(String, String)> {
+    NUMBER_COLUMNS
+        .iter()
+        .filter_map(|c| {
+            let v = g(c);
+            (!v.trim().is_empty() && num(&v).is_none()).then(|| {
+                (
+                    c.to_string(),
+                    format!("{c}: “{}” on line {line} is not a whole number", v.trim()),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The file's text: UTF-8 (with or without a byte-order mark) when it is valid UTF-8,
@@ -204,6 +234,10 @@ pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
                 });
             if same_shipment {
                 let row = &mut rows[*at];
+                for (c, msg) in not_numbers(&g, line) {
+                    row.not_numbers.push(c);
+                    row.errors.push(msg);
+                }
                 row.input.customs.items.push(item_of(&g));
                 if row.input.customs.items.len() == MAX_ITEMS + 1 {
                     row.errors.push(format!(
@@ -255,8 +289,11 @@ pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
         if !reference.is_empty() && !firsts.contains_key(&reference) {
             firsts.insert(reference.clone(), (rows.len(), rec.clone()));
         }
+        let bad = not_numbers(&g, line);
         rows.push(Row {
             line,
+            not_numbers: bad.iter().map(|(c, _)| c.clone()).collect(),
+            errors: bad.into_iter().map(|(_, m)| m).collect(),
             reference,
             channel: g("channel").to_ascii_uppercase(),
             recipient: format!(
@@ -266,7 +303,6 @@ pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
                 g("recipient_country")
             ),
             price: None,
-            errors: Vec::new(),
             already_booked: None,
             input,
         });
@@ -278,19 +314,36 @@ pub fn parse(data: &[u8]) -> Result<Vec<Row>, String> {
 }
 
 /// A readable line per field error ("recipient postal code: …").
-fn describe(errors: &BTreeMap<String, String>) -> Vec<String> {
+/// Each field error under the file's own column name (`recipient.postal_code` is
+/// `recipient_postal_code`, `customs.items.2.hs_code` is `item_hs_code (item 3)`), skipping
+/// the number columns already reported as not numbers.
+fn describe(errors: &BTreeMap<String, String>, skip: &[String]) -> Vec<String> {
     errors
         .iter()
-        .map(|(k, v)| {
-            // customs.items.2.hs_code → item 3 hs code
-            let k = match k
+        .filter_map(|(k, v)| {
+            let (column, item) = match k
                 .strip_prefix("customs.items.")
                 .and_then(|r| r.split_once('.'))
             {
-                Some((n, f)) => format!("item {} {f}", n.parse::<usize>().map_or(1, |n| n + 1)),
-                None => k.clone(),
+                Some((n, f)) => (
+                    format!("item_{f}"),
+                    Some(n.parse::<usize>().map_or(1, |n| n + 1)),
+                ),
+                None => (
+                    k.strip_prefix("parcel.")
+                        .or_else(|| k.strip_prefix("customs."))
+                        .map(str::to_string)
+                        .unwrap_or_else(|| k.replace('.', "_")),
+                    None,
+                ),
             };
-            format!("{}: {v}", k.replace(['.', '_'], " "))
+            if skip.contains(&column) {
+                return None;
+            }
+            Some(match item {
+                Some(n) => format!("{column} (item {n}): {v}"),
+                None => format!("{column}: {v}"),
+            })
         })
         .collect()
 }
@@ -320,7 +373,10 @@ pub fn check(conn: &mut DbConn, seller_id: &str, rows: &mut [Row]) -> Result<(),
             row.already_booked = Some(s.tracking_number);
         }
         match row.input.parse() {
-            Err(e) => row.errors.extend(describe(&e)),
+            Err(e) => {
+                let lines = describe(&e, &row.not_numbers);
+                row.errors.extend(lines);
+            }
             Ok(b) => match channels.get(&b.channel) {
                 None => row.errors.push(format!(
                     "channel: {} is not an approved channel open for booking",
@@ -433,7 +489,7 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
             Err(e) => {
                 failed += 1;
                 let error = match e {
-                    AppError::Validation { fields, .. } => describe(&fields).join("; "),
+                    AppError::Validation { fields, .. } => describe(&fields, &[]).join("; "),
                     AppError::Internal(_) | AppError::Database(_) => {
                         "could not be booked; try again".into()
                     }

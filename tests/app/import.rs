@@ -55,18 +55,28 @@ async fn a_csv_with_bad_rows_shows_them_and_books_only_the_good_ones() {
     lines.push("ORD-1003,CNPOST-RAM,王小明,,1 Main St,,Austin,TX,7870,US,+1 512 555 0100,,2500,200,150,50,merchandise,Mug,1,5.00,USD,300,6912,CN".into());
     lines.push("ORD-1001,DHL-EXPRESS,Dup Row,,1 Main St,,Austin,TX,78701,US,+1 512 555 0100,,500,200,150,50,merchandise,Mug,1,5.00,USD,300,691200,CN".into());
     lines.push("ORD-1005,CNPOST-RAM,Jane Roe,,1 Main St,,Austin,TX,78701,US,+1 512 555 0100,,2500,200,150,50,merchandise,Mug,1,5.00,USD,300,691200,CN".into());
+    lines.push("ORD-1006,CNPOST-RAM,Jim Roe,,1 Main St,,Austin,TX,78701,US,+1 512 555 0100,,abc,200,150,50,merchandise,Mug,1,5.00,USD,300,691200,CN".into());
     let csv = lines.join("\n");
     let r = upload(&v, "orders.csv", &csv).await;
     assert_eq!(r.status(), 303);
     let page_path = location(&r);
     let preview = v.get_html(&page_path).await;
     assert!(
-        preview.contains("<strong>2</strong> of 5 rows can be booked"),
+        preview.contains("<strong>2</strong> of 6 rows can be booked"),
+        "{preview}"
+    );
+    // Errors name the file's own columns; text in a number column is said to be text.
+    assert!(
+        preview.contains("weight_g: “abc” on line 7 is not a whole number"),
+        "{preview}"
+    );
+    assert!(
+        !preview.contains("weight_g: This field is required"),
         "{preview}"
     );
     for msg in [
         "Latin letters",
-        "US postal code",
+        "recipient_postal_code: This is not a valid US postal code",
         "Too heavy",
         "6 to 10 digits",
         "ORD-1001 is already on line 2",
@@ -262,7 +272,7 @@ async fn an_import_mails_one_summary_and_no_confirmation_per_row() {
         &format!("Booked: 1 ({charged} charged to your wallet)"),
         "Refused: 2",
         "Already booked: 2",
-        "line 5 (ORD-1004): recipient postal code: This is not a valid US postal code",
+        "line 5 (ORD-1004): recipient_postal_code: This is not a valid US postal code",
         "line 6 (ORD-1005): channel: Too heavy",
         &second,
     ] {
