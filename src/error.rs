@@ -155,10 +155,23 @@ impl ResponseError for AppError {
                 .finish();
         }
         let status = self.status();
+        let (title, message) = match self {
+            AppError::NotFound => (
+                "Page not found".to_string(),
+                "Nothing is at this address: the link may be mistyped, or what it named belongs \
+                 to another account. Shipments, pickups and labels are reached from your \
+                 dashboard."
+                    .to_string(),
+            ),
+            _ => (
+                status.canonical_reason().unwrap_or("Error").to_string(),
+                self.public_message(),
+            ),
+        };
         let page = ErrorPage {
             code: status.as_u16(),
-            title: status.canonical_reason().unwrap_or("Error").to_string(),
-            message: self.public_message(),
+            title,
+            message,
         };
         match page.render() {
             Ok(html) => HttpResponse::build(status)

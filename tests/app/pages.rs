@@ -32,7 +32,7 @@ async fn unknown_pages_are_html_404_and_unknown_api_paths_are_json_404() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(r.text().await.unwrap().contains("Not Found"));
+    assert!(r.text().await.unwrap().contains("<h1>Page not found</h1>"));
     let r = v.get("/api/v1/no-such-thing").await;
     assert_eq!(r.status(), 404);
     let body: serde_json::Value = r.json().await.unwrap();
