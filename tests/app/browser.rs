@@ -12,12 +12,22 @@ use crate::helpers::*;
 pub struct Driver {
     child: Child,
     port: u16,
+    /// The browser's own profile folder: every Chromium process of this browser (the browser,
+    /// its renderers, its helpers) carries it on its command line.
+    profile: std::path::PathBuf,
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killing chromedriver leaves the Chromium it started running, reparented to init:
+        // each browser test left a browser and its renderers behind. Its processes are found
+        // by their profile folder.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", &self.profile.display().to_string()])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -58,7 +68,15 @@ async fn try_start_browser(w: u32, h: u32, mobile: bool) -> Result<(Driver, Clie
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {bin} (apt-get install chromium-driver): {e}"));
-    let mut driver = Driver { child, port };
+    let profile = std::env::temp_dir().join(format!(
+        "waybill-test-chromium-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut driver = Driver {
+        child,
+        port,
+        profile,
+    };
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -66,7 +84,8 @@ async fn try_start_browser(w: u32, h: u32, mobile: bool) -> Result<(Driver, Clie
             "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", format!("--window-size={w},{h}")],
+                     "--no-first-run", format!("--window-size={w},{h}"),
+                     format!("--user-data-dir={}", driver.profile.display())],
         }),
     );
     if mobile {
