@@ -501,6 +501,7 @@ pub fn reschedule(
     date: &str,
     window: &str,
     now: DateTime<Utc>,
+    settings: &Settings,
 ) -> Result<Pickup, AppError> {
     let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
         .map_err(|_| refuse("date", "Give the date as 2026-12-01."))?;
@@ -510,6 +511,20 @@ pub fn reschedule(
     let w = spec.check(date, window, now).map_err(refusal)?;
     let (start, end) = spec.utc_range(date, w);
     let (new_date, new_window) = (date.to_string(), w.label());
+    // The seller is told the new time (the "booked" mail names the old one); rendered before
+    // the transaction, queued in it.
+    let seller = db::users::find(conn, seller_id)?.ok_or(AppError::NotFound)?;
+    let parcels = db::pickups::items(conn, std::slice::from_ref(&p.id))?.len();
+    let notice = mail::rescheduled(
+        &Pickup {
+            date: new_date.clone(),
+            window_label: new_window.clone(),
+            ..p.clone()
+        },
+        &area.name,
+        parcels,
+        settings,
+    )?;
     db::write_tx(conn, |c| {
         let p = db::pickups::find_for_seller(c, seller_id, id)?.ok_or(AppError::NotFound)?;
         changeable(&p, now, "rescheduled")?;
@@ -542,6 +557,7 @@ pub fn reschedule(
             };
             announce(c, &moved, Some(p.status), PickupStatus::Scheduled)?;
         }
+        notice.enqueue(c, &seller.email)?;
         Ok(())
     })?;
     db::pickups::find_for_seller(conn, seller_id, id)?.ok_or(AppError::NotFound)

@@ -257,6 +257,26 @@ async fn windows_booking_cancel_and_reschedule() {
     .unwrap();
     assert_eq!(remaining(&w, "09:00-12:00"), 2);
     assert_eq!(remaining(&w, "15:00-18:00"), 1);
+    // The seller is told the new time (the booking mail named the old one); moving it to the
+    // window it is already in tells nothing.
+    let r = app
+        .api_post(
+            &key,
+            &format!("/pickups/{id}/reschedule"),
+            &json!({"date": tomorrow(), "window": "15:00-18:00"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let moved: Vec<_> = app
+        .outbox()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Pickup moved"))
+        .collect();
+    assert_eq!(moved.len(), 1, "one mail for one move");
+    assert_eq!(
+        moved[0].subject,
+        format!("Pickup moved: {} 15:00-18:00", tomorrow())
+    );
 
     // Cancel: the place and the parcels are free again; twice is harmless.
     for _ in 0..2 {

@@ -82,6 +82,27 @@ pub fn booked(p: &Pickup, area: &str, parcels: usize, s: &Settings) -> Result<Re
     )
 }
 
+/// The pickup moved to another day or window: the new time replaces the one in "booked".
+pub fn rescheduled(
+    p: &Pickup,
+    area: &str,
+    parcels: usize,
+    s: &Settings,
+) -> Result<Rendered, AppError> {
+    render(
+        p,
+        format!("Pickup moved: {}", when(p)),
+        vec![
+            format!(
+                "Your pickup is now on {} ({area}): a courier will collect {parcels} parcel(s) then.",
+                when(p)
+            ),
+            "The earlier time no longer holds.".into(),
+        ],
+        s,
+    )
+}
+
 pub fn reminder(v: &PickupView, s: &Settings) -> Result<Rendered, AppError> {
     let p = &v.pickup;
     render(

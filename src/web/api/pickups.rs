@@ -269,9 +269,18 @@ async fn reschedule(
     body: web::Json<RescheduleIn>,
 ) -> Result<HttpResponse, ApiError> {
     let (seller_id, id, b) = (seller.user.id, path.into_inner(), body.into_inner());
+    let base = settings(&state);
     let v = state
         .db(move |c| {
-            pickups::reschedule(c, &seller_id, &id, &b.date, &b.window, Utc::now())?;
+            pickups::reschedule(
+                c,
+                &seller_id,
+                &id,
+                &b.date,
+                &b.window,
+                Utc::now(),
+                &Settings { base_url: &base },
+            )?;
             pickups::view_for_seller(c, &seller_id, &id)
         })
         .await?;

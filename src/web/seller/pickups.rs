@@ -287,8 +287,19 @@ async fn reschedule(
     let to = format!("/pickups/{id}");
     let (date, window) = form.slot.split_once('|').unwrap_or(("", ""));
     let (date, window) = (date.to_string(), window.to_string());
+    let base = state.config.base_url.clone();
     match state
-        .db(move |c| pickups::reschedule(c, &seller, &id, &date, &window, Utc::now()))
+        .db(move |c| {
+            pickups::reschedule(
+                c,
+                &seller,
+                &id,
+                &date,
+                &window,
+                Utc::now(),
+                &Settings { base_url: &base },
+            )
+        })
         .await
     {
         Ok(p) => {
