@@ -217,6 +217,25 @@ pub struct Visitor {
 }
 
 impl Visitor {
+    /// An admin uploads `csv` as the rate card of the channel whose page is `page`
+    /// (`/admin/channels/CODE`), weights rounded to 10 g.
+    pub async fn upload_rate_card(&self, page: &str, csv: String) -> reqwest::Response {
+        let token = self.csrf(page).await;
+        let form = reqwest::multipart::Form::new()
+            .text("csrf_token", token)
+            .text("round_to_g", "10")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("rates.csv"),
+            );
+        self.http
+            .post(format!("{}{page}/rates", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))

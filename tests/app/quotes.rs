@@ -225,26 +225,7 @@ async fn operators_edit_limits_and_replace_the_rate_card() {
         .to_string();
     assert!(europe.ends_with(",28.80"), "{europe}");
     let edited = csv.replace(&europe, &europe.replace(",28.80", ",40.00"));
-    let upload = |body: String| {
-        let admin = &admin;
-        async move {
-            let token = admin.csrf(page).await;
-            let form = reqwest::multipart::Form::new()
-                .text("csrf_token", token)
-                .text("round_to_g", "10")
-                .part(
-                    "file",
-                    reqwest::multipart::Part::bytes(body.into_bytes()).file_name("rates.csv"),
-                );
-            admin
-                .http
-                .post(format!("{}{page}/rates", admin.base))
-                .multipart(form)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let upload = |body: String| admin.upload_rate_card(page, body);
     let r = upload(edited).await;
     assert_eq!(location(&r), page);
     let small = json!({"weight_g": 455, "length_mm": 200, "width_mm": 150, "height_mm": 50});

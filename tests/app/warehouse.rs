@@ -905,21 +905,7 @@ async fn a_refund_never_exceeds_the_freight_paid_after_the_card_changed() {
     let step: f64 = fields[6].parse().unwrap();
     fields[6] = format!("{:.2}", step * 10.0);
     let edited = csv.replace(europe, &fields.join(","));
-    let token = admin.csrf(page).await;
-    let form = reqwest::multipart::Form::new()
-        .text("csrf_token", token)
-        .text("round_to_g", "10")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(edited.into_bytes()).file_name("rates.csv"),
-        );
-    let r = admin
-        .http
-        .post(format!("{}{page}/rates", admin.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = admin.upload_rate_card(page, edited).await;
     assert_eq!(location(&r), page);
 
     let body =
