@@ -93,6 +93,19 @@ async fn a_csv_with_bad_rows_shows_them_and_books_only_the_good_ones() {
         results.contains("<strong>2</strong> booked, 0 failed."),
         "{results}"
     );
+    // The new labels print in one go from the results.
+    let ids: Vec<String> = results
+        .split("name=\"ids\" value=\"")
+        .skip(1)
+        .map(|p| p.split('"').next().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{results}");
+    let token = csrf_in(&results);
+    let mut form = vec![("csrf_token", token.as_str())];
+    form.extend(ids.iter().map(|i| ("ids", i.as_str())));
+    let r = v.post_form("/shipments/labels", &form).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
     let shipments = v.get_html("/shipments").await;
     assert!(shipments.contains("2 shipments<") && shipments.contains("ORD-1002"));
 
