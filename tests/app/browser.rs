@@ -368,6 +368,17 @@ async fn seller_pages_fit_a_phone_without_sideways_scrolling() {
             (v[0], v[1])
         }
     };
+    // The main menu takes its own rows under the brand: two at most, not a column five deep.
+    let nav = c
+        .execute(
+            "return document.querySelector('.top nav').getBoundingClientRect().height",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(nav < 80.0, "menu {nav} px tall");
     for page in [
         "/seller",
         "/shipments",
