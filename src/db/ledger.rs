@@ -196,19 +196,21 @@ fn with_numbers(
     let mut ids: Vec<String> = lines.iter().filter_map(|l| l.shipment_id.clone()).collect();
     ids.sort();
     ids.dedup();
-    let mut numbers = std::collections::HashMap::new();
-    for chunk in ids.chunks(500) {
-        let found: Vec<(String, String, Option<String>)> = shipments::table
-            .filter(shipments::seller_id.eq(seller_id))
-            .filter(shipments::id.eq_any(chunk))
-            .select((
-                shipments::id,
-                shipments::tracking_number,
-                shipments::reference,
-            ))
-            .load(conn)?;
-        numbers.extend(found.into_iter().map(|(id, n, r)| (id, (n, r))));
-    }
+    let numbers: std::collections::HashMap<String, (String, Option<String>)> =
+        super::in_chunks(&ids, |chunk| {
+            shipments::table
+                .filter(shipments::seller_id.eq(seller_id))
+                .filter(shipments::id.eq_any(chunk))
+                .select((
+                    shipments::id,
+                    shipments::tracking_number,
+                    shipments::reference,
+                ))
+                .load::<(String, String, Option<String>)>(conn)
+        })?
+        .into_iter()
+        .map(|(id, n, r)| (id, (n, r)))
+        .collect();
     for l in &mut lines {
         if let Some((n, r)) = l.shipment_id.as_ref().and_then(|id| numbers.get(id)) {
             l.tracking_number = Some(n.clone());

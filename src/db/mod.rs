@@ -323,6 +323,19 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
 }
 
 /// Current time as stored: UTC, microsecond precision (both backends keep microseconds).
+/// Runs `load` over `keys` 500 at a time (an `IN` list far below SQLite's limit on bound
+/// parameters), the results in one list.
+pub fn in_chunks<K, T>(
+    keys: &[K],
+    mut load: impl FnMut(&[K]) -> QueryResult<Vec<T>>,
+) -> QueryResult<Vec<T>> {
+    let mut found = Vec::new();
+    for chunk in keys.chunks(500) {
+        found.extend(load(chunk)?);
+    }
+    Ok(found)
+}
+
 pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
     chrono::Timelike::with_nanosecond(&now, now.and_utc().timestamp_subsec_micros() * 1000)

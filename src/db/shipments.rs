@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{channels, shipment_events, shipments};
-use crate::domain::Status;
 use crate::domain::tracking_flags::{Cutoffs, TrackingFlag, is_live};
+use crate::domain::{PickupStatus, Status};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -169,7 +169,9 @@ pub fn events(conn: &mut DbConn, shipment_id: &str) -> QueryResult<Vec<ShipmentE
 }
 
 /// Booked and not yet handed over: the parcel is still with the seller.
-const WITH_THE_SELLER: [&str; 2] = ["booked", "pickup_scheduled"];
+fn with_the_seller() -> [&'static str; 2] {
+    [Status::Booked.as_str(), Status::PickupScheduled.as_str()]
+}
 
 #[derive(Default, Clone, Debug)]
 pub struct Filter {
@@ -243,7 +245,7 @@ fn scoped<'a>(
     }
     if f.unprinted {
         q = q
-            .filter(shipments::status.eq_any(WITH_THE_SELLER))
+            .filter(shipments::status.eq_any(with_the_seller()))
             .filter(shipments::label_count.eq(0));
     }
     if let Some(s) = &f.status {
@@ -322,7 +324,9 @@ pub fn action_counts(conn: &mut DbConn, seller_id: &str) -> QueryResult<ActionCo
     let exceptions = of_seller(vec![Status::Exception.as_str()]).get_result(conn)?;
     let failed_pickups = pickups::table
         .filter(pickups::seller_id.eq(seller_id))
-        .filter(pickups::status.eq_any(["failed", "missed"]))
+        .filter(
+            pickups::status.eq_any([PickupStatus::Failed.as_str(), PickupStatus::Missed.as_str()]),
+        )
         .filter(pickups::window_start.ge(super::now() - chrono::Duration::days(7)))
         .count()
         .get_result(conn)?;

@@ -4,12 +4,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConn;
 use super::schema::{
     channels, shipment_events, shipments, tracking_checkpoints, tracking_issues,
     tracking_log_hashes, tracking_log_head, tracking_requests,
 };
 use super::shipments::{Shipment, ShipmentEvent};
+use super::{DbConn, in_chunks};
 use crate::domain::Status;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -146,18 +146,6 @@ pub fn shipments_by_number(conn: &mut DbConn, numbers: &[&str]) -> QueryResult<V
             .select(Shipment::as_select())
             .load(conn)
     })
-}
-
-/// Runs `load` over `keys` 500 at a time (far below SQLite's limit on bound parameters).
-fn in_chunks<T>(
-    keys: &[&str],
-    mut load: impl FnMut(&[&str]) -> QueryResult<Vec<T>>,
-) -> QueryResult<Vec<T>> {
-    let mut found = Vec::new();
-    for chunk in keys.chunks(500) {
-        found.extend(load(chunk)?);
-    }
-    Ok(found)
 }
 
 /// Shipments by id (unscoped: tracking settles the statuses its events yield), by id.
@@ -363,16 +351,12 @@ pub fn set_head(conn: &mut DbConn, size: i64) -> QueryResult<()> {
 }
 
 pub fn read_hashes(conn: &mut DbConn, idx: &[i64]) -> QueryResult<Vec<(i64, String)>> {
-    let mut found = Vec::new();
-    for chunk in idx.chunks(500) {
-        found.extend(
-            tracking_log_hashes::table
-                .filter(tracking_log_hashes::idx.eq_any(chunk))
-                .select((tracking_log_hashes::idx, tracking_log_hashes::hash))
-                .load::<(i64, String)>(conn)?,
-        );
-    }
-    Ok(found)
+    in_chunks(idx, |chunk| {
+        tracking_log_hashes::table
+            .filter(tracking_log_hashes::idx.eq_any(chunk))
+            .select((tracking_log_hashes::idx, tracking_log_hashes::hash))
+            .load::<(i64, String)>(conn)
+    })
 }
 
 /// Every stored hash below `end`, in index order (the verifier compares them all).

@@ -116,6 +116,16 @@ pub fn insert_adjustment(conn: &mut DbConn, a: &Adjustment) -> QueryResult<()> {
         .map(|_| ()))
 }
 
+/// The adjustments of these shipments (those measured), in one query per 500.
+pub fn adjustments_of(conn: &mut DbConn, shipment_ids: &[&str]) -> QueryResult<Vec<Adjustment>> {
+    super::in_chunks(shipment_ids, |chunk| {
+        weight_adjustments::table
+            .filter(weight_adjustments::shipment_id.eq_any(chunk))
+            .select(Adjustment::as_select())
+            .load(conn)
+    })
+}
+
 pub fn adjustment_of(conn: &mut DbConn, shipment_id: &str) -> QueryResult<Option<Adjustment>> {
     weight_adjustments::table
         .find(shipment_id)

@@ -60,7 +60,6 @@ pub fn clean<'a>(raw: &'a str, what: &str, max: usize) -> Result<Option<&'a str>
     Ok(Some(t))
 }
 
-/// An optional free-text field: blank (or only invisible characters) is `None`.
 /// `clean` for text written in several lines (a note in a text area): line breaks are kept,
 /// as `\n` whatever the browser sent; every other control character is refused.
 pub fn clean_lines(raw: &str, what: &str, max: usize) -> Result<Option<String>, String> {
@@ -80,6 +79,7 @@ pub fn clean_lines(raw: &str, what: &str, max: usize) -> Result<Option<String>, 
     }
 }
 
+/// An optional free-text field: blank (or only invisible characters) is `None`.
 pub fn optional_text(raw: Option<&str>, what: &str, max: usize) -> Result<Option<String>, String> {
     match raw {
         None => Ok(None),

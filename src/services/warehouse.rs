@@ -456,8 +456,11 @@ fn measure(
                 .max(before.chargeable_weight_g * s.tolerance_percent / 100);
             // A refund gives back at most what the shipment still holds (a rate card raised
             // since booking can make the difference larger than the freight paid).
-            let holds = crate::db::ledger::net_charged_for_shipment(c, &shipment.id)?.max(0);
-            let amount = (p.total - declared_price).max(-holds);
+            let mut amount = p.total - declared_price;
+            if amount < 0 {
+                let holds = crate::db::ledger::net_charged_for_shipment(c, &shipment.id)?;
+                amount = amount.max(-holds.max(0));
+            }
             if diff_g <= allowed || amount == 0 {
                 (p.total, 0, "within_tolerance", None)
             } else if amount > 0 {

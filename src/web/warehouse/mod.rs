@@ -104,13 +104,19 @@ async fn page(
     let recent = state
         .db(move |c| {
             let scans = crate::db::warehouse::recent_scans(c, &me, 20)?;
-            let mut out = Vec::with_capacity(scans.len());
-            for (sc, s) in scans {
-                let a = crate::db::warehouse::adjustment_of(c, &s.id)?;
-                let result = scan_result(&sc, a.as_ref());
-                out.push((sc, s, result));
-            }
-            Ok(out)
+            let ids: Vec<&str> = scans.iter().map(|(_, s)| s.id.as_str()).collect();
+            let adjustments: std::collections::HashMap<String, crate::db::warehouse::Adjustment> =
+                crate::db::warehouse::adjustments_of(c, &ids)?
+                    .into_iter()
+                    .map(|a| (a.shipment_id.clone(), a))
+                    .collect();
+            Ok(scans
+                .into_iter()
+                .map(|(sc, s)| {
+                    let result = scan_result(&sc, adjustments.get(&s.id));
+                    (sc, s, result)
+                })
+                .collect())
         })
         .await?;
     let status = if errors.is_empty() { 200 } else { 422 };
