@@ -768,12 +768,15 @@ async fn a_failed_pickup_keeps_the_reason_and_frees_the_parcels() {
             .iter()
             .any(|m| m.subject == "Pickup failed: Seller absent or closed")
     );
-    // The seller's page says why in words, not the stored code.
-    let page = app
-        .signed_in_existing("failing@example.com")
-        .await
-        .get_html(&format!("/pickups/{id}"))
-        .await;
+    // The seller's page says why in words, not the stored code, and the dashboard lists it.
+    let seller = app.signed_in_existing("failing@example.com").await;
+    assert!(
+        seller
+            .get_html("/seller")
+            .await
+            .contains("id=\"failed-pickups\" class=\"alert\">1 pickup failed or missed")
+    );
+    let page = seller.get_html(&format!("/pickups/{id}")).await;
     assert!(
         page.contains("id=\"failure\">Seller absent or closed: shop shut<"),
         "{page}"

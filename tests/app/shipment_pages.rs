@@ -343,6 +343,17 @@ async fn the_form_shows_each_error_next_to_its_field() {
         );
     }
     assert!(page.contains("value=\"Мария\""), "what was typed stays");
+    // The banner at the top links to the first error, which is on the page.
+    let first = page
+        .split("id=\"first-error\"")
+        .next()
+        .and_then(|h| h.rsplit("href=\"#").next())
+        .and_then(|h| h.split('"').next())
+        .unwrap_or_else(|| panic!("no link to the first error: {page}"));
+    assert!(
+        page.contains(&format!("id=\"{first}\"")),
+        "#{first} is not on the page"
+    );
 }
 
 #[actix_web::test]

@@ -1434,8 +1434,24 @@ async fn the_public_page_names_the_origin_in_latin_and_says_when_cancelled() {
         .await
         .unwrap();
     assert_eq!(json["origin"]["city"], "Shenzhen");
+    assert!(
+        !page.contains("id=\"late\""),
+        "booked today, on time: {page}"
+    );
 
+    // Booked 60 days ago and not delivered: past the channel's longest transit.
     let id = s["id"].as_str().unwrap();
+    {
+        use diesel::prelude::*;
+        use waybill::db::schema::shipments;
+        diesel::update(shipments::table.find(id))
+            .set(shipments::created_at.eq(waybill::db::now() - chrono::Duration::days(60)))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    let page = app.visitor().get_html(&format!("/track/{tn}")).await;
+    assert!(page.contains("id=\"late\">running late"), "{page}");
+
     let r = app
         .api_post(seller.key(), &format!("/shipments/{id}/cancel"), &json!({}))
         .await;

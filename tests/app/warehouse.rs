@@ -366,6 +366,11 @@ async fn a_parcel_over_the_channel_limits_is_held_and_can_be_sent_back() {
         !page.contains("id=\"print-label\""),
         "a held parcel is not labelled again"
     );
+    let dashboard = v.get_html("/seller").await;
+    assert!(
+        dashboard.contains("id=\"exceptions\" class=\"alert\">1 shipment held"),
+        "the dashboard lists it under Needs action: {dashboard}"
+    );
     let items = page
         .split("id=\"customs-items\"")
         .nth(1)
@@ -452,6 +457,10 @@ async fn a_disputed_charge_is_refunded_by_an_admin_once() {
     assert!(
         list.contains("calibrated scale.\nPhoto sent to support."),
         "both lines kept: {list}"
+    );
+    assert!(
+        list.contains("data-confirm=\"Send this decision to the seller?"),
+        "a decision asks first"
     );
     let r = admin
         .submit(
