@@ -296,7 +296,7 @@ pub fn count(conn: &mut DbConn, seller_id: &str, f: &Filter) -> QueryResult<i64>
 pub struct ActionCounts {
     /// Open shipments whose label was never printed.
     pub unprinted: i64,
-    /// Booked, not yet handed to a courier.
+    /// Booked or in a scheduled pickup: not yet handed to a courier.
     pub awaiting: i64,
     /// Held at the warehouse or stopped by an exception.
     pub exceptions: i64,
@@ -320,7 +320,7 @@ pub fn action_counts(conn: &mut DbConn, seller_id: &str) -> QueryResult<ActionCo
             .filter(shipments::status.eq_any(statuses))
             .count()
     };
-    let awaiting = of_seller(vec![Status::Booked.as_str()]).get_result(conn)?;
+    let awaiting = of_seller(with_the_seller().to_vec()).get_result(conn)?;
     let exceptions = of_seller(vec![Status::Exception.as_str()]).get_result(conn)?;
     let failed_pickups = pickups::table
         .filter(pickups::seller_id.eq(seller_id))

@@ -293,6 +293,16 @@ impl AddressInput {
 }
 
 impl Address {
+    /// The city as read abroad: its Latin version where the address has one (深圳 → Shenzhen),
+    /// else the city as written.
+    pub fn latin_city(&self) -> &str {
+        self.latin
+            .as_ref()
+            .map(|l| l.city.as_str())
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or(&self.city)
+    }
+
     /// The district and the street on one line, in the address's own order:
     /// `南山区 科技园南路 18号`, or `Friedrichstraße 12, Mitte`.
     pub fn street_line(&self) -> String {

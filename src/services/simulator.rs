@@ -93,7 +93,7 @@ pub fn requests(conn: &mut DbConn, limit: i64) -> anyhow::Result<(usize, Vec<(St
         };
         let sender: crate::domain::address::Address =
             serde_json::from_str(&s.sender).unwrap_or_default();
-        let origin = format!("{}, {}", sender.city, sender.country);
+        let origin = format!("{}, {}", sender.latin_city(), sender.country);
         let destination = format!("{}, {}", s.recipient_city, s.recipient_country);
         let mut events = plan(
             &s.tracking_number,

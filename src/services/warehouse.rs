@@ -567,13 +567,21 @@ fn settle_money(
     Ok(())
 }
 
-/// A shipment's measurement and adjustment, for its seller.
+/// A shipment's measurement and adjustment, for its seller, with `due` as what is still owed
+/// now (the record keeps what was due when measured; later credits settle it).
 pub fn adjustment_for_seller(
     conn: &mut DbConn,
     seller_id: &str,
     shipment_id: &str,
 ) -> Result<Option<Adjustment>, AppError> {
-    Ok(store::adjustment_of(conn, shipment_id)?.filter(|a| a.seller_id == seller_id))
+    let Some(mut a) = store::adjustment_of(conn, shipment_id)?.filter(|a| a.seller_id == seller_id)
+    else {
+        return Ok(None);
+    };
+    if a.due > 0 {
+        a.due = store::open_due_of(conn, shipment_id)?.map_or(0, |d| d.outstanding);
+    }
+    Ok(Some(a))
 }
 
 /// Whether the seller may still dispute this adjustment, and if not, why.

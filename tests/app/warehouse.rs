@@ -301,6 +301,38 @@ async fn an_adjustment_the_balance_cannot_cover_is_due_and_blocks_booking_until_
         dashboard.contains("id=\"amount-due\""),
         "the dashboard says so"
     );
+    // The shipment says what is still due; the operator's list what the scan charged and left.
+    let id = s["id"].as_str().unwrap();
+    let shipment = |app: &TestApp| {
+        let (app, key) = (app.address.clone(), seller.key().to_string());
+        async move {
+            reqwest::Client::new()
+                .get(format!("{app}/api/v1/shipments/{id}"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        shipment(&app).await["weight_adjustment"]["amount_due"]["amount"],
+        left
+    );
+    let scans = app
+        .signed_in_existing("dock4@example.com")
+        .await
+        .get_html("/warehouse")
+        .await;
+    assert!(
+        scans.contains(&format!(
+            "<td class=\"scan-result\">{} due (wallet empty)</td>",
+            cny(owed)
+        )),
+        "{scans}"
+    );
 
     // A top-up that covers the rest: the due is settled first, then booking works.
     app.post(&seller.id, Kind::TopUp, 100_000, "plenty")
@@ -308,6 +340,17 @@ async fn an_adjustment_the_balance_cannot_cover_is_due_and_blocks_booking_until_
     assert_eq!(app.balance(&seller.id), 100_000 - left);
     let w = wallet(&app, seller.key()).await;
     assert_eq!(w["amount_due"]["amount"], 0);
+    assert_eq!(
+        shipment(&app).await["weight_adjustment"]["amount_due"]["amount"],
+        0,
+        "settled: nothing due on the shipment either"
+    );
+    let page = app
+        .signed_in_existing(&seller.email)
+        .await
+        .get_html(&format!("/shipments/{id}"))
+        .await;
+    assert!(!page.contains("of it is due"), "{page}");
     let settlements: Vec<&Value> = w["entries"]
         .as_array()
         .unwrap()

@@ -233,15 +233,8 @@ pub fn complete(
                 "Nothing is scanned: scan the parcels you take, or fail the pickup with a reason.",
             ));
         }
-        // The public timeline is read abroad: the city in Latin letters where there are some.
-        let city = v
-            .address
-            .latin
-            .as_ref()
-            .map(|l| l.city.as_str())
-            .filter(|c| !c.trim().is_empty())
-            .unwrap_or(&v.address.city);
-        let location = format!("{city}, {}", v.address.country);
+        // The public timeline is read abroad.
+        let location = format!("{}, {}", v.address.latin_city(), v.address.country);
         let (mut collected, mut left) = (0, 0);
         for (item, sh) in &v.items {
             let taken = item.scanned_at.is_some()

@@ -74,6 +74,8 @@ fn scan_result(sc: &Scan, a: Option<&crate::db::warehouse::Adjustment>) -> Strin
             .unwrap_or_else(|_| m.to_string())
     };
     match a.outcome.as_str() {
+        "charged" if a.due > 0 && a.charged == 0 => format!("{} due (wallet empty)", money(a.due)),
+        "charged" if a.due > 0 => format!("Charged {}, {} due", money(a.charged), money(a.due)),
         "charged" => format!("Charged {}", money(a.amount)),
         "refunded" => format!("Refunded {}", money(-a.amount)),
         "held" => format!(
