@@ -409,6 +409,11 @@ async fn a_parcel_over_the_channel_limits_is_held_and_can_be_sent_back() {
         !page.contains("id=\"print-label\""),
         "a held parcel is not labelled again"
     );
+    let measured = page.split("id=\"measured-row\"").nth(1).unwrap();
+    assert!(
+        measured[..measured.find("</tr>").unwrap()].contains("not carried on this channel"),
+        "no price for a parcel the channel cannot take"
+    );
     let dashboard = v.get_html("/seller").await;
     assert!(
         dashboard.contains("id=\"exceptions\" class=\"alert\">1 shipment held"),
