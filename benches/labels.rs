@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
     let labels: Vec<Label> = (0..1_000)
         .map(|n| {
             shipment(n, &postal).map(|s| {
-                Label::of(
+                waybill::services::printing::label_of(
                     &s,
                     "China Post",
                     "Registered Air Mail",

@@ -76,7 +76,7 @@ async fn run(backend: &str, url: &str, n: usize, concurrency: usize) -> anyhow::
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let config = waybill::config::Config::from_sources(None, &env)?;
+    let config = waybill::config::from_sources(None, &env)?;
     let pool = db::connect(&config.database_url, 16)?;
     db::migrate(&mut *pool.get()?)?;
     for chunk in (0..n).collect::<Vec<_>>().chunks(500) {

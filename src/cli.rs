@@ -153,7 +153,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Serve { .. });
     telemetry::init(if quiet { "warn" } else { "info" });
-    let result = Config::load().and_then(|config| run(cli.command, config));
+    let result = crate::config::load().and_then(|config| run(cli.command, config));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

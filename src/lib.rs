@@ -1,16 +1,14 @@
-//! Waybill: online delivery for a cross-border marketplace.
+//! Waybill: online delivery for a cross-border marketplace. The binary's own part — the
+//! command line, reading the configuration and assembling the server — over the crates
+//! under `crates/`, which it re-exports for the integration tests and benches.
 
 pub mod cli;
 pub mod config;
-pub mod db;
-pub mod domain;
-pub mod error;
-pub mod jobs;
-pub mod labels;
-pub mod mail;
-pub mod security;
-pub mod services;
 pub mod startup;
 pub mod telemetry;
-pub mod web;
-pub mod webhooks;
+
+pub use waybill_app::{error, jobs, mail, security, services, webhooks};
+pub use waybill_db as db;
+pub use waybill_domain as domain;
+pub use waybill_labels as labels;
+pub use waybill_web as web;

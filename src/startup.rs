@@ -182,23 +182,10 @@ fn session_secret(config: &Config) -> anyhow::Result<String> {
         _ => {
             let s = crate::security::random_token(32)?;
             std::fs::create_dir_all(&config.data_dir)?;
-            write_private(&path, &s)?;
+            waybill_app::security::write_private(&path, &s)?;
             tracing::info!(path = %path.display(), "generated a session key");
             s
         }
     };
     Ok(secret)
-}
-
-pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
-    Ok(())
 }

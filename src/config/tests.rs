@@ -11,7 +11,7 @@ fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 
 #[test]
 fn defaults() {
-    let c = Config::from_sources(None, &env(&[])).unwrap();
+    let c = from_sources(None, &env(&[])).unwrap();
     assert_eq!(c.bind, "127.0.0.1:8080");
     assert_eq!(
         c.database_url,
@@ -46,35 +46,32 @@ fn every_key_is_read() {
         _ => "7",
     };
     for (key, var) in KEYS {
-        let c = Config::from_sources(None, &env(&[(var, sample(key))]));
+        let c = from_sources(None, &env(&[(var, sample(key))]));
         assert!(c.is_ok(), "{key}: {:?}", c.err());
         let toml = format!("{key} = \"{}\"", sample(key));
-        assert!(
-            Config::from_sources(Some(&toml), &env(&[])).is_ok(),
-            "{key}"
-        );
+        assert!(from_sources(Some(&toml), &env(&[])).is_ok(), "{key}");
     }
 }
 
 #[test]
 fn env_beats_file_beats_default() {
     let toml = "bind = \"0.0.0.0:9000\"\ncurrency = \"USD\"\n";
-    let c = Config::from_sources(Some(toml), &env(&[("WAYBILL_CURRENCY", "EUR")])).unwrap();
+    let c = from_sources(Some(toml), &env(&[("WAYBILL_CURRENCY", "EUR")])).unwrap();
     assert_eq!(c.bind, "0.0.0.0:9000");
     assert_eq!(c.currency.code(), "EUR");
 }
 
 #[test]
 fn unknown_file_keys_and_bad_values_are_errors() {
-    assert!(Config::from_sources(Some("bnid = \"x\""), &env(&[])).is_err());
-    assert!(Config::from_sources(None, &env(&[("DATABASE_URL", "mysql://x/y")])).is_err());
-    assert!(Config::from_sources(None, &env(&[("WAYBILL_CURRENCY", "yuan")])).is_err());
-    assert!(Config::from_sources(None, &env(&[("WAYBILL_MAIL_URL", "http://x")])).is_err());
+    assert!(from_sources(Some("bnid = \"x\""), &env(&[])).is_err());
+    assert!(from_sources(None, &env(&[("DATABASE_URL", "mysql://x/y")])).is_err());
+    assert!(from_sources(None, &env(&[("WAYBILL_CURRENCY", "yuan")])).is_err());
+    assert!(from_sources(None, &env(&[("WAYBILL_MAIL_URL", "http://x")])).is_err());
     for bad in ["0", "-5", "1.5", "ten", "999999999"] {
         let e = env(&[("WAYBILL_SESSION_IDLE_MINUTES", bad)]);
-        assert!(Config::from_sources(None, &e).is_err(), "{bad}");
+        assert!(from_sources(None, &e).is_err(), "{bad}");
     }
-    let c = Config::from_sources(None, &env(&[("WAYBILL_SESSION_MAX_HOURS", "8")])).unwrap();
+    let c = from_sources(None, &env(&[("WAYBILL_SESSION_MAX_HOURS", "8")])).unwrap();
     assert_eq!(c.session_max, Duration::from_secs(8 * 3_600));
     for (var, bad) in [
         ("WAYBILL_MAIL_CONCURRENCY", "0"),
@@ -83,7 +80,7 @@ fn unknown_file_keys_and_bad_values_are_errors() {
         ("WAYBILL_SQLITE_WAL_LIMIT_MB", "1.5"),
     ] {
         assert!(
-            Config::from_sources(None, &env(&[(var, bad)])).is_err(),
+            from_sources(None, &env(&[(var, bad)])).is_err(),
             "{var}={bad}"
         );
     }
@@ -91,10 +88,10 @@ fn unknown_file_keys_and_bad_values_are_errors() {
 
 #[test]
 fn production_requires_a_session_key() {
-    let e = Config::from_sources(None, &env(&[("WAYBILL_MODE", "production")])).unwrap_err();
+    let e = from_sources(None, &env(&[("WAYBILL_MODE", "production")])).unwrap_err();
     assert!(e.to_string().contains("WAYBILL_SESSION_KEY"));
     let key = "k".repeat(40);
-    let c = Config::from_sources(
+    let c = from_sources(
         None,
         &env(&[
             ("WAYBILL_MODE", "production"),
@@ -110,7 +107,7 @@ fn production_requires_a_session_key() {
 
 #[test]
 fn secrets_do_not_leak_into_debug() {
-    let c = Config::from_sources(
+    let c = from_sources(
         None,
         &env(&[
             (

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use waybill::config::Config;
 use waybill::domain::Role;
 use waybill::startup::Application;
 use waybill::web::AppState;
@@ -127,7 +126,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     for (k, v) in opts.env {
         env.insert(k.into(), v.into());
     }
-    let config = Config::from_sources(None, &env).unwrap();
+    let config = waybill::config::from_sources(None, &env).unwrap();
     let app = Application::build(config).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
