@@ -270,7 +270,7 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
             seller_id: seller.id.clone(),
             filename: "bench.csv".into(),
             csv: csv.clone(),
-            status: "running".into(),
+            status: waybill::domain::import::ImportStatus::Running,
             total_rows: 1_000,
             valid_rows: 1_000,
             booked: 0,

@@ -214,7 +214,9 @@ async fn mail_goes_out_over_several_connections_at_once() {
     let sent = queue_mails(&app, 12);
     let outbox = eventually(20, "every mail to be marked sent", || {
         let all = app.outbox();
-        all.iter().all(|m| m.status == "sent").then_some(all)
+        all.iter()
+            .all(|m| m.status.as_str() == "sent")
+            .then_some(all)
     })
     .await;
     assert_eq!(sink.recipients(), sent, "each mail arrives once");
@@ -245,7 +247,7 @@ async fn two_servers_on_one_database_send_each_mail_once() {
     second.state.mail.wake();
     let outbox = eventually(30, "every mail to be marked sent", || {
         let all = first.outbox();
-        (all.len() == 60 && all.iter().all(|m| m.status == "sent")).then_some(all)
+        (all.len() == 60 && all.iter().all(|m| m.status.as_str() == "sent")).then_some(all)
     })
     .await;
     assert_eq!(sink.recipients(), sent, "each mail arrives once");

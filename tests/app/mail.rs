@@ -32,7 +32,9 @@ async fn mail_goes_out_through_smtp() {
     assert!(msg.contains("text/html"));
     reset_token_in(&msg);
     let sent = eventually(5, "the outbox row to be marked sent", || {
-        app.outbox().into_iter().find(|m| m.status == "sent")
+        app.outbox()
+            .into_iter()
+            .find(|m| m.status.as_str() == "sent")
     })
     .await;
     assert_eq!(sent.attempts, 1);
@@ -53,7 +55,8 @@ async fn mail_queued_while_the_server_is_down_goes_out_once_it_is_up() {
     })
     .await;
     assert_eq!(
-        failed.status, "pending",
+        failed.status.as_str(),
+        "pending",
         "a failure is retried, not dropped"
     );
     assert!(failed.last_error.is_some());
@@ -65,10 +68,12 @@ async fn mail_queued_while_the_server_is_down_goes_out_once_it_is_up() {
     .await;
     // The worker records the outcome just after the server has taken the message.
     let mail = eventually(5, "the outbox row to be marked sent", || {
-        app.outbox().pop().filter(|m| m.status != "pending")
+        app.outbox()
+            .pop()
+            .filter(|m| m.status.as_str() != "pending")
     })
     .await;
-    assert_eq!(mail.status, "sent");
+    assert_eq!(mail.status.as_str(), "sent");
     assert!(mail.attempts >= 2);
     assert!(sink.messages.lock().unwrap()[0].contains("To: patient@example.com"));
 }

@@ -103,7 +103,7 @@ async fn a_declined_payment_credits_nothing() {
     let intent = waybill::db::ledger::find_intent(&mut app.conn(), &intent_of(&checkout))
         .unwrap()
         .unwrap();
-    assert_eq!(intent.status, "declined");
+    assert_eq!(intent.status.as_str(), "declined");
 }
 
 async fn post_notify(app: &TestApp, ts: &str, sig: &str, body: &str) -> reqwest::Response {
@@ -207,7 +207,8 @@ async fn forged_or_tampered_callbacks_are_refused() {
         waybill::db::ledger::find_intent(&mut app.conn(), &intent)
             .unwrap()
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "pending"
     );
 }
@@ -277,7 +278,8 @@ async fn abandoned_top_ups_expire_and_their_link_stops_working() {
         waybill::db::ledger::find_intent(&mut app.conn(), &intent_id)
             .unwrap()
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "expired"
     );
     assert_eq!(app.balance(&id), 0);

@@ -481,7 +481,7 @@ async fn concurrent_workers_never_claim_the_same_delivery() {
                     webhook_id: format!("msg_race_{i}"),
                     event_type: "webhook.test".into(),
                     payload: "{}".into(),
-                    status: "pending".into(),
+                    status: waybill::domain::delivery::DeliveryStatus::Pending,
                     attempts: 0,
                     // Due only for the racers below, who look a day ahead.
                     next_attempt_at: far,

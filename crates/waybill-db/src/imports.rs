@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use waybill_domain::import::ImportStatus;
 
 use super::DbConn;
 use super::schema::imports;
@@ -13,7 +14,8 @@ pub struct Import {
     pub seller_id: String,
     pub filename: String,
     pub csv: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: ImportStatus,
     pub total_rows: i32,
     pub valid_rows: i32,
     pub booked: i32,
@@ -25,7 +27,7 @@ pub struct Import {
 
 pub fn insert(conn: &mut DbConn, i: &Import) -> QueryResult<()> {
     diesel::insert_into(imports::table)
-        .values(i)
+        .values(i.clone())
         .execute(conn)
         .map(|_| ())
 }
@@ -45,10 +47,10 @@ pub fn start(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool> 
         imports::table
             .filter(imports::seller_id.eq(seller_id))
             .filter(imports::id.eq(id))
-            .filter(imports::status.eq("previewed")),
+            .filter(imports::status.eq(ImportStatus::Previewed.as_str())),
     )
     .set((
-        imports::status.eq("running"),
+        imports::status.eq(ImportStatus::Running.as_str()),
         imports::updated_at.eq(super::now()),
     ))
     .execute(conn)?;
@@ -59,7 +61,7 @@ pub fn start(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool> 
 /// each is claimed by moving its `updated_at` to now, so of several servers one resumes it.
 pub fn claim_stalled(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<Vec<Import>> {
     let stalled: Vec<Import> = imports::table
-        .filter(imports::status.eq("running"))
+        .filter(imports::status.eq(ImportStatus::Running.as_str()))
         .filter(imports::updated_at.lt(before))
         .select(Import::as_select())
         .load(conn)?;
@@ -68,7 +70,7 @@ pub fn claim_stalled(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<Ve
         let n = diesel::update(
             imports::table
                 .filter(imports::id.eq(&i.id))
-                .filter(imports::status.eq("running"))
+                .filter(imports::status.eq(ImportStatus::Running.as_str()))
                 .filter(imports::updated_at.eq(i.updated_at)),
         )
         .set(imports::updated_at.eq(super::now()))
@@ -100,7 +102,7 @@ pub fn finish(
 ) -> QueryResult<()> {
     diesel::update(imports::table.find(id))
         .set((
-            imports::status.eq("done"),
+            imports::status.eq(ImportStatus::Done.as_str()),
             imports::booked.eq(booked),
             imports::failed.eq(failed),
             imports::results.eq(Some(results)),

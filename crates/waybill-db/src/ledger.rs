@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use waybill_domain::payment::IntentStatus;
 
 use super::DbConn;
 use super::schema::{ledger_entries, ledger_transactions, payment_intents, shipments, wallets};
@@ -303,7 +304,8 @@ pub struct PaymentIntent {
     pub provider: String,
     pub amount: i64,
     pub currency: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: IntentStatus,
     pub provider_ref: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
@@ -312,7 +314,7 @@ pub struct PaymentIntent {
 
 pub fn insert_intent(conn: &mut DbConn, i: &PaymentIntent) -> QueryResult<()> {
     diesel::insert_into(payment_intents::table)
-        .values(i)
+        .values(i.clone())
         .execute(conn)
         .map(|_| ())
 }
@@ -342,17 +344,17 @@ pub fn recent_intents(
 pub fn transition_intent(
     conn: &mut DbConn,
     id: &str,
-    from: &[&str],
-    to: &str,
+    from: &[IntentStatus],
+    to: IntentStatus,
     provider_ref: Option<&str>,
 ) -> QueryResult<bool> {
     let n = diesel::update(
         payment_intents::table
             .filter(payment_intents::id.eq(id))
-            .filter(payment_intents::status.eq_any(from)),
+            .filter(payment_intents::status.eq_any(from.iter().map(|s| s.as_str()))),
     )
     .set((
-        payment_intents::status.eq(to),
+        payment_intents::status.eq(to.as_str()),
         payment_intents::completed_at.eq(Some(super::now())),
         payment_intents::provider_ref.eq(provider_ref),
     ))
@@ -364,10 +366,10 @@ pub fn transition_intent(
 pub fn expire_intents(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
         payment_intents::table
-            .filter(payment_intents::status.eq("pending"))
+            .filter(payment_intents::status.eq(IntentStatus::Pending.as_str()))
             .filter(payment_intents::expires_at.lt(now)),
     )
-    .set(payment_intents::status.eq("expired"))
+    .set(payment_intents::status.eq(IntentStatus::Expired.as_str()))
     .execute(conn)
 }
 

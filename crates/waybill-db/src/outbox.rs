@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use waybill_domain::delivery::MailStatus;
 
 use super::DbConn;
 use super::schema::outbox;
@@ -16,7 +17,8 @@ pub struct OutboxMail {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: MailStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
@@ -25,7 +27,7 @@ pub struct OutboxMail {
     pub sent_at: Option<NaiveDateTime>,
 }
 
-#[derive(Insertable)]
+#[derive(Insertable, Clone)]
 #[diesel(table_name = outbox)]
 pub struct NewMail<'a> {
     pub id: &'a str,
@@ -34,7 +36,8 @@ pub struct NewMail<'a> {
     pub subject: &'a str,
     pub body_text: &'a str,
     pub body_html: &'a str,
-    pub status: &'a str,
+    #[diesel(serialize_as = String)]
+    pub status: MailStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -42,7 +45,7 @@ pub struct NewMail<'a> {
 
 pub fn insert(conn: &mut DbConn, new: &NewMail) -> QueryResult<()> {
     per_backend!(conn, |c| diesel::insert_into(outbox::table)
-        .values(new)
+        .values(new.clone())
         .execute(c)
         .map(|_| ()))
 }
@@ -50,7 +53,7 @@ pub fn insert(conn: &mut DbConn, new: &NewMail) -> QueryResult<()> {
 /// Ids of pending mail that is due and not held by another worker.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
     outbox::table
-        .filter(outbox::status.eq("pending"))
+        .filter(outbox::status.eq(MailStatus::Pending.as_str()))
         .filter(outbox::next_attempt_at.le(now))
         .filter(
             outbox::locked_until
@@ -73,7 +76,7 @@ pub fn claim(
     let n = diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::status.eq("pending"))
+            .filter(outbox::status.eq(MailStatus::Pending.as_str()))
             .filter(
                 outbox::locked_until
                     .is_null()
@@ -95,7 +98,7 @@ pub fn claim(
 pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq("sent"),
+            outbox::status.eq(MailStatus::Sent.as_str()),
             outbox::sent_at.eq(now),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -112,10 +115,14 @@ pub fn mark_failed(
     error: &str,
     next: Option<NaiveDateTime>,
 ) -> QueryResult<()> {
-    let status = if next.is_some() { "pending" } else { "dead" };
+    let status = if next.is_some() {
+        MailStatus::Pending
+    } else {
+        MailStatus::Dead
+    };
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq(status),
+            outbox::status.eq(status.as_str()),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::next_attempt_at.eq(next.unwrap_or_else(super::now)),
             outbox::locked_until.eq(None::<NaiveDateTime>),

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use waybill_domain::weighing::{AdjustmentOutcome, DisputeStatus};
 
 use super::DbConn;
 use super::schema::{amounts_due, shipments, warehouse_scans, weight_adjustments};
@@ -47,17 +48,30 @@ pub struct Adjustment {
     pub charged: i64,
     pub due: i64,
     pub currency: String,
-    /// `within_tolerance`, `charged`, `refunded` or `held`.
-    pub outcome: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub outcome: AdjustmentOutcome,
     pub held_reason: Option<String>,
     pub created_at: NaiveDateTime,
-    /// `open`, `refunded` or `upheld`; `None` when never disputed.
+    /// A `DisputeStatus` (read through `dispute()`); `None` when never disputed.
     pub dispute_status: Option<String>,
     pub dispute_note: Option<String>,
     pub disputed_at: Option<NaiveDateTime>,
     pub resolution_note: Option<String>,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<NaiveDateTime>,
+}
+
+impl Adjustment {
+    /// Where the seller's dispute stands; `None` when never disputed. A stored word that names
+    /// no status reads as open, so the dispute is not lost from the admin's list.
+    pub fn dispute(&self) -> Option<DisputeStatus> {
+        self.dispute_status.as_deref().map(|s| {
+            DisputeStatus::parse(s).unwrap_or_else(|| {
+                tracing::error!(shipment = %self.shipment_id, status = s, "unknown dispute status");
+                DisputeStatus::Open
+            })
+        })
+    }
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -111,7 +125,7 @@ pub fn recent_scans(
 
 pub fn insert_adjustment(conn: &mut DbConn, a: &Adjustment) -> QueryResult<()> {
     per_backend!(conn, |c| diesel::insert_into(weight_adjustments::table)
-        .values(a)
+        .values(a.clone())
         .execute(c)
         .map(|_| ()))
 }
@@ -147,7 +161,7 @@ pub fn open_dispute(
             .filter(weight_adjustments::dispute_status.is_null()),
     )
     .set((
-        weight_adjustments::dispute_status.eq("open"),
+        weight_adjustments::dispute_status.eq(DisputeStatus::Open.as_str()),
         weight_adjustments::dispute_note.eq(note),
         weight_adjustments::disputed_at.eq(now),
     ))
@@ -159,7 +173,7 @@ pub fn open_dispute(
 pub fn resolve_dispute(
     conn: &mut DbConn,
     shipment_id: &str,
-    status: &str,
+    status: DisputeStatus,
     note: &str,
     admin_id: &str,
     now: NaiveDateTime,
@@ -167,10 +181,10 @@ pub fn resolve_dispute(
     let n = diesel::update(
         weight_adjustments::table
             .find(shipment_id)
-            .filter(weight_adjustments::dispute_status.eq("open")),
+            .filter(weight_adjustments::dispute_status.eq(DisputeStatus::Open.as_str())),
     )
     .set((
-        weight_adjustments::dispute_status.eq(status),
+        weight_adjustments::dispute_status.eq(status.as_str()),
         weight_adjustments::resolution_note.eq(note),
         weight_adjustments::resolved_by.eq(admin_id),
         weight_adjustments::resolved_at.eq(now),
@@ -183,7 +197,7 @@ pub fn resolve_dispute(
 pub fn open_disputes(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(Adjustment, Shipment)>> {
     weight_adjustments::table
         .inner_join(shipments::table)
-        .filter(weight_adjustments::dispute_status.eq("open"))
+        .filter(weight_adjustments::dispute_status.eq(DisputeStatus::Open.as_str()))
         .order(weight_adjustments::disputed_at.asc())
         .limit(limit)
         .select((Adjustment::as_select(), Shipment::as_select()))

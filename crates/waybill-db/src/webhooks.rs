@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use waybill_domain::delivery::{DeliveryStatus, EndpointStatus};
 
 use super::DbConn;
 use super::schema::{webhook_attempts, webhook_deliveries, webhook_endpoints};
@@ -18,7 +19,8 @@ pub struct Endpoint {
     pub secret: Vec<u8>,
     pub previous_secret: Option<Vec<u8>>,
     pub previous_secret_expires_at: Option<NaiveDateTime>,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: EndpointStatus,
     pub disabled_reason: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -57,7 +59,8 @@ pub struct Delivery {
     pub webhook_id: String,
     pub event_type: String,
     pub payload: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub last_status_code: Option<i32>,
@@ -87,7 +90,7 @@ pub struct LogLine {
     pub attempt: Attempt,
     pub webhook_id: String,
     pub event_type: String,
-    pub delivery_status: String,
+    pub delivery_status: DeliveryStatus,
 }
 
 pub fn insert_endpoint(conn: &mut DbConn, e: &Endpoint) -> QueryResult<()> {
@@ -125,7 +128,7 @@ pub fn find_endpoint(
 pub fn active_endpoints(conn: &mut DbConn, seller_id: &str) -> QueryResult<Vec<Endpoint>> {
     webhook_endpoints::table
         .filter(webhook_endpoints::seller_id.eq(seller_id))
-        .filter(webhook_endpoints::status.eq("active"))
+        .filter(webhook_endpoints::status.eq(EndpointStatus::Active.as_str()))
         .select(Endpoint::as_select())
         .load(conn)
 }
@@ -176,17 +179,17 @@ pub fn rotate_secret(
 pub fn disable_endpoint(conn: &mut DbConn, id: &str, reason: &str) -> QueryResult<()> {
     diesel::update(webhook_endpoints::table.find(id))
         .set((
-            webhook_endpoints::status.eq("disabled"),
+            webhook_endpoints::status.eq(EndpointStatus::Disabled.as_str()),
             webhook_endpoints::disabled_reason.eq(reason),
         ))
         .execute(conn)?;
     diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::endpoint_id.eq(id))
-            .filter(webhook_deliveries::status.eq("pending")),
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
     )
     .set((
-        webhook_deliveries::status.eq("failed"),
+        webhook_deliveries::status.eq(DeliveryStatus::Failed.as_str()),
         webhook_deliveries::last_error.eq("endpoint disabled"),
         webhook_deliveries::claimed_by.eq(None::<String>),
         webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
@@ -214,7 +217,7 @@ pub fn claim_due(
     limit: i64,
 ) -> QueryResult<Vec<Delivery>> {
     let due = webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
         .filter(webhook_deliveries::next_attempt_at.le(now))
         .filter(
             webhook_deliveries::claimed_until
@@ -234,7 +237,7 @@ pub fn claim_due(
     diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::id.eq_any(&ids))
-            .filter(webhook_deliveries::status.eq("pending"))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
             .filter(
                 webhook_deliveries::claimed_until
                     .is_null()
@@ -257,7 +260,7 @@ pub fn claim_due(
 /// When the next pending delivery falls due (for the worker's sleep).
 pub fn next_due(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
     webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
         .select(diesel::dsl::min(webhook_deliveries::next_attempt_at))
         .get_result(conn)
 }
@@ -265,8 +268,8 @@ pub fn next_due(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
 /// What one attempt came to, as the worker records it.
 pub struct Outcome<'a> {
     pub attempt: &'a Attempt,
-    /// `delivered`, `pending` (retry at `next_attempt_at`) or `failed` (given up).
-    pub status: &'a str,
+    /// Delivered, pending (retry at `next_attempt_at`) or failed (given up).
+    pub status: DeliveryStatus,
     pub next_attempt_at: NaiveDateTime,
 }
 
@@ -278,16 +281,17 @@ pub fn record_attempt(conn: &mut DbConn, me: &str, o: &Outcome) -> QueryResult<b
         webhook_deliveries::table
             .filter(webhook_deliveries::id.eq(&a.delivery_id))
             .filter(webhook_deliveries::claimed_by.eq(me))
-            .filter(webhook_deliveries::status.eq("pending")),
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
     )
     .set((
-        webhook_deliveries::status.eq(o.status),
+        webhook_deliveries::status.eq(o.status.as_str()),
         webhook_deliveries::attempts.eq(a.attempt),
         webhook_deliveries::next_attempt_at.eq(o.next_attempt_at),
         webhook_deliveries::last_status_code.eq(a.status_code),
         webhook_deliveries::last_duration_ms.eq(a.duration_ms),
         webhook_deliveries::last_error.eq(&a.error),
-        webhook_deliveries::delivered_at.eq((o.status == "delivered").then_some(a.attempted_at)),
+        webhook_deliveries::delivered_at
+            .eq((o.status == DeliveryStatus::Delivered).then_some(a.attempted_at)),
         webhook_deliveries::claimed_by.eq(None::<String>),
         webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
     ))
@@ -309,7 +313,7 @@ pub fn abandon(conn: &mut DbConn, me: &str, id: &str, reason: &str) -> QueryResu
             .filter(webhook_deliveries::claimed_by.eq(me)),
     )
     .set((
-        webhook_deliveries::status.eq("failed"),
+        webhook_deliveries::status.eq(DeliveryStatus::Failed.as_str()),
         webhook_deliveries::last_error.eq(reason),
         webhook_deliveries::claimed_by.eq(None::<String>),
         webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
@@ -360,17 +364,19 @@ pub fn log_for_seller(conn: &mut DbConn, seller_id: &str, limit: i64) -> QueryRe
             webhook_deliveries::status,
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(
-            |(attempt, webhook_id, event_type, delivery_status)| LogLine {
-                attempt,
-                webhook_id,
-                event_type,
-                delivery_status,
+            |(attempt, webhook_id, event_type, delivery_status): (_, _, _, String)| {
+                Ok(LogLine {
+                    attempt,
+                    webhook_id,
+                    event_type,
+                    delivery_status: DeliveryStatus::try_from(delivery_status)
+                        .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?,
+                })
             },
         )
-        .collect())
+        .collect()
 }
 
 /// The endpoint a delivery goes to.

@@ -3,13 +3,18 @@
 pub mod address;
 pub mod carrier_events;
 pub mod channel;
+pub mod closed_set;
 pub mod country;
 pub mod customs;
 pub mod decimal;
+pub mod delivery;
 mod email;
+pub mod import;
 mod money;
+pub mod notice;
 mod parcel;
 mod password;
+pub mod payment;
 mod phone;
 pub mod pickup;
 pub mod rates;
@@ -21,6 +26,7 @@ pub mod timezone;
 pub mod tracking_flags;
 pub mod tracking_log;
 pub mod tracking_number;
+pub mod weighing;
 
 pub use country::CountryCode;
 pub use email::EmailAddress;

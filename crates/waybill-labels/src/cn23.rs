@@ -3,7 +3,7 @@
 //! its neighbour, whatever the script or length.
 
 use super::Label;
-use super::pdf::{Pen, black, fit_size, text_width, wrap};
+use crate::pen::{Pen, black, fit_size, text_width, wrap};
 use waybill_domain::{Currency, Money};
 
 /// Columns of the address block (x, width), in millimetres.

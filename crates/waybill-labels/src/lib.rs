@@ -5,6 +5,7 @@
 mod cn23;
 mod manifest;
 mod pdf;
+mod pen;
 mod zpl;
 
 use serde::Serialize;

@@ -1,9 +1,9 @@
 //! The pickup handover sheet (manifest): A4 pages listing every parcel with its Code 128,
 //! the count, the total declared weight and signature lines for seller and courier.
 
-use printpdf::{Color, Greyscale, Mm, Op, PdfDocument, PdfPage, PdfSaveOptions};
+use printpdf::{Mm, PdfDocument, PdfPage, PdfSaveOptions};
 
-use super::pdf::{FontIds, Pen, fonts, module_for};
+use crate::pen::{FontIds, Pen, black, fonts, module_for};
 use waybill_domain::format_weight;
 
 /// Everything printed on a handover sheet, already formatted.
@@ -31,15 +31,6 @@ const ROW_H: f32 = 24.0;
 /// Parcel rows on the first page (below the header) and on the following ones.
 const FIRST_ROWS: usize = 8;
 const MORE_ROWS: usize = 10;
-
-fn black(pen: &mut Pen) {
-    pen.ops.push(Op::SetFillColor {
-        col: Color::Greyscale(Greyscale {
-            percent: 0.0,
-            icc_profile: None,
-        }),
-    });
-}
 
 fn header(pen: &mut Pen, m: &Manifest, top: f32) -> f32 {
     pen.text(15.0, top, 16.0, "PICKUP HANDOVER SHEET");

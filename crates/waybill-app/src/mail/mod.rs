@@ -14,6 +14,7 @@ use crate::config::{Config, MailUrl};
 use waybill_db::outbox::NewMail;
 pub use waybill_db::outbox::OutboxMail;
 use waybill_db::{self as db, DbConn};
+use waybill_domain::delivery::MailStatus;
 
 /// Stands for `WAYBILL_BASE_URL` in a queued mail; the sender puts the configured one in.
 /// Lets a service that has no configuration at hand (a status change deep in tracking) link
@@ -81,7 +82,7 @@ impl Rendered {
                 subject: &self.subject,
                 body_text: &self.text,
                 body_html: &self.html,
-                status: "pending",
+                status: MailStatus::Pending,
                 attempts: 0,
                 next_attempt_at: now,
                 created_at: now,

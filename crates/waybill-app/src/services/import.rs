@@ -17,6 +17,7 @@ use waybill_db::users::User;
 use waybill_db::{self as db, DbConn, Pool};
 use waybill_domain::address::AddressInput;
 use waybill_domain::customs::{CustomsInput, CustomsItemInput, MAX_ITEMS};
+use waybill_domain::import::ImportStatus;
 use waybill_domain::{Money, ParcelInput};
 
 pub const MAX_ROWS: usize = 5_000;
@@ -576,7 +577,7 @@ pub fn preview(
         seller_id: seller_id.to_string(),
         filename,
         csv,
-        status: "previewed".into(),
+        status: ImportStatus::Previewed,
         total_rows: rows.len() as i32,
         valid_rows: rows.iter().filter(|r| r.bookable()).count() as i32,
         booked: 0,
@@ -593,7 +594,7 @@ pub fn preview(
 pub fn show(conn: &mut DbConn, seller_id: &str, id: &str) -> Result<(Import, Vec<Row>), AppError> {
     let import = db::imports::find(conn, seller_id, id)?.ok_or(AppError::NotFound)?;
     let mut rows = Vec::new();
-    if import.status == "previewed" {
+    if import.status == ImportStatus::Previewed {
         rows = parse(import.csv.as_bytes()).map_err(AppError::BadRequest)?;
         check(conn, seller_id, &mut rows)?;
     }

@@ -10,14 +10,21 @@ use waybill_db::shipments::Shipment;
 use waybill_db::warehouse::Adjustment;
 use waybill_db::{self as db, DbConn};
 use waybill_domain::format_weight;
+use waybill_domain::notice::NoticeKind;
 use waybill_domain::{Currency, Money, Status};
 
 /// The kinds a seller may turn off, with what Settings calls them.
-pub const KINDS: [(&str, &str); 4] = [
-    ("weight_adjustment", "Weight adjustments and disputes"),
-    ("delivered", "Parcel delivered"),
-    ("exception", "Delivery failed or a problem with a parcel"),
-    ("held", "Parcel held at the warehouse"),
+pub const KINDS: [(NoticeKind, &str); 4] = [
+    (
+        NoticeKind::WeightAdjustment,
+        "Weight adjustments and disputes",
+    ),
+    (NoticeKind::Delivered, "Parcel delivered"),
+    (
+        NoticeKind::Exception,
+        "Delivery failed or a problem with a parcel",
+    ),
+    (NoticeKind::Held, "Parcel held at the warehouse"),
 ];
 
 #[derive(Template)]
@@ -65,14 +72,14 @@ impl crate::mail::Mail for Notice {
 /// Queues a notice of `kind` to the shipment's seller unless the seller turned it off.
 fn send(
     c: &mut DbConn,
-    kind: &'static str,
+    kind: NoticeKind,
     s: &Shipment,
     subject: String,
     lines: Vec<String>,
 ) -> Result<(), AppError> {
     if db::users::mail_opt_outs(c, &s.seller_id)?
         .iter()
-        .any(|k| k == kind)
+        .any(|k| k == kind.as_str())
     {
         return Ok(());
     }
@@ -84,7 +91,7 @@ fn send(
         lines,
         link: format!("{BASE_URL_MARK}/shipments/{}", s.id),
     })?
-    .with_kind(kind);
+    .with_kind(kind.as_str());
     rendered.enqueue(c, &seller.email)?;
     Ok(())
 }
@@ -96,9 +103,9 @@ fn money(minor: i64, currency: Currency) -> Money {
 /// After a status change: delivered, delivery failed, exception (held at the warehouse when
 /// the warehouse raised it). Other statuses send nothing.
 pub fn status_changed(c: &mut DbConn, s: &Shipment, to: Status) -> Result<(), AppError> {
-    let (kind, subject, lines): (&'static str, String, Vec<String>) = match to {
+    let (kind, subject, lines): (NoticeKind, String, Vec<String>) = match to {
         Status::Delivered => (
-            "delivered",
+            NoticeKind::Delivered,
             format!("Delivered: {}", s.tracking_number),
             vec![format!(
                 "{} to {} ({}) has been delivered.",
@@ -119,7 +126,7 @@ pub fn status_changed(c: &mut DbConn, s: &Shipment, to: Status) -> Result<(), Ap
                 .is_some_and(|e| e.source.starts_with("warehouse:"));
             if held {
                 (
-                    "held",
+                    NoticeKind::Held,
                     format!("Held at the warehouse: {}", s.tracking_number),
                     vec![
                         format!("{} is held at the warehouse. {why}", s.tracking_number),
@@ -128,7 +135,7 @@ pub fn status_changed(c: &mut DbConn, s: &Shipment, to: Status) -> Result<(), Ap
                 )
             } else {
                 (
-                    "exception",
+                    NoticeKind::Exception,
                     format!("{}: {}", to.label(), s.tracking_number),
                     vec![
                         format!("{} ({}): {why}", s.tracking_number, to.label().to_lowercase()),
@@ -183,7 +190,7 @@ pub fn weight_adjusted(
         }
         lines.push(format!(
             "You can dispute this within {} days from the shipment page.",
-            crate::services::warehouse::DISPUTE_DAYS
+            waybill_domain::weighing::DISPUTE_DAYS
         ));
         format!(
             "Weight adjustment: {} charged for {}",
@@ -201,7 +208,7 @@ pub fn weight_adjusted(
             s.tracking_number
         )
     };
-    send(c, "weight_adjustment", s, subject, lines)
+    send(c, NoticeKind::WeightAdjustment, s, subject, lines)
 }
 
 /// An admin decided the seller's dispute.
@@ -234,7 +241,7 @@ pub fn dispute_resolved(
     };
     send(
         c,
-        "weight_adjustment",
+        NoticeKind::WeightAdjustment,
         s,
         subject,
         vec![first, format!("Note from Waybill: {note}")],

@@ -109,7 +109,7 @@ pub fn weight_adjusted(
                 amount: a.due,
                 currency: &a.currency,
             },
-            result: &a.outcome,
+            result: a.outcome.as_str(),
             held_reason: a.held_reason.as_deref(),
         },
     )?;

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::error::AppError;
 pub use waybill_db::webhooks::{Attempt, Delivery, Endpoint, LogLine};
 use waybill_db::{self as db, DbConn};
+use waybill_domain::delivery::{DeliveryStatus, EndpointStatus};
 
 /// The event types a seller can subscribe to.
 pub const EVENT_TYPES: [&str; 3] = [
@@ -277,7 +278,7 @@ pub fn register(
         secret: sbox.seal(&key)?,
         previous_secret: None,
         previous_secret_expires_at: None,
-        status: "active".into(),
+        status: EndpointStatus::Active,
         disabled_reason: None,
         created_at: db::now(),
     };
@@ -347,7 +348,7 @@ fn delivery(endpoint_id: &str, event_type: &str, payload: String, now: NaiveDate
         webhook_id: format!("msg_{}", uuid::Uuid::now_v7().simple()),
         event_type: event_type.to_string(),
         payload,
-        status: "pending".into(),
+        status: DeliveryStatus::Pending,
         attempts: 0,
         next_attempt_at: now,
         last_status_code: None,
@@ -386,7 +387,7 @@ pub fn enqueue<T: Serialize>(
 pub fn send_test(conn: &mut DbConn, seller_id: &str, id: &str) -> Result<Delivery, AppError> {
     db::write_tx(conn, |c| {
         let e = db::webhooks::find_endpoint(c, seller_id, id)?.ok_or(AppError::NotFound)?;
-        if e.status != "active" {
+        if e.status != EndpointStatus::Active {
             return Err(AppError::Conflict(
                 "This endpoint is disabled; register it again to receive events.".into(),
             ));

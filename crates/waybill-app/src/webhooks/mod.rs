@@ -8,6 +8,7 @@ pub mod client;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use waybill_domain::delivery::{DeliveryStatus, EndpointStatus};
 
 use tokio::sync::Notify;
 
@@ -95,7 +96,7 @@ struct Job {
 enum Done {
     Attempted {
         attempt: Attempt,
-        status: &'static str,
+        status: DeliveryStatus,
         next: chrono::NaiveDateTime,
         disable: bool,
     },
@@ -162,7 +163,7 @@ pub async fn run_once(pool: &Pool, settings: &Settings, me: &str) -> anyhow::Res
                                 &who,
                                 &Outcome {
                                     attempt,
-                                    status,
+                                    status: *status,
                                     next_attempt_at: *next,
                                 },
                             )?;
@@ -194,7 +195,7 @@ pub async fn run_once(pool: &Pool, settings: &Settings, me: &str) -> anyhow::Res
 /// One attempt at one delivery.
 async fn deliver(job: Job, settings: &Settings) -> Done {
     let d = job.delivery;
-    let Some(endpoint) = job.endpoint.filter(|e| e.status == "active") else {
+    let Some(endpoint) = job.endpoint.filter(|e| e.status == EndpointStatus::Active) else {
         return Done::Abandoned {
             id: d.id,
             reason: "endpoint disabled or deleted",
@@ -223,11 +224,11 @@ async fn deliver(job: Job, settings: &Settings) -> Done {
         .then(|| retry_after(number, settings.backoff_scale))
         .flatten();
     let status = if delivered {
-        "delivered"
+        DeliveryStatus::Delivered
     } else if retry.is_some() {
-        "pending"
+        DeliveryStatus::Pending
     } else {
-        "failed"
+        DeliveryStatus::Failed
     };
     let next = attempted_at
         + retry

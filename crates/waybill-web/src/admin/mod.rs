@@ -20,6 +20,7 @@ use waybill_app::mail::OutboxMail;
 use waybill_app::services::accounts::{self, AccountInput, FieldErrors, User};
 use waybill_app::services::sessions;
 use waybill_domain::Role;
+use waybill_domain::delivery::MailStatus;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(overview)
@@ -55,8 +56,14 @@ async fn overview(state: web::Data<AppState>, auth: Admin) -> Result<HttpRespons
     html(&OverviewPage {
         ctx: PageCtx::new(&auth.viewer),
         counts,
-        mail_pending: mails.iter().filter(|m| m.status == "pending").count(),
-        mail_dead: mails.iter().filter(|m| m.status == "dead").count(),
+        mail_pending: mails
+            .iter()
+            .filter(|m| m.status == MailStatus::Pending)
+            .count(),
+        mail_dead: mails
+            .iter()
+            .filter(|m| m.status == MailStatus::Dead)
+            .count(),
     })
 }
 

@@ -199,7 +199,7 @@ pub fn adjustment_out(a: &waybill_app::services::warehouse::Adjustment) -> serde
         "result": a.outcome,
         "held_reason": a.held_reason,
         "measured_at": a.created_at.and_utc().to_rfc3339(),
-        "dispute": a.dispute_status.as_ref().map(|st| serde_json::json!({
+        "dispute": a.dispute().map(|st| serde_json::json!({
             "status": st,
             "note": a.dispute_note,
             "resolution_note": a.resolution_note,

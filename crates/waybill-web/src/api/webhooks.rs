@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiSeller, PathId};
 use waybill_app::services::webhooks::{self, Attempt, Delivery, Endpoint};
+use waybill_domain::delivery::{DeliveryStatus, EndpointStatus};
 
 pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
     scope
@@ -24,7 +25,7 @@ struct EndpointOut {
     id: String,
     url: String,
     events: Vec<String>,
-    status: String,
+    status: EndpointStatus,
     created_at: String,
 }
 
@@ -33,7 +34,7 @@ fn endpoint_out(e: &Endpoint) -> EndpointOut {
         id: e.id.clone(),
         url: e.url.clone(),
         events: e.event_list(),
-        status: e.status.clone(),
+        status: e.status,
         created_at: e.created_at.and_utc().to_rfc3339(),
     }
 }
@@ -135,7 +136,7 @@ struct DeliveryOut {
     webhook_id: String,
     #[serde(rename = "type")]
     event_type: String,
-    status: String,
+    status: DeliveryStatus,
     attempts: i32,
     next_attempt_at: Option<String>,
     last_status_code: Option<i32>,
@@ -149,9 +150,10 @@ fn delivery_out(d: &Delivery, attempts: &[Attempt]) -> DeliveryOut {
         id: d.id.clone(),
         webhook_id: d.webhook_id.clone(),
         event_type: d.event_type.clone(),
-        status: d.status.clone(),
+        status: d.status,
         attempts: d.attempts,
-        next_attempt_at: (d.status == "pending").then(|| d.next_attempt_at.and_utc().to_rfc3339()),
+        next_attempt_at: (d.status == DeliveryStatus::Pending)
+            .then(|| d.next_attempt_at.and_utc().to_rfc3339()),
         last_status_code: d.last_status_code,
         delivered_at: d.delivered_at.map(|t| t.and_utc().to_rfc3339()),
         created_at: d.created_at.and_utc().to_rfc3339(),

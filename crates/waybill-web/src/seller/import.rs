@@ -12,6 +12,7 @@ use crate::page::PageCtx;
 use crate::{AppState, html, html_status, redirect};
 use waybill_app::services::import::{self, COLUMNS, Import, Outcome, Row};
 use waybill_domain::Money;
+use waybill_domain::import::ImportStatus;
 
 const MAX_UPLOAD: usize = 5 << 20;
 

@@ -13,6 +13,7 @@ use crate::{AppState, redirect};
 use waybill_app::services::accounts;
 use waybill_app::services::api_keys::{self, ApiKey};
 use waybill_app::services::webhooks::{self, LogLine};
+use waybill_domain::delivery::EndpointStatus;
 use waybill_domain::required_text;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -33,7 +34,7 @@ struct WebhookView {
     id: String,
     url: String,
     events: String,
-    status: String,
+    status: EndpointStatus,
     created_at: chrono::NaiveDateTime,
 }
 
@@ -110,7 +111,13 @@ async fn render_with(
         .await?;
     let notices = waybill_app::services::notices::KINDS
         .iter()
-        .map(|(kind, label)| (*kind, *label, !off.iter().any(|o| o == kind)))
+        .map(|(kind, label)| {
+            (
+                kind.as_str(),
+                *label,
+                !off.iter().any(|o| o == kind.as_str()),
+            )
+        })
         .collect();
     crate::html_status(
         status,
@@ -129,7 +136,7 @@ async fn render_with(
                     id: e.id.clone(),
                     url: e.url.clone(),
                     events: e.event_list().join(", "),
-                    status: e.status.clone(),
+                    status: e.status,
                     created_at: e.created_at,
                 })
                 .collect(),
@@ -241,7 +248,7 @@ async fn save_notifications(
 ) -> Result<HttpResponse, PageError> {
     let off: Vec<&'static str> = waybill_app::services::notices::KINDS
         .iter()
-        .map(|(kind, _)| *kind)
+        .map(|(kind, _)| kind.as_str())
         .filter(|kind| !form.iter().any(|(k, v)| k == kind && v == "on"))
         .collect();
     let id = auth.user.id.clone();

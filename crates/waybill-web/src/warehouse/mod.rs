@@ -14,7 +14,9 @@ use crate::extract::{CsrfForm, Warehouse};
 use crate::page::{PageCtx, flash};
 use crate::{AppState, html, redirect};
 use waybill_app::services::shipments::Shipment;
-use waybill_app::services::warehouse::{self, Adjustment, Scan, ScanInput, ScanOutcome};
+use waybill_app::services::warehouse::{
+    self, Adjustment, AdjustmentOutcome, Scan, ScanInput, ScanOutcome, ScanResult,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(home).service(scan);
@@ -61,7 +63,7 @@ fn scan_result(sc: &Scan, a: Option<&Adjustment>) -> String {
         return "—".into();
     };
     if a.scan_id != sc.id {
-        return if a.outcome == "held" {
+        return if a.outcome == AdjustmentOutcome::Held {
             "Held (measured before)".into()
         } else {
             "Measured before: not billed again".into()
@@ -72,18 +74,22 @@ fn scan_result(sc: &Scan, a: Option<&Adjustment>) -> String {
             .map(|c| waybill_domain::Money::new(m, c).to_string())
             .unwrap_or_else(|_| m.to_string())
     };
-    match a.outcome.as_str() {
-        "charged" if a.due > 0 && a.charged == 0 => format!("{} due (wallet empty)", money(a.due)),
-        "charged" if a.due > 0 => format!("Charged {}, {} due", money(a.charged), money(a.due)),
-        "charged" => format!("Charged {}", money(a.amount)),
-        "refunded" => format!("Refunded {}", money(-a.amount)),
-        "held" => format!(
+    match a.outcome {
+        AdjustmentOutcome::Charged if a.due > 0 && a.charged == 0 => {
+            format!("{} due (wallet empty)", money(a.due))
+        }
+        AdjustmentOutcome::Charged if a.due > 0 => {
+            format!("Charged {}, {} due", money(a.charged), money(a.due))
+        }
+        AdjustmentOutcome::Charged => format!("Charged {}", money(a.amount)),
+        AdjustmentOutcome::Refunded => format!("Refunded {}", money(-a.amount)),
+        AdjustmentOutcome::Held => format!(
             "HOLD: {}",
             a.held_reason
                 .as_deref()
                 .unwrap_or("over the channel's limits")
         ),
-        _ => "Within tolerance".into(),
+        AdjustmentOutcome::WithinTolerance => "Within tolerance".into(),
     }
 }
 
@@ -165,14 +171,14 @@ fn said(o: &ScanOutcome) -> (&'static str, String) {
             .unwrap_or_else(|_| m.amount.to_string())
     };
     match (o.result, &o.adjustment) {
-        ("held", _) => (
+        (ScanResult::Held, _) => (
             "error",
             format!(
                 "{n}: HOLD — over the channel's limits. {}",
                 o.held_reason.as_deref().unwrap_or("")
             ),
         ),
-        ("already_measured", _) => ("ok", format!("{n}: measured before; scan recorded.")),
+        (ScanResult::AlreadyMeasured, _) => ("ok", format!("{n}: measured before; scan recorded.")),
         (_, Some(a)) if a.amount > 0 => (
             "ok",
             format!(

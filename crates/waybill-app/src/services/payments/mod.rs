@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::services::wallet::{self, Kind, Posted, Posting};
 use waybill_db::ledger::{self, PaymentIntent};
 use waybill_db::{self as db, DbConn};
+use waybill_domain::payment::IntentStatus;
 use waybill_domain::{Currency, Money};
 
 /// How long a seller has to pay before an intent is abandoned.
@@ -120,7 +121,7 @@ pub fn create_intent(
         provider: provider.to_string(),
         amount: amount.minor,
         currency: amount.currency.code().to_string(),
-        status: "pending".into(),
+        status: IntentStatus::Pending,
         provider_ref: None,
         created_at: now,
         expires_at: now + chrono::Duration::minutes(INTENT_MINUTES),
@@ -141,18 +142,18 @@ pub fn settle(conn: &mut DbConn, n: &Notification) -> Result<Settled, AppError> 
         ));
     }
     let currency = Currency::parse(&intent.currency).map_err(AppError::BadRequest)?;
-    match n.status.as_str() {
-        "declined" => {
+    match IntentStatus::parse(&n.status) {
+        Some(IntentStatus::Declined) => {
             ledger::transition_intent(
                 conn,
                 &intent.id,
-                &["pending"],
-                "declined",
+                &[IntentStatus::Pending],
+                IntentStatus::Declined,
                 Some(&n.provider_ref),
             )?;
             Ok(Settled::Declined)
         }
-        "succeeded" => {
+        Some(IntentStatus::Succeeded) => {
             let seller = db::users::find(conn, &intent.seller_id)?.ok_or(AppError::NotFound)?;
             let key = format!("topup:{}", intent.id);
             let amount = Money::new(intent.amount, currency);
@@ -173,8 +174,8 @@ pub fn settle(conn: &mut DbConn, n: &Notification) -> Result<Settled, AppError> 
                     let settled = ledger::transition_intent(
                         c,
                         &intent.id,
-                        &["pending", "expired"],
-                        "succeeded",
+                        &[IntentStatus::Pending, IntentStatus::Expired],
+                        IntentStatus::Succeeded,
                         Some(&n.provider_ref),
                     )?;
                     if !settled {
@@ -197,8 +198,9 @@ pub fn settle(conn: &mut DbConn, n: &Notification) -> Result<Settled, AppError> 
             )?;
             Ok(Settled::Credited(Box::new(posted)))
         }
-        other => Err(AppError::BadRequest(format!(
-            "Unknown payment status `{other}`."
+        _ => Err(AppError::BadRequest(format!(
+            "Unknown payment status `{}`.",
+            n.status
         ))),
     }
 }

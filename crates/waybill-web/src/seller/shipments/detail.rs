@@ -10,6 +10,7 @@ use crate::{AppState, html, redirect};
 use waybill_app::services::booking::{self};
 use waybill_app::services::channels;
 use waybill_app::services::shipments::{self, Shipment, ShipmentEvent};
+use waybill_domain::weighing::{AdjustmentOutcome, DisputeStatus};
 use waybill_domain::{Money, Status, format_weight};
 
 #[derive(Template)]
@@ -42,6 +43,12 @@ struct Measurement {
     held: bool,
 }
 
+impl Measurement {
+    fn held_outcome(&self) -> bool {
+        self.a.outcome == AdjustmentOutcome::Held
+    }
+}
+
 impl DetailPage {
     fn grams(g: &i64) -> String {
         format_weight(*g)
@@ -54,11 +61,11 @@ fn measurement(
     currency: waybill_domain::Currency,
 ) -> Measurement {
     let m = |minor: i64| Money::new(minor, currency).to_string();
-    let difference = match a.outcome.as_str() {
-        "charged" => format!("{} charged", m(a.amount)),
-        "refunded" => format!("{} refunded", m(-a.amount)),
-        "held" => "none: the parcel is held".into(),
-        _ => "none (within tolerance)".into(),
+    let difference = match a.outcome {
+        AdjustmentOutcome::Charged => format!("{} charged", m(a.amount)),
+        AdjustmentOutcome::Refunded => format!("{} refunded", m(-a.amount)),
+        AdjustmentOutcome::Held => "none: the parcel is held".into(),
+        AdjustmentOutcome::WithinTolerance => "none (within tolerance)".into(),
     };
     Measurement {
         declared_price: m(a.declared_price),
@@ -69,7 +76,7 @@ fn measurement(
             &a,
             waybill_app::clock::now(),
         ),
-        held: a.outcome == "held" && s.status == Status::Exception,
+        held: a.outcome == AdjustmentOutcome::Held && s.status == Status::Exception,
         a,
     }
 }
