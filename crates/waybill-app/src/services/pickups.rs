@@ -6,23 +6,27 @@
 pub mod courier;
 pub mod jobs;
 mod mail;
+mod views;
+mod windows;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use mail::PickupMail;
+pub use views::{PickupView, list_for_seller, view_for_seller, views};
+use windows::address_and_area;
+pub use windows::{Offer, WindowOffer, area_for, windows};
 
 use crate::error::AppError;
 use waybill_db::addresses::AddressRow;
-use waybill_db::areas::AreaRow;
 pub use waybill_db::pickups::{Item, Outcome, Pickup};
 use waybill_db::shipments::{Filter, Shipment};
 use waybill_db::users::User;
 use waybill_db::{self as db, DbConn};
 use waybill_domain::address::Address;
-use waybill_domain::pickup::{AreaSpec, Refusal, best_area};
+use waybill_domain::pickup::Refusal;
 use waybill_domain::{PickupStatus, Status};
 
 pub struct Settings<'a> {
@@ -78,109 +82,6 @@ pub fn refuse(field: &str, message: impl Into<String>) -> AppError {
         fields: [(field.to_string(), message.clone())].into(),
         message,
     }
-}
-
-/// The area an address belongs to, with its parsed rules.
-pub fn area_for(
-    conn: &mut DbConn,
-    postal_code: &str,
-    city: &str,
-) -> Result<Option<(AreaRow, AreaSpec)>, AppError> {
-    let mut parsed = Vec::new();
-    for row in db::areas::list(conn)? {
-        let spec = row.spec().map_err(AppError::internal)?;
-        parsed.push((row, spec));
-    }
-    let best = best_area(
-        &parsed,
-        |(row, spec)| (spec, (row.created_at, row.id.clone())),
-        postal_code,
-        city,
-    )
-    .cloned();
-    Ok(best)
-}
-
-const NO_AREA: &str =
-    "No courier collects at this address yet: drop the parcels at the warehouse instead.";
-
-fn address_and_area(
-    conn: &mut DbConn,
-    seller_id: &str,
-    address_id: &str,
-) -> Result<(AddressRow, AreaRow, AreaSpec), AppError> {
-    let address = db::addresses::find(conn, seller_id, address_id)?
-        .ok_or_else(|| refuse("address_id", "You have no sender address with this id."))?;
-    let (area, spec) = area_for(conn, &address.postal_code, &address.city)?
-        .ok_or_else(|| refuse("address_id", NO_AREA))?;
-    Ok((address, area, spec))
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct WindowOffer {
-    pub date: String,
-    pub window: String,
-    pub remaining: i32,
-    pub open: bool,
-}
-
-impl WindowOffer {
-    /// The date as people plan by it: `Tue 1 Dec` (the ISO date as it is if it is not one).
-    pub fn day_label(&self) -> String {
-        chrono::NaiveDate::parse_from_str(&self.date, "%Y-%m-%d")
-            .map(|d| d.format("%a %-d %b").to_string())
-            .unwrap_or_else(|_| self.date.clone())
-    }
-}
-
-pub struct Offer {
-    pub area: AreaRow,
-    pub spec: AreaSpec,
-    pub windows: Vec<WindowOffer>,
-}
-
-/// Every window of the address's area on `date` (or the next 7 days) with places left;
-/// `open` only if it can be booked now.
-pub fn windows(
-    conn: &mut DbConn,
-    seller_id: &str,
-    address_id: &str,
-    date: Option<NaiveDate>,
-    now: DateTime<Utc>,
-) -> Result<Offer, AppError> {
-    let (_, area, spec) = address_and_area(conn, seller_id, address_id)?;
-    let dates = match date {
-        Some(d) => vec![d],
-        None => spec.bookable_dates(now),
-    };
-    let keys: Vec<String> = dates.iter().map(|d| d.to_string()).collect();
-    let taken: HashMap<(String, String), i32> = db::pickups::slots(conn, &area.id, &keys)?
-        .into_iter()
-        .map(|(d, w, n)| ((d, w), n))
-        .collect();
-    let mut out = Vec::new();
-    for d in dates {
-        for w in &spec.windows {
-            let label = w.label();
-            let booked = taken
-                .get(&(d.to_string(), label.clone()))
-                .copied()
-                .unwrap_or(0);
-            let remaining = (spec.capacity - booked).max(0);
-            let open = remaining > 0 && spec.check(d, &label, now).is_ok();
-            out.push(WindowOffer {
-                date: d.to_string(),
-                window: label,
-                remaining,
-                open,
-            });
-        }
-    }
-    Ok(Offer {
-        area,
-        spec,
-        windows: out,
-    })
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -561,94 +462,4 @@ pub fn reschedule(
         Ok(())
     })?;
     db::pickups::find_for_seller(conn, seller_id, id)?.ok_or(AppError::NotFound)
-}
-
-/// A pickup with what its pages and API show beside it.
-pub struct PickupView {
-    pub pickup: Pickup,
-    pub area: String,
-    pub address: Address,
-    pub items: Vec<(Item, Shipment)>,
-    pub courier: Option<User>,
-    pub seller: Option<User>,
-}
-
-impl PickupView {
-    pub fn scanned(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|(i, _)| i.scanned_at.is_some())
-            .count()
-    }
-
-    pub fn collected(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|(i, _)| i.outcome() == Outcome::Collected)
-            .count()
-    }
-
-    pub fn flagged(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|(i, _)| i.outcome() == Outcome::NotCollected)
-            .count()
-    }
-
-    pub fn total_weight_g(&self) -> i64 {
-        self.items.iter().map(|(_, s)| s.weight_g).sum()
-    }
-}
-
-/// Loads items, area names and people for a set of pickups in a few queries.
-pub fn views(conn: &mut DbConn, pickups: Vec<Pickup>) -> Result<Vec<PickupView>, AppError> {
-    let ids: Vec<String> = pickups.iter().map(|p| p.id.clone()).collect();
-    let mut items: HashMap<String, Vec<(Item, Shipment)>> = HashMap::new();
-    for (i, s) in db::pickups::items(conn, &ids)? {
-        items.entry(i.pickup_id.clone()).or_default().push((i, s));
-    }
-    let areas: HashMap<String, String> = db::areas::list(conn)?
-        .into_iter()
-        .map(|a| (a.id, a.name))
-        .collect();
-    let mut users: HashMap<String, Option<User>> = HashMap::new();
-    let mut user = |c: &mut DbConn, id: &str| -> Result<Option<User>, AppError> {
-        if let Some(u) = users.get(id) {
-            return Ok(u.clone());
-        }
-        let u = db::users::find(c, id)?;
-        users.insert(id.to_string(), u.clone());
-        Ok(u)
-    };
-    let mut out = Vec::with_capacity(pickups.len());
-    for p in pickups {
-        let courier = match &p.courier_id {
-            Some(id) => user(conn, id)?,
-            None => None,
-        };
-        let seller = user(conn, &p.seller_id)?;
-        out.push(PickupView {
-            area: areas.get(&p.area_id).cloned().unwrap_or_default(),
-            address: serde_json::from_str(&p.address).unwrap_or_default(),
-            items: items.remove(&p.id).unwrap_or_default(),
-            courier,
-            seller,
-            pickup: p,
-        });
-    }
-    Ok(out)
-}
-
-pub fn view_for_seller(
-    conn: &mut DbConn,
-    seller_id: &str,
-    id: &str,
-) -> Result<PickupView, AppError> {
-    let p = db::pickups::find_for_seller(conn, seller_id, id)?.ok_or(AppError::NotFound)?;
-    views(conn, vec![p])?.pop().ok_or(AppError::NotFound)
-}
-
-pub fn list_for_seller(conn: &mut DbConn, seller_id: &str) -> Result<Vec<PickupView>, AppError> {
-    let ps = db::pickups::list_for_seller(conn, seller_id, 100)?;
-    views(conn, ps)
 }

@@ -232,7 +232,7 @@ pub(super) async fn release_held(
             width_mm: s.width_mm,
             height_mm: s.height_mm,
         });
-    let mut form = super::book::ShipmentForm::from_shipment(&s, &parcel);
+    let mut form = super::form::ShipmentForm::from_shipment(&s, &parcel);
     form.form_key = waybill_app::security::random_token(16)?;
     super::book::render_new(
         &state,

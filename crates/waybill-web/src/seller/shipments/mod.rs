@@ -4,6 +4,7 @@
 
 mod book;
 mod detail;
+mod form;
 mod labels;
 mod list;
 
@@ -12,7 +13,7 @@ use actix_web::web;
 use waybill_app::services::shipments::Shipment;
 use waybill_domain::{Currency, Money};
 
-pub use book::{ShipmentForm, form_field};
+pub use form::{ShipmentForm, form_field};
 
 pub const PAGE_SIZE: i64 = 25;
 

@@ -1,0 +1,203 @@
+//! Checking the whole log: every stored event rebuilt into its record, the tree recomputed,
+//! and every checkpoint's signature and consistency with the one before.
+
+use crate::error::AppError;
+use signed_note::Note;
+use std::collections::HashMap;
+use tlog_tiles::{Checkpoint, Hash};
+use waybill_db::DbConn;
+use waybill_db::tracking::{self as store};
+
+use super::*;
+
+/// What the verifier found.
+#[derive(Debug)]
+pub struct Verification {
+    pub events: u64,
+    pub checkpoints: usize,
+    /// The first problem, naming the first bad event where one can be named.
+    pub problem: Option<String>,
+}
+
+/// Rebuilds every record from the events as stored, recomputes the tree, compares it with the
+/// stored hashes, and checks every kept checkpoint's signature and that it matches the tree
+/// (so each later checkpoint extends the earlier ones).
+pub fn verify_chain(conn: &mut DbConn, key: &LogKey) -> Result<Verification, AppError> {
+    let size = u64::try_from(store::head_size(conn)?).map_err(AppError::internal)?;
+    let fail = |events, checkpoints, p: String| {
+        Ok(Verification {
+            events,
+            checkpoints,
+            problem: Some(p),
+        })
+    };
+    let mut mem: Vec<Hash> = Vec::new();
+    let mut leaves: Vec<(String, String)> = Vec::new();
+    const CHUNK: u64 = 2_000;
+    let mut from = 0u64;
+    while from < size {
+        let to = (from + CHUNK).min(size);
+        let events = store::logged_events(conn, from as i64, to as i64)?;
+        let stored: HashMap<i64, String> = store::read_hashes(
+            conn,
+            &(from..to)
+                .map(|n| tlog_tiles::stored_hash_index(0, n) as i64)
+                .collect::<Vec<_>>(),
+        )?
+        .into_iter()
+        .collect();
+        let request_ids: Vec<&str> = events
+            .iter()
+            .filter_map(|(e, _, _)| e.request_id.as_deref())
+            .collect();
+        let bodies: HashMap<String, String> = store::requests(conn, &request_ids)?
+            .into_iter()
+            .map(|r| (r.id.clone(), crate::security::sha256_hex(&r.body)))
+            .collect();
+        let mut it = events.iter().peekable();
+        for n in from..to {
+            let Some((e, number, digest)) = it.next_if(|(e, _, _)| e.log_index == Some(n as i64))
+            else {
+                return fail(
+                    n,
+                    0,
+                    format!("log record {n}: its event is missing from the store (deleted)"),
+                );
+            };
+            let record = record_of(e, number, digest.as_deref());
+            let leaf = tlog_tiles::record_hash(&record);
+            let at = tlog_tiles::stored_hash_index(0, n) as i64;
+            if stored.get(&at).and_then(|h| parse_hex(h)) != Some(leaf) {
+                return fail(
+                    n,
+                    0,
+                    format!(
+                        "event {} (log record {n}, {number}) does not match what was logged: it was edited",
+                        e.id
+                    ),
+                );
+            }
+            if let (Some(rid), Some(d)) = (&e.request_id, digest) {
+                if bodies.get(rid) != Some(d) {
+                    return fail(
+                        n,
+                        0,
+                        format!(
+                            "event {} (log record {n}, {number}): its raw request {rid} was altered",
+                            e.id
+                        ),
+                    );
+                }
+            }
+            let hashes = tlog_tiles::stored_hashes(n, &record, &MemHashes(&mem))
+                .map_err(AppError::internal)?;
+            mem.extend(hashes);
+            leaves.push((e.id.clone(), number.clone()));
+        }
+        from = to;
+    }
+    // Stored interior hashes serve the proofs buyers check: they must be the recomputed ones.
+    let stored_all = store::all_hashes(conn, mem.len() as i64)?;
+    if stored_all.len() != mem.len() {
+        return fail(
+            size,
+            0,
+            format!(
+                "the log keeps {} stored hashes where {} records need {}",
+                stored_all.len(),
+                size,
+                mem.len()
+            ),
+        );
+    }
+    for (i, h) in &stored_all {
+        if parse_hex(h) != mem.get(*i as usize).copied() {
+            return fail(size, 0, format!("stored tree hash {i} was altered"));
+        }
+    }
+    if let Some(stray) = store::unlogged_events(conn)?.first() {
+        return fail(
+            size,
+            0,
+            format!("event {} is in the store but not in the log", stray),
+        );
+    }
+    let reader = MemHashes(&mem);
+    let checkpoints = store::checkpoints(conn)?;
+    let verifiers = key.verifiers()?;
+    let mut good_size = 0u64;
+    let mut prev: Option<(u64, Hash)> = None;
+    for (k, cp) in checkpoints.iter().enumerate() {
+        let what = format!(
+            "checkpoint {} (size {}, {})",
+            k + 1,
+            cp.tree_size,
+            cp.created_at
+        );
+        let note = match Note::from_bytes(cp.note.as_bytes()) {
+            Ok(n) => n,
+            Err(e) => return fail(size, k, format!("{what} is not a signed note: {e}")),
+        };
+        if note.verify(&verifiers).is_err() {
+            return fail(
+                size,
+                k,
+                format!(
+                    "{what} is not signed by this log's key {}",
+                    key.verifier_key()
+                ),
+            );
+        }
+        let Ok(c) = Checkpoint::from_bytes(note.text()) else {
+            return fail(size, k, format!("{what} is not a tlog checkpoint"));
+        };
+        if c.origin() != key.origin() || c.size() > size || c.size() as i64 != cp.tree_size {
+            return fail(
+                size,
+                k,
+                format!("{what} names another log or a size beyond the log's {size}"),
+            );
+        }
+        let root = tlog_tiles::tree_hash(c.size(), &reader).map_err(AppError::internal)?;
+        if root != *c.hash() {
+            let range_start = good_size.min(c.size());
+            let first = leaves
+                .get(range_start as usize)
+                .map(|(id, number)| format!("event {id} ({number})"))
+                .unwrap_or_default();
+            return fail(
+                size,
+                k,
+                format!(
+                    "{what} does not match the events as stored: history was rewritten among log records {range_start}..{}; the first possibly bad event is {first}",
+                    c.size()
+                ),
+            );
+        }
+        if let Some((ps, ph)) = prev {
+            if c.size() < ps {
+                return fail(
+                    size,
+                    k,
+                    format!("{what} is smaller than the checkpoint before it"),
+                );
+            }
+            let proof =
+                tlog_tiles::prove_tree(c.size(), ps, &reader).map_err(AppError::internal)?;
+            if tlog_tiles::check_tree(&proof, c.size(), root, ps, ph).is_err() {
+                return fail(
+                    size,
+                    k,
+                    format!("{what} does not extend the checkpoint before it"),
+                );
+            }
+        }
+        good_size = good_size.max(c.size());
+        prev = Some((c.size(), root));
+    }
+    Ok(Verification {
+        events: size,
+        checkpoints: checkpoints.len(),
+        problem: None,
+    })
+}
