@@ -486,7 +486,7 @@ async fn the_form_adds_and_removes_item_rows_without_javascript() {
     let s = waybill::db::shipments::find(&mut app.conn(), &seller, &id)
         .unwrap()
         .unwrap();
-    let customs: Value = serde_json::from_str(&s.customs).unwrap();
+    let customs: Value = serde_json::to_value(&s.customs).unwrap();
     assert_eq!(customs["items"].as_array().unwrap().len(), 20);
 }
 

@@ -212,7 +212,7 @@ async fn a_gbk_file_imports_with_several_items_per_order() {
     let s = waybill::db::shipments::find_open_by_reference(&mut app.conn(), &seller, "订单1001")
         .unwrap()
         .unwrap();
-    let customs: serde_json::Value = serde_json::from_str(&s.customs).unwrap();
+    let customs: serde_json::Value = serde_json::to_value(&s.customs).unwrap();
     let items = customs["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{customs}");
     assert_eq!(items[1]["description"], "Tea spoon");

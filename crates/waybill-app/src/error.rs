@@ -80,7 +80,9 @@ impl AppError {
     pub fn log(&self) {
         match self {
             AppError::Internal(e) => tracing::error!(error = format!("{e:#}"), "request failed"),
-            AppError::Database(e) => tracing::error!(error = %e, "request failed"),
+            AppError::Database(e) => {
+                tracing::error!(error = waybill_db::error_chain(e), "request failed")
+            }
             _ => {}
         }
     }

@@ -21,6 +21,7 @@ pub mod addresses;
 pub mod api_keys;
 pub mod areas;
 pub mod channels;
+pub mod columns;
 pub mod imports;
 pub mod ledger;
 pub mod login_failures;
@@ -344,4 +345,17 @@ pub fn now() -> chrono::NaiveDateTime {
 
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// An error with its causes, for a log line: diesel's outer message names the field that did
+/// not deserialize, the cause says why.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }

@@ -4,9 +4,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::columns::Json;
 use super::schema::{pickup_items, pickup_slots, pickups, shipments};
 use super::shipments::Shipment;
 use waybill_domain::PickupStatus;
+use waybill_domain::address::Address;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(table_name = pickups)]
@@ -22,7 +24,9 @@ pub struct Pickup {
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub status: PickupStatus,
     /// The sender address as booked (JSON of `domain::address::Address`), in its own script.
-    pub address: String,
+    /// The address as it was when booked (the courier goes there).
+    #[diesel(deserialize_as = Json<Address>, serialize_as = Json<Address>)]
+    pub address: Address,
     pub postal_code: String,
     pub courier_id: Option<String>,
     pub failure_reason: Option<String>,

@@ -4,7 +4,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::columns::Json;
 use super::schema::{channels, shipment_events, shipments};
+use waybill_domain::address::Address;
+use waybill_domain::customs::Customs;
+use waybill_domain::rates::Breakdown;
 use waybill_domain::tracking_flags::{Cutoffs, TrackingFlag, is_live};
 use waybill_domain::{PickupStatus, Status};
 
@@ -20,7 +24,9 @@ pub struct Shipment {
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub status: Status,
     pub reference: Option<String>,
-    pub sender: String,
+    /// As the seller wrote it (local script), with its Latin version.
+    #[diesel(deserialize_as = Json<Address>, serialize_as = Json<Address>)]
+    pub sender: Address,
     pub recipient_name: String,
     pub recipient_company: Option<String>,
     pub recipient_street1: String,
@@ -38,8 +44,10 @@ pub struct Shipment {
     pub chargeable_weight_g: i64,
     pub price_amount: i64,
     pub currency: String,
-    pub price_breakdown: String,
-    pub customs: String,
+    #[diesel(deserialize_as = Json<Breakdown>, serialize_as = Json<Breakdown>)]
+    pub price_breakdown: Breakdown,
+    #[diesel(deserialize_as = Json<Customs>, serialize_as = Json<Customs>)]
+    pub customs: Customs,
     pub idempotency_key: Option<String>,
     pub request_hash: Option<String>,
     pub label_count: i32,

@@ -40,7 +40,7 @@ pub struct RateCard {
 }
 
 /// How a price was made, for showing to the seller.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Breakdown {
     pub zone: String,
     pub base: i64,

@@ -25,7 +25,6 @@ pub use waybill_db::pickups::{Item, Outcome, Pickup};
 use waybill_db::shipments::{Filter, Shipment};
 use waybill_db::users::User;
 use waybill_db::{self as db, DbConn};
-use waybill_domain::address::Address;
 use waybill_domain::pickup::Refusal;
 use waybill_domain::{PickupStatus, Status};
 
@@ -145,7 +144,7 @@ impl BookInput {
 
 /// Whether a shipment was booked from this address (shipments keep a copy of their sender).
 fn sent_from(s: &Shipment, a: &AddressRow) -> bool {
-    let sender: Address = serde_json::from_str(&s.sender).unwrap_or_default();
+    let sender = &s.sender;
     sender.street1 == a.street1
         && sender.postal_code == a.postal_code
         && sender.city == a.city
@@ -287,7 +286,7 @@ fn book_once(
         window_start: start,
         window_end: end,
         status: PickupStatus::Scheduled,
-        address: serde_json::to_string(&address.address()).map_err(AppError::internal)?,
+        address: address.address(),
         postal_code: address.postal_code.clone(),
         courier_id: None,
         failure_reason: None,

@@ -6,7 +6,6 @@ use waybill_db::shipments::Shipment;
 use waybill_db::{self as db, DbConn};
 use waybill_domain::address::Address;
 use waybill_domain::channel::ChannelKind;
-use waybill_domain::customs::Customs;
 use waybill_domain::{Money, format_weight};
 use waybill_labels::{Label, Size};
 
@@ -127,7 +126,7 @@ pub fn label_of(
     kind: ChannelKind,
     base_url: &str,
 ) -> Label {
-    let local: Address = serde_json::from_str(&s.sender).unwrap_or_default();
+    let local = &s.sender;
     let sender = local.in_latin();
     let sender_local = (!local.is_latin()).then(|| {
         [
@@ -144,10 +143,7 @@ pub fn label_of(
         .collect::<Vec<_>>()
         .join(" ")
     });
-    let customs: Customs = serde_json::from_str(&s.customs).unwrap_or(Customs {
-        contents_type: "other".into(),
-        ..Customs::default()
-    });
+    let customs = s.customs.clone();
     let to = Address {
         name: s.recipient_name.clone(),
         company: s.recipient_company.clone(),

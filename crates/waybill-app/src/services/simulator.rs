@@ -91,8 +91,7 @@ pub fn requests(conn: &mut DbConn, limit: i64) -> anyhow::Result<(usize, Vec<(St
         let Some(family) = CodeFamily::of_carrier(&channel.carrier) else {
             continue;
         };
-        let sender: waybill_domain::address::Address =
-            serde_json::from_str(&s.sender).unwrap_or_default();
+        let sender = &s.sender;
         let origin = format!("{}, {}", sender.latin_city(), sender.country);
         let destination = format!("{}, {}", s.recipient_city, s.recipient_country);
         let mut events = plan(

@@ -166,10 +166,10 @@ pub struct ShipmentOut {
     pub channel: String,
     pub price: Amount,
     pub reference: Option<String>,
-    pub sender: serde_json::Value,
+    pub sender: waybill_domain::address::Address,
     pub recipient: Address,
     pub parcel: ParcelOut,
-    pub customs: serde_json::Value,
+    pub customs: waybill_domain::customs::Customs,
     pub label_count: i32,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -218,7 +218,7 @@ pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentO
             currency: s.currency.clone(),
         },
         reference: s.reference.clone(),
-        sender: serde_json::from_str(&s.sender).unwrap_or_default(),
+        sender: s.sender.clone(),
         recipient: Address {
             name: s.recipient_name.clone(),
             company: s.recipient_company.clone(),
@@ -240,7 +240,7 @@ pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentO
             height_mm: s.height_mm,
             chargeable_weight_g: s.chargeable_weight_g,
         },
-        customs: serde_json::from_str(&s.customs).unwrap_or_default(),
+        customs: s.customs.clone(),
         label_count: s.label_count,
         created_at: s.created_at.and_utc().to_rfc3339(),
         events: events.map(|es| {

@@ -75,7 +75,7 @@ pub fn views(conn: &mut DbConn, pickups: Vec<Pickup>) -> Result<Vec<PickupView>,
         let seller = user(conn, &p.seller_id)?;
         out.push(PickupView {
             area: areas.get(&p.area_id).cloned().unwrap_or_default(),
-            address: serde_json::from_str(&p.address).unwrap_or_default(),
+            address: p.address.clone(),
             items: items.remove(&p.id).unwrap_or_default(),
             courier,
             seller,

@@ -221,8 +221,7 @@ impl ShipmentForm {
     /// as the warehouse measured it. No channel is chosen: the seller picks one from fresh
     /// quotes.
     pub(super) fn from_shipment(s: &Shipment, parcel: &waybill_domain::Parcel) -> ShipmentForm {
-        let customs: waybill_domain::customs::Customs =
-            serde_json::from_str(&s.customs).unwrap_or_default();
+        let customs = &s.customs;
         let mut items = BTreeMap::new();
         for (i, it) in customs.items.iter().enumerate() {
             let n = i + 1;
