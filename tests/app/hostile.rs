@@ -60,10 +60,10 @@ fn scope_of(file: &Path, web: &Path) -> String {
     String::new()
 }
 
-/// Every route registered under `src/web`: `#[get("…")]`-style attributes, `.route("…",
+/// Every route registered in the web crate (`crates/waybill-web/src`): `#[get("…")]`-style attributes, `.route("…",
 /// web::get()…)` and `web::resource("…")` (tried with GET and POST), each under its scope.
 fn registered_routes() -> Vec<Route> {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/waybill-web/src");
     let mut files = Vec::new();
     rust_files(&web, &mut files);
     let mut routes = Vec::new();

@@ -235,25 +235,6 @@ pub struct NoFields {}
 
 pub type CsrfOnly = CsrfForm<NoFields>;
 
-/// The seller behind `Authorization: Bearer KEY` on `/api/v1`.
-pub struct ApiSeller {
-    pub user: User,
-    pub key_id: String,
-}
-
-impl FromRequest for ApiSeller {
-    type Error = ApiError;
-    type Future = LocalFuture<Self, ApiError>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let found = api_user(req, Role::Seller);
-        Box::pin(async move {
-            let (user, key_id) = found.await?;
-            Ok(ApiSeller { user, key_id })
-        })
-    }
-}
-
 /// Not found, as the area answers it: JSON under `/api`, the error page elsewhere.
 fn not_found(req: &HttpRequest) -> actix_web::Error {
     if req.path().starts_with("/api/") {
@@ -419,41 +400,49 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
-/// The courier behind `Authorization: Bearer KEY` (a handheld's key) on `/api/v1/courier`.
-pub struct ApiCourier {
-    pub user: User,
-    pub key_id: String,
+/// Which role an API key must belong to.
+pub trait KeyRole {
+    const ROLE: Role;
 }
 
-impl FromRequest for ApiCourier {
+impl KeyRole for SellerOnly {
+    const ROLE: Role = Role::Seller;
+}
+impl KeyRole for CourierOnly {
+    const ROLE: Role = Role::Courier;
+}
+impl KeyRole for WarehouseOnly {
+    const ROLE: Role = Role::Warehouse;
+}
+
+/// The account behind `Authorization: Bearer KEY` on `/api/v1`, if its role is `R`'s: a key
+/// opens only its own role's part of the API (401 otherwise, with `WWW-Authenticate`).
+pub struct ApiKeyed<R: KeyRole> {
+    pub user: User,
+    pub key_id: String,
+    _role: PhantomData<R>,
+}
+
+/// A seller's integration.
+pub type ApiSeller = ApiKeyed<SellerOnly>;
+/// A courier's handheld, on `/api/v1/courier`.
+pub type ApiCourier = ApiKeyed<CourierOnly>;
+/// A warehouse's scanning machine, on `/api/v1/warehouse`.
+pub type ApiWarehouse = ApiKeyed<WarehouseOnly>;
+
+impl<R: KeyRole + 'static> FromRequest for ApiKeyed<R> {
     type Error = ApiError;
     type Future = LocalFuture<Self, ApiError>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let found = api_user(req, Role::Courier);
+        let found = api_user(req, R::ROLE);
         Box::pin(async move {
             let (user, key_id) = found.await?;
-            Ok(ApiCourier { user, key_id })
-        })
-    }
-}
-
-/// The warehouse account behind `Authorization: Bearer KEY` (a scanning machine's key) on
-/// `/api/v1/warehouse`.
-pub struct ApiWarehouse {
-    pub user: User,
-    pub key_id: String,
-}
-
-impl FromRequest for ApiWarehouse {
-    type Error = ApiError;
-    type Future = LocalFuture<Self, ApiError>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let found = api_user(req, Role::Warehouse);
-        Box::pin(async move {
-            let (user, key_id) = found.await?;
-            Ok(ApiWarehouse { user, key_id })
+            Ok(ApiKeyed {
+                user,
+                key_id,
+                _role: PhantomData,
+            })
         })
     }
 }

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::error::{ApiError, AppError, PageError};
 use crate::extract::{ApiCourier, ApiSeller, PathId};
+use waybill_app::DbConn;
+use waybill_app::services::accounts::User;
 use waybill_app::services::pickups::{self, BookInput, PickupView, Settings, WindowOffer, courier};
 use waybill_domain::address::Address;
 
@@ -226,16 +228,32 @@ async fn list(state: web::Data<AppState>, seller: ApiSeller) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(serde_json::json!({ "pickups": out })))
 }
 
+/// Does `f` to the seller's pickup `path`, then answers the pickup as it is now.
+async fn seller_pickup<F>(
+    state: &AppState,
+    seller: ApiSeller,
+    path: PathId,
+    f: F,
+) -> Result<PickupView, ApiError>
+where
+    F: FnOnce(&mut DbConn, &str, &str) -> Result<(), AppError> + Send + 'static,
+{
+    let (seller_id, id) = (seller.user.id, path.into_inner());
+    Ok(state
+        .db(move |c| {
+            f(c, &seller_id, &id)?;
+            pickups::view_for_seller(c, &seller_id, &id)
+        })
+        .await?)
+}
+
 #[get("/pickups/{id}")]
 async fn get_one(
     state: web::Data<AppState>,
     seller: ApiSeller,
     path: PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let (seller_id, id) = (seller.user.id, path.into_inner());
-    let v = state
-        .db(move |c| pickups::view_for_seller(c, &seller_id, &id))
-        .await?;
+    let v = seller_pickup(&state, seller, path, |_, _, _| Ok(())).await?;
     Ok(HttpResponse::Ok().json(pickup_out(&v)))
 }
 
@@ -245,13 +263,10 @@ async fn cancel(
     seller: ApiSeller,
     path: PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let (seller_id, id) = (seller.user.id, path.into_inner());
-    let v = state
-        .db(move |c| {
-            pickups::cancel(c, &seller_id, &id, Utc::now())?;
-            pickups::view_for_seller(c, &seller_id, &id)
-        })
-        .await?;
+    let v = seller_pickup(&state, seller, path, |c, seller_id, id| {
+        pickups::cancel(c, seller_id, id, Utc::now()).map(|_| ())
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(pickup_out(&v)))
 }
 
@@ -269,22 +284,12 @@ async fn reschedule(
     path: PathId,
     body: web::Json<RescheduleIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let (seller_id, id, b) = (seller.user.id, path.into_inner(), body.into_inner());
-    let base = settings(&state);
-    let v = state
-        .db(move |c| {
-            pickups::reschedule(
-                c,
-                &seller_id,
-                &id,
-                &b.date,
-                &b.window,
-                Utc::now(),
-                &Settings { base_url: &base },
-            )?;
-            pickups::view_for_seller(c, &seller_id, &id)
-        })
-        .await?;
+    let (b, base) = (body.into_inner(), state.config.base_url.clone());
+    let v = seller_pickup(&state, seller, path, move |c, seller_id, id| {
+        let settings = Settings { base_url: &base };
+        pickups::reschedule(c, seller_id, id, &b.date, &b.window, Utc::now(), &settings).map(|_| ())
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(pickup_out(&v)))
 }
 
@@ -294,10 +299,7 @@ async fn manifest(
     seller: ApiSeller,
     path: PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let (seller_id, id) = (seller.user.id, path.into_inner());
-    let v = state
-        .db(move |c| pickups::view_for_seller(c, &seller_id, &id))
-        .await?;
+    let v = seller_pickup(&state, seller, path, |_, _, _| Ok(())).await?;
     Ok(crate::seller::pickups::manifest_response(v).await?)
 }
 
@@ -366,8 +368,23 @@ async fn courier_queue(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "pickups": out })))
 }
 
-fn settings(state: &AppState) -> String {
-    state.config.base_url.clone()
+/// Does a courier's action on pickup `path` and answers the pickup as it is now; the mail
+/// worker is woken for the mail the action queued.
+async fn courier_action<F>(
+    state: &AppState,
+    who: ApiCourier,
+    path: PathId,
+    f: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(&mut DbConn, &User, &str, &Settings) -> Result<PickupView, AppError> + Send + 'static,
+{
+    let (me, id, base) = (who.user, path.into_inner(), state.config.base_url.clone());
+    let v = state
+        .db(move |c| f(c, &me, &id, &Settings { base_url: &base }))
+        .await?;
+    state.mail.wake();
+    Ok(HttpResponse::Ok().json(pickup_out(&v)))
 }
 
 #[post("/courier/pickups/{id}/accept")]
@@ -376,12 +393,7 @@ async fn accept(
     who: ApiCourier,
     path: PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let (me, id, base) = (who.user, path.into_inner(), settings(&state));
-    let v = state
-        .db(move |c| courier::accept(c, &me, &id, &Settings { base_url: &base }))
-        .await?;
-    state.mail.wake();
-    Ok(HttpResponse::Ok().json(pickup_out(&v)))
+    courier_action(&state, who, path, courier::accept).await
 }
 
 #[post("/courier/pickups/{id}/arrive")]
@@ -390,9 +402,7 @@ async fn arrive(
     who: ApiCourier,
     path: PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let (me, id) = (who.user, path.into_inner());
-    let v = state.db(move |c| courier::arrive(c, &me, &id)).await?;
-    Ok(HttpResponse::Ok().json(pickup_out(&v)))
+    courier_action(&state, who, path, |c, me, id, _| courier::arrive(c, me, id)).await
 }
 
 #[derive(Deserialize, Default)]
@@ -419,12 +429,7 @@ async fn complete(
     who: ApiCourier,
     path: PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let (me, id, base) = (who.user, path.into_inner(), settings(&state));
-    let v = state
-        .db(move |c| courier::complete(c, &me, &id, &Settings { base_url: &base }))
-        .await?;
-    state.mail.wake();
-    Ok(HttpResponse::Ok().json(pickup_out(&v)))
+    courier_action(&state, who, path, courier::complete).await
 }
 
 #[derive(Deserialize, Default)]
@@ -441,24 +446,9 @@ async fn fail(
     path: PathId,
     body: web::Json<FailIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let (me, id, base, b) = (
-        who.user,
-        path.into_inner(),
-        settings(&state),
-        body.into_inner(),
-    );
-    let v = state
-        .db(move |c| {
-            courier::fail(
-                c,
-                &me,
-                &id,
-                &b.reason,
-                b.note.as_deref(),
-                &Settings { base_url: &base },
-            )
-        })
-        .await?;
-    state.mail.wake();
-    Ok(HttpResponse::Ok().json(pickup_out(&v)))
+    let b = body.into_inner();
+    courier_action(&state, who, path, move |c, me, id, settings| {
+        courier::fail(c, me, id, &b.reason, b.note.as_deref(), settings)
+    })
+    .await
 }
