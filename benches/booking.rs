@@ -267,7 +267,7 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         &mut conn,
         &waybill::db::imports::Import {
             id: id.clone(),
-            seller_id: seller.id.clone(),
+            seller_id: seller.id.to_string(),
             filename: "bench.csv".into(),
             csv: csv.clone(),
             status: waybill::domain::import::ImportStatus::Running,

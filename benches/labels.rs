@@ -12,7 +12,7 @@ use waybill::labels::{Label, Size, render_pdf, render_zpl};
 fn shipment(n: u64, tracking: &TrackingFormat) -> anyhow::Result<Shipment> {
     let now = waybill::db::now();
     Ok(Shipment {
-        id: format!("s{n}"),
+        id: format!("s{n}").into(),
         seller_id: "seller".into(),
         channel_code: "CNPOST-RAM".into(),
         tracking_number: tracking.issue(n).map_err(anyhow::Error::msg)?,

@@ -96,7 +96,7 @@ fn seller(pool: &Pool, email: &str) -> anyhow::Result<String> {
     let draft = input.parse().map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let user = waybill::services::accounts::create(&mut *pool.get()?, &draft)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(user.id)
+    Ok(user.id.into_string())
 }
 
 fn post(pool: &Pool, seller: &str, kind: Kind, amount: Money, key: &str) -> anyhow::Result<()> {

@@ -126,7 +126,7 @@ impl SellerBuilder<'_> {
             }
         }
         SellerFixture {
-            id,
+            id: id.into_string(),
             email: self.email,
             key,
             visitor,

@@ -46,7 +46,7 @@ pub fn add_area(
 pub fn courier_in(app: &TestApp, email: &str, area_id: &str) -> (String, String) {
     let id = app.create_user(Role::Courier, email).id;
     waybill::db::areas::assign(&mut app.conn(), &id, area_id).unwrap();
-    (id.clone(), app.api_key(&id))
+    (id.to_string(), app.api_key(&id))
 }
 
 pub async fn get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {

@@ -22,6 +22,7 @@ fn user_id(app: &TestApp, email: &str) -> String {
         .unwrap()
         .unwrap()
         .id
+        .into_string()
 }
 
 /// Moves the user's sessions back in time, as if they had been idle (or opened) that long ago.

@@ -15,6 +15,7 @@ fn seller_id(app: &TestApp, email: &str) -> String {
         .unwrap()
         .unwrap()
         .id
+        .into_string()
 }
 
 /// Starts a top-up of `amount` and returns the sandbox checkout link it redirects to.

@@ -6,12 +6,15 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::schema::{addresses, users};
 use waybill_domain::address::{Address, LatinAddress};
+use waybill_domain::ids::{AddressId, UserId};
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(table_name = addresses)]
 pub struct AddressRow {
-    pub id: String,
-    pub seller_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: AddressId,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub seller_id: UserId,
     pub name: String,
     pub company: Option<String>,
     pub street1: String,
@@ -132,8 +135,8 @@ pub fn insert(
         }
         let now = super::now();
         let row = AddressRow {
-            id: super::new_id(),
-            seller_id: seller_id.to_string(),
+            id: super::new_id().into(),
+            seller_id: seller_id.into(),
             name: a.name.clone(),
             company: a.company.clone(),
             street1: a.street1.clone(),
@@ -157,7 +160,7 @@ pub fn insert(
             latin_district: a.latin.as_ref().and_then(|l| l.district.clone()),
         };
         diesel::insert_into(addresses::table)
-            .values(&row)
+            .values(row.clone())
             .execute(conn)?;
         Ok(row)
     })
@@ -226,7 +229,7 @@ pub fn delete(conn: &mut DbConn, seller_id: &str, id: &str) -> QueryResult<bool>
         diesel::delete(addresses::table.filter(addresses::id.eq(id))).execute(conn)?;
         if row.is_default {
             if let Some(next) = list(conn, seller_id)?.into_iter().next() {
-                diesel::update(addresses::table.filter(addresses::id.eq(&next.id)))
+                diesel::update(addresses::table.filter(addresses::id.eq(next.id.as_str())))
                     .set(addresses::is_default.eq(true))
                     .execute(conn)?;
             }

@@ -9,13 +9,17 @@ use super::schema::{pickup_items, pickup_slots, pickups, shipments};
 use super::shipments::Shipment;
 use waybill_domain::PickupStatus;
 use waybill_domain::address::Address;
+use waybill_domain::ids::{AddressId, PickupId, UserId};
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(table_name = pickups)]
 pub struct Pickup {
-    pub id: String,
-    pub seller_id: String,
-    pub address_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: PickupId,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub seller_id: UserId,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub address_id: AddressId,
     pub area_id: String,
     pub date: String,
     pub window_label: String,
@@ -321,7 +325,7 @@ pub fn reschedule(
     }
     let n = diesel::update(
         pickups::table
-            .filter(pickups::id.eq(&p.id))
+            .filter(pickups::id.eq(p.id.as_str()))
             .filter(pickups::status.eq(p.status.as_str())),
     )
     .set((

@@ -8,6 +8,7 @@ use super::columns::Json;
 use super::schema::{channels, shipment_events, shipments};
 use waybill_domain::address::Address;
 use waybill_domain::customs::Customs;
+use waybill_domain::ids::{ShipmentId, UserId};
 use waybill_domain::rates::Breakdown;
 use waybill_domain::tracking_flags::{Cutoffs, TrackingFlag, is_live};
 use waybill_domain::{PickupStatus, Status};
@@ -17,8 +18,10 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(table_name = shipments)]
 pub struct Shipment {
-    pub id: String,
-    pub seller_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: ShipmentId,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub seller_id: UserId,
     pub channel_code: String,
     pub tracking_number: String,
     #[diesel(deserialize_as = String, serialize_as = String)]

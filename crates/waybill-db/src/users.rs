@@ -6,11 +6,13 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::schema::users;
 use waybill_domain::Role;
+use waybill_domain::ids::UserId;
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: UserId,
     pub email: String,
     pub password_hash: String,
     pub role: String,

@@ -9,6 +9,7 @@ pub mod customs;
 pub mod decimal;
 pub mod delivery;
 mod email;
+pub mod ids;
 pub mod import;
 mod money;
 pub mod notice;

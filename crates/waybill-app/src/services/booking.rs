@@ -334,7 +334,7 @@ fn book_once(
     let id = db::new_id();
     let r = &b.recipient;
     let mut shipment = Shipment {
-        id: id.clone(),
+        id: id.clone().into(),
         seller_id: seller.id.clone(),
         channel_code: channel.code.clone(),
         tracking_number: String::new(),
@@ -404,7 +404,7 @@ fn book_once(
             if let (Some(r), false) = (&shipment.reference, b.allow_duplicate_reference) {
                 if let Some(other) = db::shipments::find_open_by_reference(c, &seller.id, r)? {
                     let mut extra = serde_json::Map::new();
-                    extra.insert("shipment_id".into(), other.id.clone().into());
+                    extra.insert("shipment_id".into(), other.id.to_string().into());
                     extra.insert("tracking_number".into(), other.tracking_number.into());
                     return Err(AppError::ConflictWith {
                         message: format!(

@@ -122,7 +122,7 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
                 line: row.line,
                 reference: row.reference.clone(),
                 tracking_number: Some(tn.clone()),
-                shipment_id: existing.as_ref().map(|s| s.id.clone()),
+                shipment_id: existing.as_ref().map(|s| s.id.to_string()),
                 error: None,
                 earlier: ours.is_none(),
             });
@@ -155,7 +155,7 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
                     line: row.line,
                     reference: row.reference.clone(),
                     tracking_number: Some(s.tracking_number),
-                    shipment_id: Some(s.id),
+                    shipment_id: Some(s.id.into_string()),
                     error: None,
                     earlier,
                 }

@@ -277,7 +277,7 @@ fn book_once(
     let (start, end) = spec.utc_range(req.date, window);
     let at = db::now();
     let pickup = Pickup {
-        id: db::new_id(),
+        id: db::new_id().into(),
         seller_id: seller.id.clone(),
         address_id: address.id.clone(),
         area_id: area.id.clone(),
@@ -300,7 +300,7 @@ fn book_once(
         created_at: at,
         updated_at: at,
     };
-    let ids: Vec<String> = shipments.iter().map(|s| s.id.clone()).collect();
+    let ids: Vec<String> = shipments.iter().map(|s| s.id.to_string()).collect();
     let mail = mail::booked(&pickup, &area.name, shipments.len(), settings)?;
     db::write_tx(conn, |c| {
         if !db::pickups::take_slot(
@@ -414,7 +414,7 @@ pub fn reschedule(
     // The seller is told the new time (the "booked" mail names the old one); rendered before
     // the transaction, queued in it.
     let seller = db::users::find(conn, seller_id)?.ok_or(AppError::NotFound)?;
-    let parcels = db::pickups::items(conn, std::slice::from_ref(&p.id))?.len();
+    let parcels = db::pickups::items(conn, &[p.id.to_string()])?.len();
     let notice = mail::rescheduled(
         &Pickup {
             date: new_date.clone(),

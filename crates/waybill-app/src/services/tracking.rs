@@ -90,7 +90,7 @@ pub fn record_in(
         Some(event_id) => Recorded::Accepted {
             event_id,
             status: statuses
-                .get(&shipment.id)
+                .get(shipment.id.as_str())
                 .copied()
                 .unwrap_or(shipment.status),
         },
@@ -160,7 +160,7 @@ impl Batch {
         let now = db::now();
         let mut e = ShipmentEvent {
             id: db::new_id(),
-            shipment_id: shipment.id.clone(),
+            shipment_id: shipment.id.to_string(),
             status: input.status,
             occurred_at: input.occurred_at,
             location: input.location,
@@ -187,7 +187,7 @@ impl Batch {
         )?;
         e.log_index = Some(index);
         let id = e.id.clone();
-        self.touched.insert(shipment.id.clone());
+        self.touched.insert(shipment.id.to_string());
         self.events.push(e);
         Ok(id)
     }
@@ -238,9 +238,9 @@ pub fn settle_statuses(
     }
     let mut after = HashMap::with_capacity(shipments.len());
     for s in shipments {
-        let mut events = happenings.remove(&s.id).unwrap_or_default();
+        let mut events = happenings.remove(s.id.as_str()).unwrap_or_default();
         let target = derive_status(Status::Booked, &mut events);
-        let id = s.id.clone();
+        let id = s.id.to_string();
         after.insert(id, move_to(c, s, target)?);
     }
     Ok(after)

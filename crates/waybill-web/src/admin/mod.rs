@@ -99,7 +99,7 @@ async fn users_with_sessions(state: &AppState) -> Result<Vec<(User, i64)>, PageE
     Ok(users
         .into_iter()
         .map(|u| {
-            let n = live.get(&u.id).copied().unwrap_or(0);
+            let n = live.get(u.id.as_str()).copied().unwrap_or(0);
             (u, n)
         })
         .collect())

@@ -72,7 +72,7 @@ struct Me {
 async fn me(seller: ApiSeller) -> Result<HttpResponse, ApiError> {
     let u = seller.user;
     Ok(HttpResponse::Ok().json(Me {
-        id: u.id,
+        id: u.id.into_string(),
         email: u.email,
         store_name: u.store_name,
         contact_name: u.name,

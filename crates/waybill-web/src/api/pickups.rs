@@ -80,7 +80,7 @@ pub fn pickup_out(v: &PickupView) -> PickupOut {
         v.items
             .iter()
             .filter(|(i, _)| f(i))
-            .map(|(_, s)| s.id.clone())
+            .map(|(_, s)| s.id.to_string())
             .collect()
     };
     // What happened when, from the pickup's own timestamps.
@@ -107,9 +107,9 @@ pub fn pickup_out(v: &PickupView) -> PickupOut {
         });
     }
     PickupOut {
-        id: p.id.clone(),
+        id: p.id.to_string(),
         status: p.status.to_string(),
-        address_id: p.address_id.clone(),
+        address_id: p.address_id.to_string(),
         date: p.date.clone(),
         window: p.window_label.clone(),
         area: v.area.clone(),
@@ -346,7 +346,7 @@ async fn courier_queue(
     let out: Vec<QueueItem> = views
         .iter()
         .map(|v| QueueItem {
-            id: v.pickup.id.clone(),
+            id: v.pickup.id.to_string(),
             status: v.pickup.status.to_string(),
             date: v.pickup.date.clone(),
             window: v.pickup.window_label.clone(),

@@ -88,7 +88,7 @@ struct AddressOut {
 
 fn address_out(r: &AddressRow) -> AddressOut {
     AddressOut {
-        id: r.id.clone(),
+        id: r.id.to_string(),
         address: r.address(),
         default: r.is_default,
     }
@@ -209,7 +209,7 @@ pub fn adjustment_out(a: &waybill_app::services::warehouse::Adjustment) -> serde
 
 pub fn shipment_out(s: &Shipment, events: Option<&[ShipmentEvent]>) -> ShipmentOut {
     ShipmentOut {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         tracking_number: s.tracking_number.clone(),
         status: s.status.to_string(),
         channel: s.channel_code.clone(),

@@ -86,7 +86,7 @@ async fn home(
         ctx: PageCtx::new(&auth.viewer),
         tabs,
         pickups,
-        me: auth.user.id.clone(),
+        me: auth.user.id.to_string(),
         has_area,
     })
 }

@@ -198,7 +198,15 @@ async fn edit_page(
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
     let row = state.db(move |c| addresses::find(c, &seller, &id)).await?;
     let form = AddressInput::from(&row.address());
-    render(&state, &auth, form, BTreeMap::new(), Some(row.id), "").await
+    render(
+        &state,
+        &auth,
+        form,
+        BTreeMap::new(),
+        Some(row.id.into_string()),
+        "",
+    )
+    .await
 }
 
 #[post("/seller/addresses/{id}")]

@@ -324,7 +324,7 @@ pub async fn manifest_response(v: PickupView) -> Result<HttpResponse, PageError>
         v.address.city, v.address.postal_code, v.address.phone
     ));
     let m = Manifest {
-        pickup_id: v.pickup.id.clone(),
+        pickup_id: v.pickup.id.to_string(),
         seller: v
             .seller
             .as_ref()

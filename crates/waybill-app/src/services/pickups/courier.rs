@@ -164,7 +164,7 @@ pub fn scan(
     }
     db::write_tx(conn, |c| {
         let p = mine(c, &courier.id, id)?;
-        let items = db::pickups::items(c, std::slice::from_ref(&p.id))?;
+        let items = db::pickups::items(c, &[p.id.to_string()])?;
         let Some((_, s)) = items.iter().find(|(_, s)| s.tracking_number == code) else {
             return Err(refuse(
                 "barcode",
@@ -177,7 +177,7 @@ pub fn scan(
             .filter(|(i, x)| i.scanned_at.is_some() || x.id == s.id)
             .count();
         Ok(Scanned {
-            shipment_id: s.id.clone(),
+            shipment_id: s.id.to_string(),
             tracking_number: s.tracking_number.clone(),
             scanned,
             expected: items.len(),

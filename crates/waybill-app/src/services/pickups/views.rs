@@ -48,7 +48,7 @@ impl PickupView {
 
 /// Loads items, area names and people for a set of pickups in a few queries.
 pub fn views(conn: &mut DbConn, pickups: Vec<Pickup>) -> Result<Vec<PickupView>, AppError> {
-    let ids: Vec<String> = pickups.iter().map(|p| p.id.clone()).collect();
+    let ids: Vec<String> = pickups.iter().map(|p| p.id.to_string()).collect();
     let mut items: HashMap<String, Vec<(Item, Shipment)>> = HashMap::new();
     for (i, s) in db::pickups::items(conn, &ids)? {
         items.entry(i.pickup_id.clone()).or_default().push((i, s));
@@ -76,7 +76,7 @@ pub fn views(conn: &mut DbConn, pickups: Vec<Pickup>) -> Result<Vec<PickupView>,
         out.push(PickupView {
             area: areas.get(&p.area_id).cloned().unwrap_or_default(),
             address: p.address.clone(),
-            items: items.remove(&p.id).unwrap_or_default(),
+            items: items.remove(p.id.as_str()).unwrap_or_default(),
             courier,
             seller,
             pickup: p,

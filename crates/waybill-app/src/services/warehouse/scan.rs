@@ -93,7 +93,7 @@ fn outcome(
         ),
     };
     ScanOutcome {
-        shipment_id: shipment.id.clone(),
+        shipment_id: shipment.id.to_string(),
         tracking_number: shipment.tracking_number.clone(),
         status: shipment.status.as_str(),
         declared: declared(shipment),
@@ -148,7 +148,7 @@ fn scan_once(
         id: db::new_id(),
         scan_id: r.scan_id.clone(),
         warehouse_id: warehouse_id.to_string(),
-        shipment_id: shipment.id.clone(),
+        shipment_id: shipment.id.to_string(),
         weight_g: r.weight_g,
         length_mm: r.length_mm,
         width_mm: r.width_mm,
@@ -290,8 +290,8 @@ fn measure(
         _ => (declared_price, 0, AdjustmentOutcome::WithinTolerance, None),
     };
     Ok(Adjustment {
-        shipment_id: shipment.id.clone(),
-        seller_id: shipment.seller_id.clone(),
+        shipment_id: shipment.id.to_string(),
+        seller_id: shipment.seller_id.to_string(),
         scan_id: scan.id.clone(),
         declared_weight_g: was.weight_g,
         declared_length_mm: was.length_mm,
@@ -364,8 +364,8 @@ fn settle_money(
             c,
             &AmountDue {
                 id: db::new_id(),
-                seller_id: shipment.seller_id.clone(),
-                shipment_id: shipment.id.clone(),
+                seller_id: shipment.seller_id.to_string(),
+                shipment_id: shipment.id.to_string(),
                 amount: due,
                 outstanding: due,
                 currency: shipment.currency.clone(),
@@ -398,7 +398,7 @@ pub fn recent_scans(
         .into_iter()
         .map(|(sc, s)| {
             // A parcel scanned twice shows its adjustment on both lines.
-            let a = adjustments.get(&s.id).cloned();
+            let a = adjustments.get(s.id.as_str()).cloned();
             (sc, s, a)
         })
         .collect())

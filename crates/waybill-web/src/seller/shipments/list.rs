@@ -124,7 +124,7 @@ pub(super) async fn list_page(
                         .get(&s.channel_code)
                         .copied()
                         .unwrap_or(ChannelKind::Express),
-                    scans.get(&s.id).copied().flatten(),
+                    scans.get(s.id.as_str()).copied().flatten(),
                     &cutoffs,
                 )
                 .map(TrackingFlag::label),

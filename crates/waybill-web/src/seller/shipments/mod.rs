@@ -48,7 +48,7 @@ pub(in crate::seller) fn row(
     tz: waybill_domain::TimeZone,
 ) -> Row {
     Row {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         tracking_number: s.tracking_number.clone(),
         status: s.status.label().to_string(),
         channel: s.channel_code.clone(),
