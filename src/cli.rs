@@ -174,16 +174,7 @@ fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             }
             serve(config)
         }
-        Command::Migrate => {
-            let mut conn = connect(&config)?;
-            let applied = db::migrate(&mut conn)?;
-            println!(
-                "{} migration(s) applied on {}",
-                applied.len(),
-                config.database_url.backend()
-            );
-            Ok(())
-        }
+        Command::Migrate => migrate(&config),
         Command::Demo => demo(&config),
         Command::Area { command } => areas::area(&mut *connect(&config)?, command),
         Command::Courier { command } => areas::courier(&mut *connect(&config)?, command),
@@ -200,54 +191,10 @@ fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                     store,
                     phone,
                 },
-        } => {
-            let role = Role::parse(&role).ok_or_else(|| {
-                anyhow::anyhow!("--role must be seller, courier, warehouse or admin")
-            })?;
-            let password = read_password()?;
-            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
-            let store = store.unwrap_or_else(|| name.clone());
-            let input = AccountInput {
-                email: &email,
-                role,
-                name: &name,
-                store_name: (role == Role::Seller).then_some(store.as_str()),
-                phone: &phone,
-                password: &password,
-                password_confirm: &password,
-            };
-            let draft = input.parse().map_err(field_errors)?;
-            let mut conn = connect(&config)?;
-            let user = accounts::create(&mut conn, &draft).map_err(app_error)?;
-            println!("created {} ({})", user.email, user.role);
-            Ok(())
-        }
+        } => user_add(&config, &email, &role, name, store, &phone),
         Command::Apikey {
             command: ApikeyCommand::Create { email, name },
-        } => {
-            let email = EmailAddress::parse(&email).map_err(anyhow::Error::msg)?;
-            let mut conn = connect(&config)?;
-            let user = db::users::find_by_email(&mut conn, email.as_str())?
-                .filter(|u| u.role() != Role::Admin)
-                .ok_or_else(|| {
-                    anyhow::anyhow!("no seller, courier or warehouse account with e-mail {email}")
-                })?;
-            let (key, prefix, hash) = crate::security::new_api_key()?;
-            db::api_keys::insert(
-                &mut conn,
-                &db::api_keys::NewApiKey {
-                    id: &db::new_id(),
-                    seller_id: &user.id,
-                    name: &name,
-                    prefix: &prefix,
-                    key_hash: &hash,
-                    created_at: db::now(),
-                },
-            )?;
-            eprintln!("API key for {email} (shown only now; store it safely):");
-            println!("{key}");
-            Ok(())
-        }
+        } => apikey_create(&config, &email, &name),
         Command::Wallet {
             command:
                 WalletCommand::Credit {
@@ -256,43 +203,105 @@ fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                     note,
                     idempotency_key,
                 },
-        } => {
-            let email = EmailAddress::parse(&email).map_err(anyhow::Error::msg)?;
-            let amount = crate::domain::Money::parse_decimal(&amount, config.currency)
-                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
-            let note = crate::domain::required_text(&note, "note", 500)
-                .map_err(|e| anyhow::anyhow!("--note: {e}"))?;
-            let mut conn = connect(&config)?;
-            let user = db::users::find_by_email(&mut conn, email.as_str())?
-                .filter(|u| u.role() == Role::Seller)
-                .ok_or_else(|| anyhow::anyhow!("no seller account with e-mail {email}"))?;
-            let key = format!(
-                "cli:{}",
-                idempotency_key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-            );
-            let posted = crate::services::wallet::post(
-                &mut conn,
-                &crate::services::wallet::Posting {
-                    key: &key,
-                    kind: crate::services::wallet::Kind::ManualCredit,
-                    seller_id: &user.id,
-                    amount,
-                    shipment_id: None,
-                    payment_intent_id: None,
-                    note: Some(&note),
-                    actor_id: None,
-                },
-            )
-            .map_err(app_error)?;
-            let balance = crate::domain::Money::new(posted.balance_after, config.currency);
-            if posted.replayed {
-                println!("already credited (same idempotency key); balance of {email}: {balance}");
-            } else {
-                println!("credited {amount} to {email}; balance {balance}");
-            }
-            Ok(())
-        }
+        } => wallet_credit(&config, &email, &amount, &note, idempotency_key),
     }
+}
+
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    let mut conn = connect(config)?;
+    let applied = db::migrate(&mut conn)?;
+    println!(
+        "{} migration(s) applied on {}",
+        applied.len(),
+        config.database_url.backend()
+    );
+    Ok(())
+}
+
+fn user_add(
+    config: &Config,
+    email: &str,
+    role: &str,
+    name: Option<String>,
+    store: Option<String>,
+    phone: &str,
+) -> anyhow::Result<()> {
+    let role = Role::parse(role)
+        .ok_or_else(|| anyhow::anyhow!("--role must be seller, courier, warehouse or admin"))?;
+    let password = read_password()?;
+    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+    let store = store.unwrap_or_else(|| name.clone());
+    let input = AccountInput {
+        email,
+        role,
+        name: &name,
+        store_name: (role == Role::Seller).then_some(store.as_str()),
+        phone,
+        password: &password,
+        password_confirm: &password,
+    };
+    let draft = input.parse().map_err(field_errors)?;
+    let mut conn = connect(config)?;
+    let user = accounts::create(&mut conn, &draft).map_err(app_error)?;
+    println!("created {} ({})", user.email, user.role);
+    Ok(())
+}
+
+fn apikey_create(config: &Config, email: &str, name: &str) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).map_err(anyhow::Error::msg)?;
+    let mut conn = connect(config)?;
+    let user = db::users::find_by_email(&mut conn, email.as_str())?
+        .filter(|u| u.role() != Role::Admin)
+        .ok_or_else(|| {
+            anyhow::anyhow!("no seller, courier or warehouse account with e-mail {email}")
+        })?;
+    let key = crate::services::api_keys::create(&mut conn, &user.id, name).map_err(app_error)?;
+    eprintln!("API key for {email} (shown only now; store it safely):");
+    println!("{key}");
+    Ok(())
+}
+
+fn wallet_credit(
+    config: &Config,
+    email: &str,
+    amount: &str,
+    note: &str,
+    idempotency_key: Option<String>,
+) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).map_err(anyhow::Error::msg)?;
+    let amount = crate::domain::Money::parse_decimal(amount, config.currency)
+        .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+    let note = crate::domain::required_text(note, "note", 500)
+        .map_err(|e| anyhow::anyhow!("--note: {e}"))?;
+    let mut conn = connect(config)?;
+    let user = crate::services::accounts::find_seller(&mut conn, email.as_str())
+        .map_err(app_error)?
+        .ok_or_else(|| anyhow::anyhow!("no seller account with e-mail {email}"))?;
+    let key = format!(
+        "cli:{}",
+        idempotency_key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    );
+    let posted = crate::services::wallet::post(
+        &mut conn,
+        &crate::services::wallet::Posting {
+            key: &key,
+            kind: crate::services::wallet::Kind::ManualCredit,
+            seller_id: &user.id,
+            amount,
+            shipment_id: None,
+            payment_intent_id: None,
+            note: Some(&note),
+            actor_id: None,
+        },
+    )
+    .map_err(app_error)?;
+    let balance = crate::domain::Money::new(posted.balance_after, config.currency);
+    if posted.replayed {
+        println!("already credited (same idempotency key); balance of {email}: {balance}");
+    } else {
+        println!("credited {amount} to {email}; balance {balance}");
+    }
+    Ok(())
 }
 
 fn channel(command: ChannelCommand, config: &Config) -> anyhow::Result<()> {

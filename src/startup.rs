@@ -26,46 +26,9 @@ pub struct Application {
 impl Application {
     /// Must run inside a Tokio runtime: it spawns the mail and webhook workers.
     pub fn build(mut config: Config) -> anyhow::Result<Application> {
-        // A request holds its connection while its write waits for the group commit, so
-        // SQLite (whose connections are cheap, in-process) gets enough for every request in
-        // flight; PostgreSQL connections are server processes shared by every app server.
-        let size = match config.database_url {
-            db::DbUrl::Sqlite(_) => 32,
-            db::DbUrl::Postgres(_) => 10,
-        };
-        let pool = db::connect_with(&config.database_url, size, config.sqlite_tuning())?;
-        {
-            let mut conn = pool.get()?;
-            let applied = db::migrate(&mut conn)?;
-            if !applied.is_empty() {
-                tracing::info!(?applied, "migrations applied");
-            }
-        }
+        let pool = migrated_pool(&config)?;
         let secret = session_secret(&config)?;
         let key = Key::derive_from(secret.as_bytes());
-        let mailer = Mailer::from_config(&config)?;
-        let mail = spawn_worker(
-            pool.clone(),
-            mailer,
-            config.mail_poll,
-            config.mail_retry_base,
-        );
-        let webhook_secrets =
-            crate::services::webhooks::SecretBox::new(derive_key(&secret, "waybill webhook keys"));
-        let webhooks = crate::webhooks::spawn_worker(
-            pool.clone(),
-            crate::webhooks::Settings {
-                allow_private: config.webhook_allow_private,
-                backoff_scale: config.webhook_backoff_scale,
-                timeout: config.webhook_timeout,
-                secrets: webhook_secrets.clone(),
-            },
-        );
-        let log_key = Arc::new(crate::services::tracking_log::LogKey::load_or_create(
-            &config.log_key_file,
-            &config.log_origin,
-        )?);
-        crate::services::tracking_log::announce(&pool, &log_key);
         let listener = TcpListener::bind(&config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let local = listener.local_addr()?;
@@ -75,36 +38,9 @@ impl Application {
             config.base_url = format!("http://{local}");
         }
         config.bind = local.to_string();
-        crate::jobs::spawn(
-            pool.clone(),
-            crate::services::sessions::Lifetimes::of(&config),
-            config.base_url.clone(),
-            log_key.clone(),
-        );
         let workers = config.workers;
-        let config_limit = config.public_rate_limit;
         let secure = config.secure_cookies();
-        let sandbox = Arc::new(Sandbox::new(secret.as_bytes(), &config.base_url));
-        let state = AppState {
-            pool,
-            config: Arc::new(config),
-            mail,
-            payments: sandbox.clone(),
-            sandbox,
-            quote_key: Arc::new(derive_key(&secret, "waybill quote ids")),
-            webhooks,
-            webhook_secrets,
-            log_key,
-            tracking_cache: Arc::default(),
-            public_limit: Arc::new(crate::web::rate_limit::RateLimiter::new(config_limit)),
-        };
-        crate::jobs::spawn_import_resumer(
-            state.pool.clone(),
-            state.config.currency,
-            state.config.base_url.clone(),
-            state.quote_key.clone(),
-            state.mail.clone(),
-        );
+        let state = start_workers(config, pool, &secret)?;
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -168,6 +104,79 @@ fn derive_key(secret: &str, purpose: &str) -> [u8; 32] {
     h.update([0]);
     h.update(secret.as_bytes());
     h.finalize().into()
+}
+
+/// The state every handler shares, with the workers and timed jobs behind it started: mail,
+/// webhook deliveries, the tracking log's key, the jobs and the import resumer.
+fn start_workers(config: Config, pool: db::Pool, secret: &str) -> anyhow::Result<AppState> {
+    let mail = spawn_worker(
+        pool.clone(),
+        Mailer::from_config(&config)?,
+        config.mail_poll,
+        config.mail_retry_base,
+    );
+    let webhook_secrets =
+        crate::services::webhooks::SecretBox::new(derive_key(secret, "waybill webhook keys"));
+    let webhooks = crate::webhooks::spawn_worker(
+        pool.clone(),
+        crate::webhooks::Settings {
+            allow_private: config.webhook_allow_private,
+            backoff_scale: config.webhook_backoff_scale,
+            timeout: config.webhook_timeout,
+            secrets: webhook_secrets.clone(),
+        },
+    );
+    let log_key = Arc::new(crate::services::tracking_log::LogKey::load_or_create(
+        &config.log_key_file,
+        &config.log_origin,
+    )?);
+    crate::services::tracking_log::announce(&pool, &log_key);
+    crate::jobs::spawn(
+        pool.clone(),
+        crate::services::sessions::Lifetimes::of(&config),
+        config.base_url.clone(),
+        log_key.clone(),
+    );
+    let sandbox = Arc::new(Sandbox::new(secret.as_bytes(), &config.base_url));
+    let limit = config.public_rate_limit;
+    let state = AppState {
+        pool,
+        config: Arc::new(config),
+        mail,
+        payments: sandbox.clone(),
+        sandbox,
+        quote_key: Arc::new(derive_key(secret, "waybill quote ids")),
+        webhooks,
+        webhook_secrets,
+        log_key,
+        tracking_cache: Arc::default(),
+        public_limit: Arc::new(crate::web::rate_limit::RateLimiter::new(limit)),
+    };
+    crate::jobs::spawn_import_resumer(
+        state.pool.clone(),
+        state.config.currency,
+        state.config.base_url.clone(),
+        state.quote_key.clone(),
+        state.mail.clone(),
+    );
+    Ok(state)
+}
+
+/// The pool, sized for the backend, on a database migrated to this version.
+fn migrated_pool(config: &Config) -> anyhow::Result<db::Pool> {
+    // A request holds its connection while its write waits for the group commit, so
+    // SQLite (whose connections are cheap, in-process) gets enough for every request in
+    // flight; PostgreSQL connections are server processes shared by every app server.
+    let size = match config.database_url {
+        db::DbUrl::Sqlite(_) => 32,
+        db::DbUrl::Postgres(_) => 10,
+    };
+    let pool = db::connect_with(&config.database_url, size, config.sqlite_tuning())?;
+    let applied = db::migrate(&mut *pool.get()?)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
+    Ok(pool)
 }
 
 /// The session secret: configured, or (local mode only) generated once and kept in the data

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::services::quotes::{ChannelQuote, QuoteCheck, Quoted, check_quote_id};
 use crate::services::wallet::{self, Kind, Posting};
+use waybill_db::addresses::AddressRow;
+use waybill_db::channels::Channel;
 use waybill_db::shipments::{Shipment, ShipmentEvent};
 use waybill_db::users::User;
 use waybill_db::{self as db, DbConn};
@@ -256,117 +258,41 @@ fn book_once(
     hash: &str,
     settings: &Settings,
 ) -> Result<Shipment, AppError> {
-    let channel = db::channels::find(conn, &b.channel)?
-        .filter(|c| c.enabled)
-        .ok_or_else(|| {
-            field_error(
-                "channel",
-                format!(
-                    "{} is not an approved channel open for booking; take a code from the quotes.",
-                    b.channel
-                ),
-            )
-        })?;
-    let sender = match &b.sender_address_id {
-        Some(id) => db::addresses::find(conn, &seller.id, id)?
-            .ok_or_else(|| field_error("sender_address_id", NO_SUCH_SENDER))?,
-        None => db::addresses::default_for(conn, &seller.id)?.ok_or_else(|| {
-            field_error(
-                "sender_address_id",
-                "Add a sender address first: parcels are collected from it.",
-            )
-        })?,
-    };
+    let channel = bookable_channel(conn, &b.channel)?;
+    let sender = sender_of(conn, seller, b)?;
     let spec = channel.spec()?;
     let quote = spec.quote(&b.parcel, &b.recipient.country);
     let price = match (&quote.price, quote.eligible) {
         (Some(p), true) => p.clone(),
         _ => return Err(field_error("channel", quote.reasons.join(" "))),
     };
-    // With a quote id the seller pays what it was shown, or nothing happens.
     let charge = match &b.quote_id {
         None => price.total,
-        Some(qid) => {
-            let this = Quoted {
-                seller_id: &seller.id,
-                channel: &channel.code,
-                parcel: &b.parcel,
-                country: &b.recipient.country,
-                amount: 0,
-                currency: settings.currency.code(),
-            };
-            let now = chrono::Utc::now().timestamp();
-            match check_quote_id(settings.quote_key, qid, &this, now) {
-                QuoteCheck::Valid { amount } => amount,
-                outcome => {
-                    let fresh = ChannelQuote {
-                        channel: channel.clone(),
-                        spec: spec.clone(),
-                        quote: quote.clone(),
-                    }
-                    .view(
-                        settings.quote_key,
-                        &seller.id,
-                        &b.parcel,
-                        &b.recipient.country,
-                        settings.currency,
-                    );
-                    let message = if outcome == QuoteCheck::Expired {
-                        "That quote has expired (quotes hold for 30 minutes). Here is a fresh one: book with its id."
-                    } else {
-                        "The parcel, destination or channel differs from what was quoted. Here is the quote for this booking: book with its id."
-                    };
-                    let mut extra = serde_json::Map::new();
-                    extra.insert(
-                        "quote".into(),
-                        serde_json::to_value(fresh).map_err(AppError::internal)?,
-                    );
-                    return Err(AppError::ConflictWith {
-                        message: message.into(),
-                        extra,
-                    });
-                }
-            }
-        }
+        Some(qid) => quoted_charge(
+            qid,
+            seller,
+            b,
+            &ChannelQuote {
+                channel: channel.clone(),
+                spec: spec.clone(),
+                quote: quote.clone(),
+            },
+            settings,
+        )?,
     };
     let amount = Money::new(charge, settings.currency);
     let now = db::now();
-    let id = db::new_id();
-    let r = &b.recipient;
     let mut shipment = Shipment {
-        id: id.clone().into(),
-        seller_id: seller.id.clone(),
-        channel_code: channel.code.clone(),
         tracking_number: String::new(),
-        status: Status::Booked,
-        reference: b.reference.clone(),
-        sender: sender.address(),
-        recipient_name: r.name.clone(),
-        recipient_company: r.company.clone(),
-        recipient_street1: r.street1.clone(),
-        recipient_street2: r.street2.clone(),
-        recipient_city: r.city.clone(),
-        recipient_state: r.state.clone(),
-        recipient_postal_code: r.postal_code.clone(),
-        recipient_country: r.country.clone(),
-        recipient_phone: r.phone.clone(),
-        recipient_email: r.email.clone(),
-        weight_g: b.parcel.weight_g,
-        length_mm: b.parcel.length_mm,
-        width_mm: b.parcel.width_mm,
-        height_mm: b.parcel.height_mm,
         chargeable_weight_g: quote.chargeable_weight_g,
         price_amount: charge,
         currency: settings.currency.code().to_string(),
-        price_breakdown: price.clone(),
-        customs: b.customs.clone(),
+        price_breakdown: price,
         idempotency_key: key.map(str::to_string),
         request_hash: key.map(|_| hash.to_string()),
-        label_count: 0,
-        created_at: now,
-        updated_at: now,
-        cancelled_at: None,
+        ..new_shipment(seller, &channel.code, &sender, b, now)
     };
+    let id = shipment.id.to_string();
     let channel_name = format!("{} {}", channel.carrier, channel.service);
     let ledger_key = format!("charge:{id}");
     // The confirmation is rendered here, outside the write transaction, where every other
@@ -401,19 +327,8 @@ fn book_once(
         |c, _| {
             // Checked after the charge has locked the seller's wallet row, so two bookings
             // with one reference are serialised on PostgreSQL too.
-            if let (Some(r), false) = (&shipment.reference, b.allow_duplicate_reference) {
-                if let Some(other) = db::shipments::find_open_by_reference(c, &seller.id, r)? {
-                    let mut extra = serde_json::Map::new();
-                    extra.insert("shipment_id".into(), other.id.to_string().into());
-                    extra.insert("tracking_number".into(), other.tracking_number.into());
-                    return Err(AppError::ConflictWith {
-                        message: format!(
-                            "Reference {r} is already booked ({}). Cancel that shipment, or book again on purpose.",
-                            other.id
-                        ),
-                        extra,
-                    });
-                }
+            if !b.allow_duplicate_reference {
+                refuse_open_reference(c, &seller.id, shipment.reference.as_deref())?;
             }
             let serial = db::shipments::take_serial(c, &channel.code)?;
             shipment.tracking_number = u64::try_from(serial)
@@ -439,6 +354,150 @@ fn book_once(
         },
     )?;
     stored.ok_or_else(|| AppError::internal("booking finished without a shipment"))
+}
+
+/// The channel `code` if it is approved and open for booking.
+fn bookable_channel(conn: &mut DbConn, code: &str) -> Result<Channel, AppError> {
+    db::channels::find(conn, code)?
+        .filter(|c| c.enabled)
+        .ok_or_else(|| {
+            field_error(
+                "channel",
+                format!(
+                    "{code} is not an approved channel open for booking; take a code from the quotes."
+                ),
+            )
+        })
+}
+
+/// The sender address the booking names, or the seller's default.
+fn sender_of(conn: &mut DbConn, seller: &User, b: &Booking) -> Result<AddressRow, AppError> {
+    match &b.sender_address_id {
+        Some(id) => db::addresses::find(conn, &seller.id, id)?
+            .ok_or_else(|| field_error("sender_address_id", NO_SUCH_SENDER)),
+        None => db::addresses::default_for(conn, &seller.id)?.ok_or_else(|| {
+            field_error(
+                "sender_address_id",
+                "Add a sender address first: parcels are collected from it.",
+            )
+        }),
+    }
+}
+
+/// With a quote id the seller pays what it was shown, or nothing happens: an expired quote,
+/// or one for another parcel, destination or channel, is answered 409 with a fresh quote to
+/// book with.
+fn quoted_charge(
+    quote_id: &str,
+    seller: &User,
+    b: &Booking,
+    fresh: &ChannelQuote,
+    settings: &Settings,
+) -> Result<i64, AppError> {
+    let this = Quoted {
+        seller_id: &seller.id,
+        channel: &fresh.channel.code,
+        parcel: &b.parcel,
+        country: &b.recipient.country,
+        amount: 0,
+        currency: settings.currency.code(),
+    };
+    let now = chrono::Utc::now().timestamp();
+    let outcome = match check_quote_id(settings.quote_key, quote_id, &this, now) {
+        QuoteCheck::Valid { amount } => return Ok(amount),
+        outcome => outcome,
+    };
+    let view = fresh.view(
+        settings.quote_key,
+        &seller.id,
+        &b.parcel,
+        &b.recipient.country,
+        settings.currency,
+    );
+    let message = if outcome == QuoteCheck::Expired {
+        "That quote has expired (quotes hold for 30 minutes). Here is a fresh one: book with its id."
+    } else {
+        "The parcel, destination or channel differs from what was quoted. Here is the quote for this booking: book with its id."
+    };
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "quote".into(),
+        serde_json::to_value(view).map_err(AppError::internal)?,
+    );
+    Err(AppError::ConflictWith {
+        message: message.into(),
+        extra,
+    })
+}
+
+/// The shipment as booked, before its price and tracking number are known.
+fn new_shipment(
+    seller: &User,
+    channel: &str,
+    sender: &AddressRow,
+    b: &Booking,
+    now: chrono::NaiveDateTime,
+) -> Shipment {
+    let r = &b.recipient;
+    Shipment {
+        id: db::new_id().into(),
+        seller_id: seller.id.clone(),
+        channel_code: channel.to_string(),
+        tracking_number: String::new(),
+        status: Status::Booked,
+        reference: b.reference.clone(),
+        sender: sender.address(),
+        recipient_name: r.name.clone(),
+        recipient_company: r.company.clone(),
+        recipient_street1: r.street1.clone(),
+        recipient_street2: r.street2.clone(),
+        recipient_city: r.city.clone(),
+        recipient_state: r.state.clone(),
+        recipient_postal_code: r.postal_code.clone(),
+        recipient_country: r.country.clone(),
+        recipient_phone: r.phone.clone(),
+        recipient_email: r.email.clone(),
+        weight_g: b.parcel.weight_g,
+        length_mm: b.parcel.length_mm,
+        width_mm: b.parcel.width_mm,
+        height_mm: b.parcel.height_mm,
+        chargeable_weight_g: 0,
+        price_amount: 0,
+        currency: String::new(),
+        price_breakdown: Default::default(),
+        customs: b.customs.clone(),
+        idempotency_key: None,
+        request_hash: None,
+        label_count: 0,
+        created_at: now,
+        updated_at: now,
+        cancelled_at: None,
+    }
+}
+
+/// A reference already on an open shipment of the seller's is refused (409 naming it), unless
+/// the seller says to book it again.
+fn refuse_open_reference(
+    c: &mut DbConn,
+    seller_id: &str,
+    reference: Option<&str>,
+) -> Result<(), AppError> {
+    let Some(r) = reference else {
+        return Ok(());
+    };
+    let Some(other) = db::shipments::find_open_by_reference(c, seller_id, r)? else {
+        return Ok(());
+    };
+    let mut extra = serde_json::Map::new();
+    extra.insert("shipment_id".into(), other.id.to_string().into());
+    extra.insert("tracking_number".into(), other.tracking_number.into());
+    Err(AppError::ConflictWith {
+        message: format!(
+            "Reference {r} is already booked ({}). Cancel that shipment, or book again on purpose.",
+            other.id
+        ),
+        extra,
+    })
 }
 
 /// Cancels before pickup and refunds the freight, once however often it is asked.

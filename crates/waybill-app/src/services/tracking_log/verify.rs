@@ -19,20 +19,61 @@ pub struct Verification {
     pub problem: Option<String>,
 }
 
+/// Where the log first disagrees with the store: the events and checkpoints checked up to it.
+struct Problem {
+    events: u64,
+    checkpoints: usize,
+    message: String,
+}
+
+/// The tree recomputed from the events as stored.
+struct Tree {
+    /// Every stored hash of the tree, in storage order.
+    hashes: Vec<Hash>,
+    /// Each log record's event id and tracking number, by index.
+    leaves: Vec<(String, String)>,
+}
+
 /// Rebuilds every record from the events as stored, recomputes the tree, compares it with the
 /// stored hashes, and checks every kept checkpoint's signature and that it matches the tree
 /// (so each later checkpoint extends the earlier ones).
 pub fn verify_chain(conn: &mut DbConn, key: &LogKey) -> Result<Verification, AppError> {
     let size = u64::try_from(store::head_size(conn)?).map_err(AppError::internal)?;
-    let fail = |events, checkpoints, p: String| {
-        Ok(Verification {
-            events,
-            checkpoints,
-            problem: Some(p),
-        })
+    let checked = match rebuild(conn, size)? {
+        Ok(tree) => match check_stored_tree(conn, size, &tree.hashes)? {
+            Some(p) => Err(p),
+            None => check_checkpoints(conn, key, size, &tree)?,
+        },
+        Err(p) => Err(p),
     };
-    let mut mem: Vec<Hash> = Vec::new();
-    let mut leaves: Vec<(String, String)> = Vec::new();
+    Ok(match checked {
+        Ok(checkpoints) => Verification {
+            events: size,
+            checkpoints,
+            problem: None,
+        },
+        Err(p) => Verification {
+            events: p.events,
+            checkpoints: p.checkpoints,
+            problem: Some(p.message),
+        },
+    })
+}
+
+/// The tree rebuilt from the stored events, in chunks; the first event that is missing, does
+/// not hash to its logged leaf, or whose raw request changed is the problem.
+fn rebuild(conn: &mut DbConn, size: u64) -> Result<Result<Tree, Problem>, AppError> {
+    let fail = |events, message| {
+        Ok(Err(Problem {
+            events,
+            checkpoints: 0,
+            message,
+        }))
+    };
+    let mut tree = Tree {
+        hashes: Vec::new(),
+        leaves: Vec::new(),
+    };
     const CHUNK: u64 = 2_000;
     let mut from = 0u64;
     while from < size {
@@ -60,7 +101,6 @@ pub fn verify_chain(conn: &mut DbConn, key: &LogKey) -> Result<Verification, App
             else {
                 return fail(
                     n,
-                    0,
                     format!("log record {n}: its event is missing from the store (deleted)"),
                 );
             };
@@ -70,7 +110,6 @@ pub fn verify_chain(conn: &mut DbConn, key: &LogKey) -> Result<Verification, App
             if stored.get(&at).and_then(|h| parse_hex(h)) != Some(leaf) {
                 return fail(
                     n,
-                    0,
                     format!(
                         "event {} (log record {n}, {number}) does not match what was logged: it was edited",
                         e.id
@@ -81,7 +120,6 @@ pub fn verify_chain(conn: &mut DbConn, key: &LogKey) -> Result<Verification, App
                 if bodies.get(rid) != Some(d) {
                     return fail(
                         n,
-                        0,
                         format!(
                             "event {} (log record {n}, {number}): its raw request {rid} was altered",
                             e.id
@@ -89,45 +127,73 @@ pub fn verify_chain(conn: &mut DbConn, key: &LogKey) -> Result<Verification, App
                     );
                 }
             }
-            let hashes = tlog_tiles::stored_hashes(n, &record, &MemHashes(&mem))
+            let hashes = tlog_tiles::stored_hashes(n, &record, &MemHashes(&tree.hashes))
                 .map_err(AppError::internal)?;
-            mem.extend(hashes);
-            leaves.push((e.id.clone(), number.clone()));
+            tree.hashes.extend(hashes);
+            tree.leaves.push((e.id.clone(), number.clone()));
         }
         from = to;
     }
-    // Stored interior hashes serve the proofs buyers check: they must be the recomputed ones.
-    let stored_all = store::all_hashes(conn, mem.len() as i64)?;
-    if stored_all.len() != mem.len() {
-        return fail(
+    Ok(Ok(tree))
+}
+
+/// Stored interior hashes serve the proofs buyers check: they must be the recomputed ones,
+/// and no stored event may be outside the log.
+fn check_stored_tree(
+    conn: &mut DbConn,
+    size: u64,
+    hashes: &[Hash],
+) -> Result<Option<Problem>, AppError> {
+    let problem = |message| {
+        Some(Problem {
+            events: size,
+            checkpoints: 0,
+            message,
+        })
+    };
+    let stored_all = store::all_hashes(conn, hashes.len() as i64)?;
+    if stored_all.len() != hashes.len() {
+        return Ok(problem(format!(
+            "the log keeps {} stored hashes where {} records need {}",
+            stored_all.len(),
             size,
-            0,
-            format!(
-                "the log keeps {} stored hashes where {} records need {}",
-                stored_all.len(),
-                size,
-                mem.len()
-            ),
-        );
+            hashes.len()
+        )));
     }
     for (i, h) in &stored_all {
-        if parse_hex(h) != mem.get(*i as usize).copied() {
-            return fail(size, 0, format!("stored tree hash {i} was altered"));
+        if parse_hex(h) != hashes.get(*i as usize).copied() {
+            return Ok(problem(format!("stored tree hash {i} was altered")));
         }
     }
     if let Some(stray) = store::unlogged_events(conn)?.first() {
-        return fail(
-            size,
-            0,
-            format!("event {} is in the store but not in the log", stray),
-        );
+        return Ok(problem(format!(
+            "event {stray} is in the store but not in the log"
+        )));
     }
-    let reader = MemHashes(&mem);
+    Ok(None)
+}
+
+/// Every kept checkpoint: signed by this log's key, of this log, matching the tree as
+/// rebuilt, and extending the one before it. How many were checked, or the first problem.
+fn check_checkpoints(
+    conn: &mut DbConn,
+    key: &LogKey,
+    size: u64,
+    tree: &Tree,
+) -> Result<Result<usize, Problem>, AppError> {
+    let reader = MemHashes(&tree.hashes);
     let checkpoints = store::checkpoints(conn)?;
     let verifiers = key.verifiers()?;
     let mut good_size = 0u64;
     let mut prev: Option<(u64, Hash)> = None;
     for (k, cp) in checkpoints.iter().enumerate() {
+        let fail = |message| {
+            Ok(Err(Problem {
+                events: size,
+                checkpoints: k,
+                message,
+            }))
+        };
         let what = format!(
             "checkpoint {} (size {}, {})",
             k + 1,
@@ -136,68 +202,47 @@ pub fn verify_chain(conn: &mut DbConn, key: &LogKey) -> Result<Verification, App
         );
         let note = match Note::from_bytes(cp.note.as_bytes()) {
             Ok(n) => n,
-            Err(e) => return fail(size, k, format!("{what} is not a signed note: {e}")),
+            Err(e) => return fail(format!("{what} is not a signed note: {e}")),
         };
         if note.verify(&verifiers).is_err() {
-            return fail(
-                size,
-                k,
-                format!(
-                    "{what} is not signed by this log's key {}",
-                    key.verifier_key()
-                ),
-            );
+            return fail(format!(
+                "{what} is not signed by this log's key {}",
+                key.verifier_key()
+            ));
         }
         let Ok(c) = Checkpoint::from_bytes(note.text()) else {
-            return fail(size, k, format!("{what} is not a tlog checkpoint"));
+            return fail(format!("{what} is not a tlog checkpoint"));
         };
         if c.origin() != key.origin() || c.size() > size || c.size() as i64 != cp.tree_size {
-            return fail(
-                size,
-                k,
-                format!("{what} names another log or a size beyond the log's {size}"),
-            );
+            return fail(format!(
+                "{what} names another log or a size beyond the log's {size}"
+            ));
         }
         let root = tlog_tiles::tree_hash(c.size(), &reader).map_err(AppError::internal)?;
         if root != *c.hash() {
             let range_start = good_size.min(c.size());
-            let first = leaves
+            let first = tree
+                .leaves
                 .get(range_start as usize)
                 .map(|(id, number)| format!("event {id} ({number})"))
                 .unwrap_or_default();
-            return fail(
-                size,
-                k,
-                format!(
-                    "{what} does not match the events as stored: history was rewritten among log records {range_start}..{}; the first possibly bad event is {first}",
-                    c.size()
-                ),
-            );
+            return fail(format!(
+                "{what} does not match the events as stored: history was rewritten among log records {range_start}..{}; the first possibly bad event is {first}",
+                c.size()
+            ));
         }
         if let Some((ps, ph)) = prev {
             if c.size() < ps {
-                return fail(
-                    size,
-                    k,
-                    format!("{what} is smaller than the checkpoint before it"),
-                );
+                return fail(format!("{what} is smaller than the checkpoint before it"));
             }
             let proof =
                 tlog_tiles::prove_tree(c.size(), ps, &reader).map_err(AppError::internal)?;
             if tlog_tiles::check_tree(&proof, c.size(), root, ps, ph).is_err() {
-                return fail(
-                    size,
-                    k,
-                    format!("{what} does not extend the checkpoint before it"),
-                );
+                return fail(format!("{what} does not extend the checkpoint before it"));
             }
         }
         good_size = good_size.max(c.size());
         prev = Some((c.size(), root));
     }
-    Ok(Verification {
-        events: size,
-        checkpoints: checkpoints.len(),
-        problem: None,
-    })
+    Ok(Ok(checkpoints.len()))
 }

@@ -172,6 +172,25 @@ fn scan_once(
     // Claims the shipment's one adjustment: a concurrent scan of the parcel fails here.
     store::insert_adjustment(c, &adjustment)?;
     settle_money(c, &shipment, &mut adjustment, s)?;
+    record_receipt(c, &shipment, warehouse_id, r, &scan, &adjustment)?;
+    if adjustment.held_reason.is_none() && adjustment.amount != 0 {
+        notices::weight_adjusted(c, &shipment, &adjustment, s.currency)?;
+    }
+    let after = tracking_shipment(c, &shipment.id)?.unwrap_or(shipment);
+    crate::services::shipments::weight_adjusted(c, &after, &adjustment)?;
+    Ok(outcome(&after, &scan, Some(&adjustment), false))
+}
+
+/// The scan's verified `at_origin_facility` event, and the `exception` that holds the parcel
+/// when the measurement put it over the channel's limits.
+fn record_receipt(
+    c: &mut DbConn,
+    shipment: &Shipment,
+    warehouse_id: &str,
+    r: &ScanRequest,
+    scan: &Scan,
+    adjustment: &Adjustment,
+) -> Result<(), AppError> {
     let source = tracking::warehouse_source(warehouse_id);
     let size = match (r.length_mm, r.width_mm, r.height_mm) {
         (Some(l), Some(w), Some(h)) => format!(", {l}×{w}×{h} mm"),
@@ -179,13 +198,13 @@ fn scan_once(
     };
     let recorded = tracking::record_in(
         c,
-        &shipment,
+        shipment,
         EventInput {
             source: source.clone(),
             source_event_id: Some(r.scan_id.clone()),
             status: Status::AtOriginFacility,
             code: None,
-            occurred_at: now,
+            occurred_at: scan.created_at,
             location: r.location.clone(),
             description: format!(
                 "Received at the warehouse and measured: {}{size}.",
@@ -199,31 +218,28 @@ fn scan_once(
             "This scan id was already used; send a new one for a new scan.".into(),
         ));
     }
-    if let Some(why) = &adjustment.held_reason {
-        let held = tracking::record_in(
-            c,
-            &shipment,
-            EventInput {
-                source,
-                // Waybill's own id for the scan: no scanner-chosen id can take it first.
-                source_event_id: Some(format!("held:{}", scan.id)),
-                status: Status::Exception,
-                code: None,
-                occurred_at: now + chrono::Duration::milliseconds(1),
-                location: r.location.clone(),
-                description: format!("Held at the warehouse: {why}"),
-                raw: None,
-            },
-        )?;
-        if held == Recorded::Duplicate {
-            return Err(AppError::internal("the held event was already recorded"));
-        }
-    } else if adjustment.amount != 0 {
-        notices::weight_adjusted(c, &shipment, &adjustment, s.currency)?;
+    let Some(why) = &adjustment.held_reason else {
+        return Ok(());
+    };
+    let held = tracking::record_in(
+        c,
+        shipment,
+        EventInput {
+            source,
+            // Waybill's own id for the scan: no scanner-chosen id can take it first.
+            source_event_id: Some(format!("held:{}", scan.id)),
+            status: Status::Exception,
+            code: None,
+            occurred_at: scan.created_at + chrono::Duration::milliseconds(1),
+            location: r.location.clone(),
+            description: format!("Held at the warehouse: {why}"),
+            raw: None,
+        },
+    )?;
+    if held == Recorded::Duplicate {
+        return Err(AppError::internal("the held event was already recorded"));
     }
-    let after = tracking_shipment(c, &shipment.id)?.unwrap_or(shipment);
-    crate::services::shipments::weight_adjusted(c, &after, &adjustment)?;
-    Ok(outcome(&after, &scan, Some(&adjustment), false))
+    Ok(())
 }
 
 /// Prices the parcel as declared and as measured on the channel's current rate card.

@@ -11,7 +11,7 @@ use crate::extract::{CsrfForm, Seller};
 use crate::page::{PageCtx, flash};
 use crate::{AppState, html_status, redirect};
 use waybill_app::services::addresses::AddressRow;
-use waybill_app::services::booking::{self, Settings};
+use waybill_app::services::booking::{self, BookingInput, Settings};
 use waybill_domain::customs::{CONTENTS_TYPES, MAX_ITEMS};
 use waybill_domain::{Money, format_weight};
 
@@ -171,50 +171,7 @@ pub(super) async fn submit(
     }
     // "Enter the weight as a number" says more than "This field is required".
     all_errors.extend(errors.clone());
-    let quotes = match input.parcel.parse(&mut BTreeMap::new()).zip(
-        waybill_domain::CountryCode::parse(&input.recipient.country)
-            .ok()
-            .map(waybill_domain::CountryCode::into_string),
-    ) {
-        Some((parcel, country)) => {
-            let currency = state.config.currency;
-            let (p, c) = (parcel, country.clone());
-            let list = state
-                .db(move |conn| waybill_app::services::quotes::quote_all(conn, &p, &c))
-                .await?;
-            list.into_iter()
-                .map(|q| {
-                    let view = q.view(
-                        &state.quote_key[..],
-                        &auth.user.id,
-                        &parcel,
-                        &country,
-                        currency,
-                    );
-                    QuoteRow {
-                        name: format!("{} {}", q.channel.carrier, q.channel.service),
-                        eligible: q.quote.eligible,
-                        amount: q.quote.price.as_ref().map(|p| p.total).unwrap_or(0),
-                        price: q
-                            .quote
-                            .price
-                            .as_ref()
-                            .map(|p| Money::new(p.total, currency).to_string())
-                            .unwrap_or_default(),
-                        transit: format!(
-                            "{}–{} days",
-                            q.spec.transit_min_days, q.spec.transit_max_days
-                        ),
-                        chargeable: format_weight(q.quote.chargeable_weight_g),
-                        reasons: q.quote.reasons.join(" "),
-                        id: view.id.unwrap_or_default(),
-                        code: q.channel.code,
-                    }
-                })
-                .collect()
-        }
-        None => Vec::new(),
-    };
+    let quotes = quote_rows(&state, &auth, &input).await?;
     if form.action != "book" || !all_errors.is_empty() {
         if form.action == "book" && form.channel.is_empty() {
             all_errors.insert("channel".into(), "Choose a channel.".into());
@@ -283,14 +240,81 @@ pub(super) async fn submit(
             }
             Ok(redirect(&format!("/shipments/{}", s.id)))
         }
-        Err(AppError::Validation { fields, .. }) => {
+        Err(e) => refused(&state, &auth, form, quotes, e).await,
+    }
+}
+
+/// Every enabled channel's quote for the parcel and destination typed so far (none until
+/// both read), with the signed quote id the booking must carry.
+async fn quote_rows(
+    state: &AppState,
+    auth: &Seller,
+    input: &BookingInput,
+) -> Result<Vec<QuoteRow>, PageError> {
+    let Some((parcel, country)) = input.parcel.parse(&mut BTreeMap::new()).zip(
+        waybill_domain::CountryCode::parse(&input.recipient.country)
+            .ok()
+            .map(waybill_domain::CountryCode::into_string),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let currency = state.config.currency;
+    let (p, c) = (parcel, country.clone());
+    let list = state
+        .db(move |conn| waybill_app::services::quotes::quote_all(conn, &p, &c))
+        .await?;
+    Ok(list
+        .into_iter()
+        .map(|q| {
+            let view = q.view(
+                &state.quote_key[..],
+                &auth.user.id,
+                &parcel,
+                &country,
+                currency,
+            );
+            QuoteRow {
+                name: format!("{} {}", q.channel.carrier, q.channel.service),
+                eligible: q.quote.eligible,
+                amount: q.quote.price.as_ref().map(|p| p.total).unwrap_or(0),
+                price: q
+                    .quote
+                    .price
+                    .as_ref()
+                    .map(|p| Money::new(p.total, currency).to_string())
+                    .unwrap_or_default(),
+                transit: format!(
+                    "{}–{} days",
+                    q.spec.transit_min_days, q.spec.transit_max_days
+                ),
+                chargeable: format_weight(q.quote.chargeable_weight_g),
+                reasons: q.quote.reasons.join(" "),
+                id: view.id.unwrap_or_default(),
+                code: q.channel.code,
+            }
+        })
+        .collect())
+}
+
+/// A booking the use case refused, shown on the form with the quotes: field errors by the
+/// form's names, a short wallet with what to top up, a changed or expired quote in words.
+async fn refused(
+    state: &AppState,
+    auth: &Seller,
+    form: ShipmentForm,
+    quotes: Vec<QuoteRow>,
+    error: AppError,
+) -> Result<HttpResponse, PageError> {
+    let currency = state.config.currency;
+    match error {
+        AppError::Validation { fields, .. } => {
             let mapped = fields
                 .iter()
                 .map(|(k, v)| (form_field(k), v.clone()))
                 .collect();
-            render_new(&state, &auth, form, mapped, quotes).await
+            render_new(state, auth, form, mapped, quotes).await
         }
-        Err(AppError::PaymentRequired(msg)) => {
+        AppError::PaymentRequired(msg) => {
             let mut e = BTreeMap::new();
             e.insert("booking".into(), msg);
             let price = quotes
@@ -308,15 +332,15 @@ pub(super) async fn submit(
                     Money::new(price - balance.minor, currency).decimal(),
                 );
             }
-            render_new(&state, &auth, form, e, quotes).await
+            render_new(state, auth, form, e, quotes).await
         }
-        Err(AppError::ConflictWith { message, .. }) => {
+        AppError::ConflictWith { message, .. } => {
             // The parcel, destination or channel changed since the quote, or it expired:
             // nothing was charged; the quotes shown now are for the parcel as it is.
             let mut e = BTreeMap::new();
             e.insert("booking".into(), message_for_form(&message));
-            render_new(&state, &auth, form, e, quotes).await
+            render_new(state, auth, form, e, quotes).await
         }
-        Err(e) => Err(e.into()),
+        e => Err(e.into()),
     }
 }
