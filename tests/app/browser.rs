@@ -350,7 +350,7 @@ async fn a_seller_books_a_shipment_through_the_form_and_sees_it_listed() {
 #[actix_web::test]
 async fn seller_pages_fit_a_phone_without_sideways_scrolling() {
     let app = spawn_app().await;
-    let _ = seller_with_address(&app, "phone@example.com").await;
+    let _ = app.seller_with_address("phone@example.com").await;
     let (_driver, c) = phone(390, 844).await;
     login(&c, &app, "phone@example.com", PASSWORD).await;
     wait_path(&c, "/seller").await;
@@ -521,7 +521,7 @@ async fn a_chinese_sender_address_is_typed_province_first() {
 #[actix_web::test]
 async fn booking_after_changing_the_weight_charges_only_a_price_shown() {
     let app = spawn_app().await;
-    let (_, seller) = seller_with_address(&app, "reweigh@example.com").await;
+    let (_, seller) = app.seller_with_address("reweigh@example.com").await;
     let (_driver, c) = browser_sized(1024, 900).await;
     login(&c, &app, "reweigh@example.com", PASSWORD).await;
     wait_path(&c, "/seller").await;

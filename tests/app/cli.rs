@@ -471,11 +471,16 @@ fn serve(db: &TestDb) -> Server {
 async fn two_servers_never_overbook_a_pickup_window() {
     let app = spawn_app().await;
     crate::pickups::add_area(&app, "Shenzhen", "518", 3, "");
-    let (_, key) = crate::booking::funded_seller(&app, "two-servers@example.com", 500_000).await;
-    let address = crate::pickups::address_of(&app, &key).await;
+    let seller = app.api_seller("two-servers@example.com", 500_000).await;
+    let address = crate::pickups::address_of(&app, seller.key()).await;
     let mut ids = Vec::new();
     for _ in 0..12 {
-        let s = crate::pickups::book_shipment(&app, &key).await;
+        let s = book(
+            &app,
+            seller.key(),
+            crate::fixtures::Booking::on("CNPOST-RAM"),
+        )
+        .await;
         ids.push(s["id"].as_str().unwrap().to_string());
     }
     let servers = [serve(&app.db), serve(&app.db)];
@@ -484,7 +489,7 @@ async fn two_servers_never_overbook_a_pickup_window() {
         let base = servers[i % 2].url.clone();
         let body = serde_json::json!({"address_id": address, "date": crate::pickups::tomorrow(),
                                       "window": "09:00-12:00", "shipment_ids": [id]});
-        let key = key.clone();
+        let key = seller.key().to_string();
         tasks.push(tokio::spawn(async move {
             reqwest::Client::new()
                 .post(format!("{base}/api/v1/pickups"))

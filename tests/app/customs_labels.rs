@@ -6,7 +6,6 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::booking::funded_seller;
 use crate::fixtures::Booking;
 use crate::helpers::*;
 
@@ -96,34 +95,20 @@ fn overlaps(words: &[Word], only: impl Fn(&Word) -> bool) -> Vec<(&Word, &Word)>
     found
 }
 
-async fn api_get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}/api/v1{path}", app.address))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn label(app: &TestApp, key: &str, id: &str, query: &str) -> reqwest::Response {
-    api_get(app, key, &format!("/shipments/{id}/label{query}")).await
-}
-
-async fn book(app: &TestApp, key: &str, body: &Value) -> Value {
-    let r = app.api_post(key, "/shipments", body).await;
-    assert_eq!(r.status(), 201);
-    r.json().await.unwrap()
+    app.api_get(key, &format!("/shipments/{id}/label{query}"))
+        .await
 }
 
 #[actix_web::test]
 async fn a_chinese_only_sender_prints_in_latin_and_nothing_overlaps() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "latin@example.com", 500_000).await;
+    let seller = app.api_seller("latin@example.com", 500_000).await;
     let chinese = json!({"name": "王小明", "company": "深圳灯饰有限公司",
         "street1": "南山区科技园南路 18号", "street2": "创维大厦A座1203室深圳湾科技生态园十栋",
         "city": "深圳市", "state": "广东省", "postal_code": "518057", "country": "CN",
         "phone": "13800138000", "default": true});
-    let r = app.api_post(&key, "/addresses", &chinese).await;
+    let r = app.api_post(seller.key(), "/addresses", &chinese).await;
     assert_eq!(r.status(), 201);
     let a: Value = r.json().await.unwrap();
     assert_eq!(a["name"], "王小明", "the local address is kept");
@@ -133,7 +118,8 @@ async fn a_chinese_only_sender_prints_in_latin_and_nothing_overlaps() {
     assert_eq!(a["latin"]["company"], "Shenzhen Dengshi Co., Ltd.");
     let street = a["latin"]["street1"].as_str().unwrap();
     assert!(street.is_ascii() && street.contains("18 Hao"), "{street}");
-    let listed: Value = api_get(&app, &key, "/addresses")
+    let listed: Value = app
+        .api_get(seller.key(), "/addresses")
         .await
         .json()
         .await
@@ -146,13 +132,17 @@ async fn a_chinese_only_sender_prints_in_latin_and_nothing_overlaps() {
             .any(|x| x["latin"] == a["latin"])
     );
 
-    let s = book(&app, &key, &Booking::on("DHL-EXPRESS").json()).await;
+    let s = book(&app, seller.key(), Booking::on("DHL-EXPRESS")).await;
     assert_eq!(
         s["sender"]["latin"]["name"], "Wang Xiaoming",
         "kept on the shipment"
     );
     let id = s["id"].as_str().unwrap();
-    let pdf = label(&app, &key, id, "").await.bytes().await.unwrap();
+    let pdf = label(&app, seller.key(), id, "")
+        .await
+        .bytes()
+        .await
+        .unwrap();
     let (front, invoice) = (page_text(&pdf, 1), page_text(&pdf, 2));
     assert!(invoice.contains("COMMERCIAL INVOICE (CN 23)"), "{invoice}");
     for (name, text) in [("label", &front), ("CN23", &invoice)] {
@@ -180,7 +170,7 @@ async fn a_chinese_only_sender_prints_in_latin_and_nothing_overlaps() {
     let clash = overlaps(&pages[1], |_| true);
     assert!(clash.is_empty(), "CN23: {clash:#?}");
 
-    let zpl = label(&app, &key, id, "?format=zpl")
+    let zpl = label(&app, seller.key(), id, "?format=zpl")
         .await
         .text()
         .await
@@ -195,14 +185,14 @@ async fn a_chinese_only_sender_prints_in_latin_and_nothing_overlaps() {
     let mut typed = chinese.clone();
     typed["latin"] = json!({"name": "Xiaoming Wang", "street1": "18 Keyuan South Road",
                             "city": "Shenzhen"});
-    let r = app.api_post(&key, "/addresses", &typed).await;
+    let r = app.api_post(seller.key(), "/addresses", &typed).await;
     assert_eq!(r.status(), 201);
     assert_eq!(
         r.json::<Value>().await.unwrap()["latin"]["name"],
         "Xiaoming Wang"
     );
     typed["latin"]["name"] = json!("王");
-    let r = app.api_post(&key, "/addresses", &typed).await;
+    let r = app.api_post(seller.key(), "/addresses", &typed).await;
     assert_eq!(r.status(), 422);
     assert!(r.json::<Value>().await.unwrap()["fields"]["latin.name"].is_string());
 }
@@ -210,7 +200,7 @@ async fn a_chinese_only_sender_prints_in_latin_and_nothing_overlaps() {
 #[actix_web::test]
 async fn the_address_book_shows_the_latin_version_for_editing() {
     let app = spawn_app().await;
-    let (v, _) = seller_with_address(&app, "book-latin@example.com").await;
+    let (v, _) = app.seller_with_address("book-latin@example.com").await;
     let r = v
         .submit(
             "/seller/addresses",
@@ -269,9 +259,9 @@ async fn the_address_book_shows_the_latin_version_for_editing() {
 #[actix_web::test]
 async fn recipients_are_written_in_their_countrys_order() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "order@example.com", 500_000).await;
-    let de = book(&app, &key, &Booking::on("CNPOST-RAM").json()).await;
-    let pdf = label(&app, &key, de["id"].as_str().unwrap(), "")
+    let seller = app.api_seller("order@example.com", 500_000).await;
+    let de = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
+    let pdf = label(&app, seller.key(), de["id"].as_str().unwrap(), "")
         .await
         .bytes()
         .await
@@ -281,17 +271,19 @@ async fn recipients_are_written_in_their_countrys_order() {
     assert!(text.contains("GERMANY (DE)"), "{text}");
     assert!(!text.contains("Berlin 10117"), "{text}");
 
-    let us = Booking::on("UPS-SAVER")
-        .set(
-            "/recipient",
-            json!({"name": "John Smith", "street1": "1600 Amphitheatre Pkwy",
+    let us = Booking::on("UPS-SAVER").set(
+        "/recipient",
+        json!({"name": "John Smith", "street1": "1600 Amphitheatre Pkwy",
                    "city": "Mountain View", "state": "CA", "postal_code": "94043",
                    "country": "US", "phone": "+1 650 253 0000"}),
-        )
-        .json();
-    let us = book(&app, &key, &us).await;
+    );
+    let us = book(&app, seller.key(), us).await;
     let id = us["id"].as_str().unwrap();
-    let pdf = label(&app, &key, id, "").await.bytes().await.unwrap();
+    let pdf = label(&app, seller.key(), id, "")
+        .await
+        .bytes()
+        .await
+        .unwrap();
     for page in [1, 2] {
         let text = page_text(&pdf, page);
         assert!(
@@ -300,7 +292,7 @@ async fn recipients_are_written_in_their_countrys_order() {
         );
         assert!(text.contains("UNITED STATES (US)"), "page {page}: {text}");
     }
-    let zpl = label(&app, &key, id, "?format=zpl")
+    let zpl = label(&app, seller.key(), id, "?format=zpl")
         .await
         .text()
         .await
@@ -311,7 +303,7 @@ async fn recipients_are_written_in_their_countrys_order() {
 #[actix_web::test]
 async fn ioss_vat_and_eori_are_checked_and_printed_on_the_cn23() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "ioss@example.com", 500_000).await;
+    let seller = app.api_seller("ioss@example.com", 500_000).await;
     let customs = |extra: Value| {
         let mut c = Booking::on("DHL-EXPRESS").json()["customs"].clone();
         for (k, v) in extra.as_object().unwrap() {
@@ -321,7 +313,7 @@ async fn ioss_vat_and_eori_are_checked_and_printed_on_the_cn23() {
     };
     let s = book(
         &app,
-        &key,
+        seller.key(),
         &customs(
             json!({"ioss": "im 2760 000 001", "vat_number": "DE123456789", "eori": "DE1234567"}),
         ),
@@ -329,7 +321,7 @@ async fn ioss_vat_and_eori_are_checked_and_printed_on_the_cn23() {
     .await;
     assert!(s.get("warnings").is_none(), "{s}");
     assert_eq!(s["customs"]["ioss"], "IM2760000001");
-    let pdf = label(&app, &key, s["id"].as_str().unwrap(), "")
+    let pdf = label(&app, seller.key(), s["id"].as_str().unwrap(), "")
         .await
         .bytes()
         .await
@@ -339,7 +331,7 @@ async fn ioss_vat_and_eori_are_checked_and_printed_on_the_cn23() {
         assert!(invoice.contains(want), "{want} missing from\n{invoice}");
     }
     // A $24.90 lamp to Germany without IOSS is booked, with a warning beside the field.
-    let s = book(&app, &key, &customs(json!({}))).await;
+    let s = book(&app, seller.key(), &customs(json!({}))).await;
     assert!(
         s["warnings"]["customs.ioss"]
             .as_str()
@@ -348,7 +340,11 @@ async fn ioss_vat_and_eori_are_checked_and_printed_on_the_cn23() {
         "{s}"
     );
     let r = app
-        .api_post(&key, "/shipments", &customs(json!({"ioss": "IM123"})))
+        .api_post(
+            seller.key(),
+            "/shipments",
+            &customs(json!({"ioss": "IM123"})),
+        )
         .await;
     assert_eq!(r.status(), 422);
     assert!(r.json::<Value>().await.unwrap()["fields"]["customs.ioss"].is_string());
@@ -362,14 +358,14 @@ fn item(n: usize) -> Value {
 #[actix_web::test]
 async fn twenty_items_are_declared_through_the_api() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "items@example.com", 500_000).await;
+    let seller = app.api_seller("items@example.com", 500_000).await;
     let twenty: Vec<Value> = (1..=20).map(item).collect();
     let body = Booking::on("DHL-EXPRESS")
         .set("/customs/items", json!(twenty))
         .json();
-    let s = book(&app, &key, &body).await;
+    let s = book(&app, seller.key(), &body).await;
     assert_eq!(s["customs"]["items"].as_array().unwrap().len(), 20);
-    let pdf = label(&app, &key, s["id"].as_str().unwrap(), "")
+    let pdf = label(&app, seller.key(), s["id"].as_str().unwrap(), "")
         .await
         .bytes()
         .await
@@ -387,7 +383,7 @@ async fn twenty_items_are_declared_through_the_api() {
     let too_many: Vec<Value> = (1..=21).map(item).collect();
     let r = app
         .api_post(
-            &key,
+            seller.key(),
             "/shipments",
             &Booking::on("DHL-EXPRESS")
                 .set("/customs/items", json!(too_many))
@@ -400,7 +396,7 @@ async fn twenty_items_are_declared_through_the_api() {
 #[actix_web::test]
 async fn the_form_adds_and_removes_item_rows_without_javascript() {
     let app = spawn_app().await;
-    let (v, seller) = seller_with_address(&app, "form-items@example.com").await;
+    let (v, seller) = app.seller_with_address("form-items@example.com").await;
     let page = v.get_html("/shipments/new").await;
     assert!(page.contains("name=\"item3_description\""));
     assert!(!page.contains("name=\"item4_description\""));
@@ -493,12 +489,12 @@ async fn the_form_adds_and_removes_item_rows_without_javascript() {
 #[actix_web::test]
 async fn on_a4_each_invoice_follows_its_own_label() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "a4-invoice@example.com", 500_000).await;
-    let express = book(&app, &key, &Booking::on("DHL-EXPRESS").json()).await;
-    let postal = book(&app, &key, &Booking::on("CNPOST-RAM").json()).await;
+    let seller = app.api_seller("a4-invoice@example.com", 500_000).await;
+    let express = book(&app, seller.key(), Booking::on("DHL-EXPRESS")).await;
+    let postal = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
     let r = app
         .api_post(
-            &key,
+            seller.key(),
             "/labels",
             &json!({"ids": [express["id"], postal["id"]], "size": "a4"}),
         )
@@ -561,7 +557,7 @@ const PROVINCE_FIRST: [&str; 7] = [
 #[actix_web::test]
 async fn a_chinese_address_is_asked_for_province_first_and_keeps_its_district() {
     let app = spawn_app().await;
-    let (v, seller) = seller_with_address(&app, "district@example.com").await;
+    let (v, seller) = app.seller_with_address("district@example.com").await;
     assert_in_order(&v.get_html("/seller/addresses").await, &PROVINCE_FIRST);
     let chinese = [
         ("name", "王小明"),
@@ -632,11 +628,7 @@ async fn a_chinese_address_is_asked_for_province_first_and_keeps_its_district() 
 
     // The API gives the district (an optional field, in the Latin version too)…
     let key = app.api_key(&seller);
-    let listed: Value = api_get(&app, &key, "/addresses")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.api_get(&key, "/addresses").await.json().await.unwrap();
     let mine = &listed["addresses"][0];
     assert_eq!(mine["default"], true, "{listed}");
     assert_eq!(mine["district"], "南山区");
@@ -653,7 +645,7 @@ async fn a_chinese_address_is_asked_for_province_first_and_keeps_its_district() 
     assert_eq!(a["latin"]["district"], "Futian Qu", "{a}");
 
     // …and the label prints it after the street, in Latin letters.
-    let s = book(&app, &key, &Booking::on("DHL-EXPRESS").json()).await;
+    let s = book(&app, &key, Booking::on("DHL-EXPRESS")).await;
     assert_eq!(s["sender"]["district"], "南山区");
     let pdf = label(&app, &key, s["id"].as_str().unwrap(), "")
         .await

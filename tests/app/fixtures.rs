@@ -48,6 +48,30 @@ impl TestApp {
             signed_in: false,
         }
     }
+
+    /// The seller most API tests start from: `seller(email).funded(fen).with_key()
+    /// .with_address()`.
+    pub async fn api_seller(&self, email: &str, fen: i64) -> SellerFixture {
+        self.seller(email)
+            .funded(fen)
+            .with_key()
+            .with_address()
+            .build()
+            .await
+    }
+
+    /// The seller most page tests start from: signed in, ¥2,000 in the wallet and a default
+    /// sender address added through the address book page. (browser session, seller id)
+    pub async fn seller_with_address(&self, email: &str) -> (Visitor, String) {
+        let s = self
+            .seller(email)
+            .funded(200_000)
+            .signed_in()
+            .with_address()
+            .build()
+            .await;
+        (s.visitor.unwrap(), s.id)
+    }
 }
 
 /// The sender address the fixtures use (a Shenzhen shop, written as sellers write it).
@@ -183,5 +207,12 @@ impl Booking {
 
     pub fn json(self) -> Value {
         self.body
+    }
+}
+
+/// A `Booking` is sent as its JSON body (so `book` takes either).
+impl serde::Serialize for Booking {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.body.serialize(s)
     }
 }

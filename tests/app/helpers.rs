@@ -497,33 +497,52 @@ impl TestApp {
         key
     }
 
+    /// `GET /api/v1{path}` with the API key `key`.
+    pub async fn api_get(&self, key: &str, path: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1{path}", self.address))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /api/v1{path}` with the API key `key` and `body` as JSON.
     pub async fn api_post(
         &self,
         key: &str,
         path: &str,
         body: &serde_json::Value,
     ) -> reqwest::Response {
-        reqwest::Client::new()
+        self.api_post_idempotent(key, path, body, None).await
+    }
+
+    /// `api_post`, with an `Idempotency-Key` header when `idem` is given.
+    pub async fn api_post_idempotent(
+        &self,
+        key: &str,
+        path: &str,
+        body: &serde_json::Value,
+        idem: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = reqwest::Client::new()
             .post(format!("{}/api/v1{path}", self.address))
             .bearer_auth(key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+            .json(body);
+        if let Some(k) = idem {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().await.unwrap()
     }
 }
 
-/// A signed-in seller with the channels loaded, ¥2,000 in the wallet and a default sender
-/// address added through the address book page.
-pub async fn seller_with_address(app: &TestApp, email: &str) -> (Visitor, String) {
-    let s = app
-        .seller(email)
-        .funded(200_000)
-        .signed_in()
-        .with_address()
-        .build()
-        .await;
-    (s.visitor.unwrap(), s.id)
+/// Books `body` (a `fixtures::Booking` or its JSON) through the API with the seller's `key`;
+/// the booking must succeed (201). Returns the shipment JSON.
+pub async fn book(app: &TestApp, key: &str, body: impl serde::Serialize) -> serde_json::Value {
+    let body = serde_json::to_value(body).unwrap();
+    let r = app.api_post(key, "/shipments", &body).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    r.json().await.unwrap()
 }
 
 /// One wallet movement in CNY on a given connection (threads in the concurrency tests bring

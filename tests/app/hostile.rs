@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use waybill::domain::Role;
 
-use crate::booking::{booking, funded_seller};
+use crate::fixtures::Booking;
 use crate::helpers::*;
 use crate::labels::{pages_of, text_of};
 
@@ -219,10 +219,10 @@ async fn every_route_survives_hostile_input() {
     );
 
     let app = spawn_app().await;
-    let (seller, seller_id) = seller_with_address(&app, "walker@example.com").await;
+    let (seller, seller_id) = app.seller_with_address("walker@example.com").await;
     let key = app.api_key(&seller_id);
     let booked = app
-        .api_post(&key, "/shipments", &booking("CNPOST-RAM"))
+        .api_post(&key, "/shipments", &Booking::on("CNPOST-RAM").json())
         .await;
     assert_eq!(booked.status(), 201);
     let admin = app.signed_in(Role::Admin, "walker-admin@example.com").await;
@@ -356,15 +356,6 @@ async fn every_route_survives_hostile_input() {
     assert_eq!(health.status(), 200, "the server is still up");
 }
 
-async fn api_get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}/api/v1{path}", app.address))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn json_of(r: reqwest::Response) -> Value {
     r.json().await.unwrap()
 }
@@ -372,14 +363,14 @@ async fn json_of(r: reqwest::Response) -> Value {
 #[actix_web::test]
 async fn ids_and_filters_with_a_nul_byte_are_refused_before_any_query() {
     let app = spawn_app().await;
-    let (seller, seller_id) = seller_with_address(&app, "nul-ids@example.com").await;
+    let (seller, seller_id) = app.seller_with_address("nul-ids@example.com").await;
     let key = app.api_key(&seller_id);
     for path in [
         "/shipments/%00",
         "/shipments/%00/label",
         &format!("/shipments/{}", "a".repeat(600)),
     ] {
-        let r = api_get(&app, &key, path).await;
+        let r = app.api_get(&key, path).await;
         assert_eq!(r.status(), 404, "{path}");
         assert_eq!(json_of(r).await["error"], "Not found", "{path}");
     }
@@ -392,14 +383,14 @@ async fn ids_and_filters_with_a_nul_byte_are_refused_before_any_query() {
         ("channel=%00", "channel"),
         ("channel=cnpost%FFram", "channel"),
     ] {
-        let r = api_get(&app, &key, &format!("/shipments?{query}")).await;
+        let r = app.api_get(&key, &format!("/shipments?{query}")).await;
         assert_eq!(r.status(), 422, "{query}");
         let body = json_of(r).await;
         assert!(body["fields"][field].is_string(), "{query}: {body}");
     }
     // A channel filter that is a code is a filter, whatever its case.
     assert_eq!(
-        api_get(&app, &key, "/shipments?channel=cnpost-ram")
+        app.api_get(&key, "/shipments?channel=cnpost-ram")
             .await
             .status(),
         200
@@ -426,7 +417,7 @@ async fn ids_and_filters_with_a_nul_byte_are_refused_before_any_query() {
 #[actix_web::test]
 async fn control_and_invisible_characters_in_text_are_field_errors() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "texts@example.com", 100_000).await;
+    let seller = app.api_seller("texts@example.com", 100_000).await;
     let address = |field: &str, value: &str| {
         let mut a = crate::fixtures::sender();
         a[field] = json!(value);
@@ -444,14 +435,14 @@ async fn control_and_invisible_characters_in_text_are_field_errors() {
         ("city", "\u{2060}\u{FEFF} \u{AD}", "Enter the city."),
     ] {
         let r = app
-            .api_post(&key, "/addresses", &address(field, value))
+            .api_post(seller.key(), "/addresses", &address(field, value))
             .await;
         assert_eq!(r.status(), 422, "{field} {value:?}");
         let body = json_of(r).await;
         let msg = body["fields"][field].as_str().unwrap_or_default();
         assert!(msg.contains(says), "{field} {value:?}: {body}");
     }
-    let stored = json_of(api_get(&app, &key, "/addresses").await).await;
+    let stored = json_of(app.api_get(seller.key(), "/addresses").await).await;
     assert_eq!(
         stored["addresses"].as_array().unwrap().len(),
         1,
@@ -459,20 +450,20 @@ async fn control_and_invisible_characters_in_text_are_field_errors() {
     );
 
     // Control characters anywhere in a JSON body are refused first, under their JSON path.
-    let mut b = booking("CNPOST-RAM");
+    let mut b = Booking::on("CNPOST-RAM").json();
     b["customs"]["items"][0]["description"] = json!("Lamp\u{0}");
     b["sender_address_id"] = json!("\u{0}");
-    let r = app.api_post(&key, "/shipments", &b).await;
+    let r = app.api_post(seller.key(), "/shipments", &b).await;
     assert_eq!(r.status(), 422);
     let body = json_of(r).await;
     for field in ["customs.items.0.description", "sender_address_id"] {
         let msg = body["fields"][field].as_str().unwrap_or_default();
         assert!(msg.contains("control character (U+0000)"), "{body}");
     }
-    let mut b = booking("CNPOST-RAM");
+    let mut b = Booking::on("CNPOST-RAM").json();
     b["recipient"]["city"] = json!("\u{200B}");
     b["recipient"]["name"] = json!("Anna \u{202E}rellüM");
-    let r = app.api_post(&key, "/shipments", &b).await;
+    let r = app.api_post(seller.key(), "/shipments", &b).await;
     assert_eq!(r.status(), 422);
     let body = json_of(r).await;
     assert_eq!(
@@ -487,7 +478,7 @@ async fn control_and_invisible_characters_in_text_are_field_errors() {
     );
 
     // On a page the form comes back with the field errors.
-    let (v, _) = seller_with_address(&app, "texts-page@example.com").await;
+    let (v, _) = app.seller_with_address("texts-page@example.com").await;
     let r = v
         .submit(
             "/seller/addresses",
@@ -517,7 +508,7 @@ async fn control_and_invisible_characters_in_text_are_field_errors() {
 #[actix_web::test]
 async fn a_csv_file_holding_a_nul_byte_is_refused_with_a_clear_error() {
     let app = spawn_app().await;
-    let (v, _) = seller_with_address(&app, "nul-csv@example.com").await;
+    let (v, _) = app.seller_with_address("nul-csv@example.com").await;
     let sample = v
         .get("/shipments/import/sample.csv")
         .await
@@ -618,7 +609,7 @@ async fn next_holding_a_control_character_or_space_is_not_followed() {
 #[actix_web::test]
 async fn page_numbers_out_of_range_are_clamped_and_said() {
     let app = spawn_app().await;
-    let (seller, seller_id) = seller_with_address(&app, "pager@example.com").await;
+    let (seller, seller_id) = app.seller_with_address("pager@example.com").await;
     // 29 more entries beside the opening top-up: 30 lines, two pages of 25 (and money
     // enough for the shipments below).
     app.post(
@@ -672,7 +663,7 @@ async fn page_numbers_out_of_range_are_clamped_and_said() {
         .unwrap()
         .unwrap();
     let input: waybill::services::booking::BookingInput =
-        serde_json::from_value(booking("CNPOST-RAM")).unwrap();
+        serde_json::from_value(Booking::on("CNPOST-RAM").json()).unwrap();
     let mut parsed = input.parse().unwrap();
     parsed.allow_duplicate_reference = true;
     let settings = waybill::services::booking::Settings {
@@ -707,7 +698,7 @@ async fn page_numbers_out_of_range_are_clamped_and_said() {
         ("-5", 1, 50),
         ("abc", 1, 50),
     ] {
-        let r = api_get(&app, &key, &format!("/shipments?page={raw}")).await;
+        let r = app.api_get(&key, &format!("/shipments?page={raw}")).await;
         assert_eq!(r.status(), 200, "{raw}");
         let body = json_of(r).await;
         assert_eq!(body["page"], page, "{raw}: {body}");
@@ -720,10 +711,14 @@ async fn page_numbers_out_of_range_are_clamped_and_said() {
 #[actix_web::test]
 async fn label_batches_print_each_shipment_once_and_at_most_a_thousand() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "batch@example.com", 500_000).await;
+    let shipper = app.api_seller("batch@example.com", 500_000).await;
     let s = json_of(
-        app.api_post(&key, "/shipments", &booking("CNPOST-RAM"))
-            .await,
+        app.api_post(
+            shipper.key(),
+            "/shipments",
+            &Booking::on("CNPOST-RAM").json(),
+        )
+        .await,
     )
     .await;
     let (id, tn) = (
@@ -732,7 +727,9 @@ async fn label_batches_print_each_shipment_once_and_at_most_a_thousand() {
     );
     let copies = vec![id; 2_000];
     let started = Instant::now();
-    let r = app.api_post(&key, "/labels", &json!({"ids": copies})).await;
+    let r = app
+        .api_post(shipper.key(), "/labels", &json!({"ids": copies}))
+        .await;
     assert_eq!(r.status(), 200);
     let pdf = r.bytes().await.unwrap();
     let took = started.elapsed();
@@ -740,7 +737,11 @@ async fn label_batches_print_each_shipment_once_and_at_most_a_thousand() {
     assert!(text_of(&pdf).contains(tn));
     // About 50–90 ms even in a debug build (it was 6.5 s in release before).
     assert!(took < Duration::from_secs(1), "took {took:?}");
-    let after = json_of(api_get(&app, &key, &format!("/shipments/{id}")).await).await;
+    let after = json_of(
+        app.api_get(shipper.key(), &format!("/shipments/{id}"))
+            .await,
+    )
+    .await;
     assert_eq!(after["label_count"], 1, "counted once");
 
     // A thousand different ids pass the cap (these name no shipment: 404); one more does not.
@@ -748,10 +749,12 @@ async fn label_batches_print_each_shipment_once_and_at_most_a_thousand() {
         .map(|_| uuid::Uuid::now_v7().to_string())
         .collect();
     let r = app
-        .api_post(&key, "/labels", &json!({"ids": &ids[..1_000]}))
+        .api_post(shipper.key(), "/labels", &json!({"ids": &ids[..1_000]}))
         .await;
     assert_eq!(r.status(), 404);
-    let r = app.api_post(&key, "/labels", &json!({"ids": ids})).await;
+    let r = app
+        .api_post(shipper.key(), "/labels", &json!({"ids": ids}))
+        .await;
     assert_eq!(r.status(), 422);
     let body = json_of(r).await;
     assert!(
@@ -775,18 +778,22 @@ async fn label_batches_print_each_shipment_once_and_at_most_a_thousand() {
     let r = seller.post_form("/shipments/labels", &form).await;
     assert_eq!(r.status(), 200);
     assert_eq!(pages_of(&r.bytes().await.unwrap()), 1);
-    let after = json_of(api_get(&app, &key, &format!("/shipments/{id}")).await).await;
+    let after = json_of(
+        app.api_get(shipper.key(), &format!("/shipments/{id}"))
+            .await,
+    )
+    .await;
     assert_eq!(after["label_count"], 2);
 }
 
 #[actix_web::test]
 async fn customs_currencies_that_name_no_currency_are_refused() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "currency@example.com", 500_000).await;
+    let seller = app.api_seller("currency@example.com", 500_000).await;
     for code in ["XXX", "XTS", "XAU", "XDR", "XBA", "XSU", "XUA", "BOV"] {
-        let mut b = booking("CNPOST-RAM");
+        let mut b = Booking::on("CNPOST-RAM").json();
         b["customs"]["items"][0]["currency"] = json!(code);
-        let r = app.api_post(&key, "/shipments", &b).await;
+        let r = app.api_post(seller.key(), "/shipments", &b).await;
         assert_eq!(r.status(), 422, "{code}");
         let body = json_of(r).await;
         let msg = body["fields"]["customs.items.0.currency"]
@@ -794,14 +801,19 @@ async fn customs_currencies_that_name_no_currency_are_refused() {
             .unwrap_or_default();
         assert!(msg.contains("not the code of a currency"), "{code}: {body}");
     }
-    let wallet = json_of(api_get(&app, &key, "/wallet").await).await;
+    let wallet = json_of(app.api_get(seller.key(), "/wallet").await).await;
     assert_eq!(wallet["balance"]["amount"], 500_000, "nothing was booked");
-    let mut eur = booking("CNPOST-RAM");
+    let mut eur = Booking::on("CNPOST-RAM").json();
     eur["customs"]["items"][0]["currency"] = json!("eur");
-    assert_eq!(app.api_post(&key, "/shipments", &eur).await.status(), 201);
+    assert_eq!(
+        app.api_post(seller.key(), "/shipments", &eur)
+            .await
+            .status(),
+        201
+    );
 
     // The booking form shows it beside the item.
-    let (v, _) = seller_with_address(&app, "currency-page@example.com").await;
+    let (v, _) = app.seller_with_address("currency-page@example.com").await;
     let r = v
         .submit(
             "/shipments/new",

@@ -44,7 +44,7 @@ pub async fn book_and_wait(v: &Visitor, import_page: &str) -> String {
 #[actix_web::test]
 async fn a_csv_with_bad_rows_shows_them_and_books_only_the_good_ones() {
     let app = spawn_app().await;
-    let (v, seller) = seller_with_address(&app, "importer@example.com").await;
+    let (v, seller) = app.seller_with_address("importer@example.com").await;
     let sample = v
         .get("/shipments/import/sample.csv")
         .await
@@ -120,7 +120,7 @@ async fn a_csv_with_bad_rows_shows_them_and_books_only_the_good_ones() {
 #[actix_web::test]
 async fn unreadable_uploads_are_explained() {
     let app = spawn_app().await;
-    let (v, _) = seller_with_address(&app, "bad-file@example.com").await;
+    let (v, _) = app.seller_with_address("bad-file@example.com").await;
     let r = upload(&v, "x.csv", "reference,channel\nA,B\n").await;
     assert_eq!(r.status(), 422);
     assert!(
@@ -179,7 +179,7 @@ async fn upload_bytes(v: &Visitor, name: &str, bytes: Vec<u8>) -> reqwest::Respo
 #[actix_web::test]
 async fn a_gbk_file_imports_with_several_items_per_order() {
     let app = spawn_app().await;
-    let (v, seller) = seller_with_address(&app, "gbk@example.com").await;
+    let (v, seller) = app.seller_with_address("gbk@example.com").await;
     // As Excel in China saves it: GBK, a Chinese note column Waybill ignores, a Chinese
     // order number, and one row per item (the second row repeats the reference only).
     let header = waybill::services::import::COLUMNS
@@ -228,7 +228,7 @@ async fn a_gbk_file_imports_with_several_items_per_order() {
 #[actix_web::test]
 async fn an_import_mails_one_summary_and_no_confirmation_per_row() {
     let app = spawn_app().await;
-    let (v, seller) = seller_with_address(&app, "summary@example.com").await;
+    let (v, seller) = app.seller_with_address("summary@example.com").await;
     let sample = v
         .get("/shipments/import/sample.csv")
         .await
@@ -306,14 +306,7 @@ async fn an_import_mails_one_summary_and_no_confirmation_per_row() {
 
     // A single booking still mails its own confirmation.
     let key = app.api_key(&seller);
-    let r = app
-        .api_post(
-            &key,
-            "/shipments",
-            &crate::fixtures::Booking::on("CNPOST-RAM").json(),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    book(&app, &key, crate::fixtures::Booking::on("CNPOST-RAM")).await;
     let kinds: Vec<String> = app.outbox().into_iter().map(|m| m.kind).collect();
     assert_eq!(
         kinds
@@ -334,7 +327,7 @@ async fn an_import_left_running_by_a_dead_server_is_resumed_once() {
     use diesel::prelude::*;
     use waybill::db::schema::{imports, outbox};
     let app = spawn_app().await;
-    let (v, _) = seller_with_address(&app, "resumed@example.com").await;
+    let (v, _) = app.seller_with_address("resumed@example.com").await;
     let sample = v
         .get("/shipments/import/sample.csv")
         .await

@@ -6,23 +6,8 @@ use std::process::Command;
 use serde_json::{Value, json};
 use waybill::domain::Role;
 
-use crate::booking::{booking, funded_seller};
+use crate::fixtures::Booking;
 use crate::helpers::*;
-
-async fn book(app: &TestApp, key: &str, channel: &str) -> Value {
-    let r = app.api_post(key, "/shipments", &booking(channel)).await;
-    assert_eq!(r.status(), 201);
-    r.json().await.unwrap()
-}
-
-async fn api_get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}/api/v1{path}", app.address))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-}
 
 fn tool(cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd)
@@ -91,14 +76,16 @@ pub fn pages_of(pdf: &[u8]) -> usize {
 #[actix_web::test]
 async fn postal_and_express_labels_scan_and_read_back() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "labels@example.com", 500_000).await;
+    let seller = app.api_seller("labels@example.com", 500_000).await;
     for channel in ["CNPOST-RAM", "DHL-EXPRESS", "UPS-SAVER"] {
-        let s = book(&app, &key, channel).await;
+        let s = book(&app, seller.key(), Booking::on(channel)).await;
         let (id, tn) = (
             s["id"].as_str().unwrap(),
             s["tracking_number"].as_str().unwrap(),
         );
-        let r = api_get(&app, &key, &format!("/shipments/{id}/label")).await;
+        let r = app
+            .api_get(seller.key(), &format!("/shipments/{id}/label"))
+            .await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], "application/pdf");
         let pdf = r.bytes().await.unwrap();
@@ -147,16 +134,16 @@ async fn postal_and_express_labels_scan_and_read_back() {
 #[actix_web::test]
 async fn a4_holds_four_labels_a_page_and_batches_are_one_pdf() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "a4@example.com", 500_000).await;
+    let seller = app.api_seller("a4@example.com", 500_000).await;
     let mut ids = Vec::new();
     let mut tns = Vec::new();
     for _ in 0..5 {
-        let s = book(&app, &key, "CNPOST-RAM").await;
+        let s = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
         ids.push(s["id"].as_str().unwrap().to_string());
         tns.push(s["tracking_number"].as_str().unwrap().to_string());
     }
     let r = app
-        .api_post(&key, "/labels", &json!({"ids": ids, "size": "a4"}))
+        .api_post(seller.key(), "/labels", &json!({"ids": ids, "size": "a4"}))
         .await;
     assert_eq!(r.status(), 200);
     let pdf = r.bytes().await.unwrap();
@@ -169,14 +156,17 @@ async fn a4_holds_four_labels_a_page_and_batches_are_one_pdf() {
     for tn in &tns {
         assert!(text.contains(tn.as_str()));
     }
-    let r = app.api_post(&key, "/labels", &json!({"ids": ids})).await;
+    let r = app
+        .api_post(seller.key(), "/labels", &json!({"ids": ids}))
+        .await;
     assert_eq!(
         pages_of(&r.bytes().await.unwrap()),
         5,
         "4x6: one label a page"
     );
     // Each print is recorded on the shipment.
-    let one: Value = api_get(&app, &key, &format!("/shipments/{}", ids[0]))
+    let one: Value = app
+        .api_get(seller.key(), &format!("/shipments/{}", ids[0]))
         .await
         .json()
         .await
@@ -187,15 +177,15 @@ async fn a4_holds_four_labels_a_page_and_batches_are_one_pdf() {
 #[actix_web::test]
 async fn zpl_carries_the_tracking_number_in_a_code_128_field() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "zpl@example.com", 500_000).await;
-    let s = book(&app, &key, "UPS-SAVER").await;
+    let seller = app.api_seller("zpl@example.com", 500_000).await;
+    let s = book(&app, seller.key(), Booking::on("UPS-SAVER")).await;
     let tn = s["tracking_number"].as_str().unwrap();
-    let r = api_get(
-        &app,
-        &key,
-        &format!("/shipments/{}/label?format=zpl", s["id"].as_str().unwrap()),
-    )
-    .await;
+    let r = app
+        .api_get(
+            seller.key(),
+            &format!("/shipments/{}/label?format=zpl", s["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let zpl = r.text().await.unwrap();
     assert!(zpl.starts_with("^XA") && zpl.trim_end().ends_with("^XZ"));
@@ -204,37 +194,39 @@ async fn zpl_carries_the_tracking_number_in_a_code_128_field() {
     assert!(zpl.contains(&format!("^FDQA,{}/track/{tn}^FS", app.address)));
     assert!(zpl.contains("Li Wei"), "the Latin sender");
     assert!(!zpl.contains("李伟"), "no Chinese for the printer's font");
-    let bad = api_get(
-        &app,
-        &key,
-        &format!("/shipments/{}/label?format=png", s["id"].as_str().unwrap()),
-    )
-    .await;
+    let bad = app
+        .api_get(
+            seller.key(),
+            &format!("/shipments/{}/label?format=png", s["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(bad.status(), 400);
 }
 
 #[actix_web::test]
 async fn only_the_owner_gets_a_label_and_a_cancelled_shipment_has_none() {
     let app = spawn_app().await;
-    let (_, key) = funded_seller(&app, "owner@example.com", 500_000).await;
-    let (_, other) = funded_seller(&app, "thief@example.com", 0).await;
-    let s = book(&app, &key, "CNPOST-RAM").await;
+    let seller = app.api_seller("owner@example.com", 500_000).await;
+    let other = app.api_seller("thief@example.com", 0).await;
+    let s = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
     let id = s["id"].as_str().unwrap();
     assert_eq!(
-        api_get(&app, &other, &format!("/shipments/{id}/label"))
+        app.api_get(other.key(), &format!("/shipments/{id}/label"))
             .await
             .status(),
         404
     );
     assert_eq!(
-        app.api_post(&other, "/labels", &json!({"ids": [id]}))
+        app.api_post(other.key(), "/labels", &json!({"ids": [id]}))
             .await
             .status(),
         404
     );
-    app.api_post(&key, &format!("/shipments/{id}/cancel"), &json!({}))
+    app.api_post(seller.key(), &format!("/shipments/{id}/cancel"), &json!({}))
         .await;
-    let r = api_get(&app, &key, &format!("/shipments/{id}/label")).await;
+    let r = app
+        .api_get(seller.key(), &format!("/shipments/{id}/label"))
+        .await;
     assert_eq!(r.status(), 409);
     assert!(
         r.json::<Value>().await.unwrap()["error"]
@@ -247,14 +239,14 @@ async fn only_the_owner_gets_a_label_and_a_cancelled_shipment_has_none() {
 #[actix_web::test]
 async fn sellers_print_from_the_shipment_page_and_the_list() {
     let app = spawn_app().await;
-    let v = seller_with_address(&app, "printer@example.com").await.0;
+    let v = app.seller_with_address("printer@example.com").await.0;
     let id = waybill::db::users::find_by_email(&mut app.conn(), "printer@example.com")
         .unwrap()
         .unwrap()
         .id;
     let key = app.api_key(&id);
-    let a = book(&app, &key, "CNPOST-RAM").await;
-    let b = book(&app, &key, "CNPOST-EPACKET").await;
+    let a = book(&app, &key, Booking::on("CNPOST-RAM")).await;
+    let b = book(&app, &key, Booking::on("CNPOST-EPACKET")).await;
     let page = v
         .get_html(&format!("/shipments/{}", a["id"].as_str().unwrap()))
         .await;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::booking::{booking, funded_seller};
+use crate::fixtures::Booking;
 use crate::helpers::*;
 
 fn wal_size(app: &TestApp) -> u64 {
@@ -23,7 +23,7 @@ async fn the_sqlite_log_stays_bounded_beside_readers_and_shrinks_when_idle() {
         ..Default::default()
     })
     .await;
-    let (_, key) = funded_seller(&app, "steady@example.com", 100_000_000).await;
+    let seller = app.api_seller("steady@example.com", 100_000_000).await;
     let done = Arc::new(AtomicBool::new(false));
     let largest = Arc::new(AtomicU64::new(0));
     let sampler = {
@@ -39,7 +39,7 @@ async fn the_sqlite_log_stays_bounded_beside_readers_and_shrinks_when_idle() {
     // Readers that are always in the middle of a query, as on a busy server.
     let readers: Vec<_> = (0..2)
         .map(|_| {
-            let (done, base, key) = (done.clone(), app.address.clone(), key.clone());
+            let (done, base, key) = (done.clone(), app.address.clone(), seller.key().to_string());
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 while !done.load(Ordering::Relaxed) {
@@ -57,14 +57,14 @@ async fn the_sqlite_log_stays_bounded_beside_readers_and_shrinks_when_idle() {
         .collect();
     let writers: Vec<_> = (0..8)
         .map(|_| {
-            let (base, key) = (app.address.clone(), key.clone());
+            let (base, key) = (app.address.clone(), seller.key().to_string());
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 for _ in 0..250 {
                     let r = http
                         .post(format!("{base}/api/v1/shipments"))
                         .bearer_auth(&key)
-                        .json(&booking("CNPOST-RAM"))
+                        .json(&Booking::on("CNPOST-RAM").json())
                         .send()
                         .await
                         .unwrap();

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use waybill::domain::Role;
 use waybill::domain::pickup::AreaInput;
 
-use crate::booking::{booking, funded_seller};
+use crate::fixtures::Booking;
 use crate::helpers::*;
 
 /// Today in Shanghai.
@@ -49,25 +49,8 @@ pub fn courier_in(app: &TestApp, email: &str, area_id: &str) -> (String, String)
     (id.to_string(), app.api_key(&id))
 }
 
-pub async fn get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}/api/v1{path}", app.address))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-}
-
-pub async fn book_shipment(app: &TestApp, key: &str) -> Value {
-    let r = app
-        .api_post(key, "/shipments", &booking("CNPOST-RAM"))
-        .await;
-    assert_eq!(r.status(), 201);
-    r.json().await.unwrap()
-}
-
 pub async fn address_of(app: &TestApp, key: &str) -> String {
-    let a: Value = get(app, key, "/addresses").await.json().await.unwrap();
+    let a: Value = app.api_get(key, "/addresses").await.json().await.unwrap();
     a["addresses"][0]["id"].as_str().unwrap().to_string()
 }
 
@@ -77,18 +60,11 @@ async fn book_pickup(
     body: &Value,
     idem: Option<&str>,
 ) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
-        .post(format!("{}/api/v1/pickups", app.address))
-        .bearer_auth(key)
-        .json(body);
-    if let Some(k) = idem {
-        req = req.header("Idempotency-Key", k);
-    }
-    req.send().await.unwrap()
+    app.api_post_idempotent(key, "/pickups", body, idem).await
 }
 
 async fn shipment_status(app: &TestApp, key: &str, id: &str) -> Value {
-    get(app, key, &format!("/shipments/{id}"))
+    app.api_get(key, &format!("/shipments/{id}"))
         .await
         .json()
         .await
@@ -105,19 +81,19 @@ async fn windows_booking_cancel_and_reschedule() {
         2,
         &(today() + Duration::days(3)).to_string(),
     );
-    let (_, key) = funded_seller(&app, "pickup-seller@example.com", 100_000).await;
-    let address = address_of(&app, &key).await;
+    let seller = app.api_seller("pickup-seller@example.com", 100_000).await;
+    let address = address_of(&app, seller.key()).await;
     let (s1, s2) = (
-        book_shipment(&app, &key).await,
-        book_shipment(&app, &key).await,
+        book(&app, seller.key(), Booking::on("CNPOST-RAM")).await,
+        book(&app, seller.key(), Booking::on("CNPOST-RAM")).await,
     );
 
-    let r = get(
-        &app,
-        &key,
-        &format!("/pickups/windows?address_id={address}"),
-    )
-    .await;
+    let r = app
+        .api_get(
+            seller.key(),
+            &format!("/pickups/windows?address_id={address}"),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let w: Value = r.json().await.unwrap();
     assert_eq!(w["area"], "Shenzhen");
@@ -141,20 +117,20 @@ async fn windows_booking_cancel_and_reschedule() {
     let beijing = json!({"name": "Wang", "street1": "1 Chang'an Ave", "city": "Beijing",
         "postal_code": "100000", "country": "CN", "phone": "+86 10 8888 0000"});
     let far: Value = app
-        .api_post(&key, "/addresses", &beijing)
+        .api_post(seller.key(), "/addresses", &beijing)
         .await
         .json()
         .await
         .unwrap();
-    let r = get(
-        &app,
-        &key,
-        &format!(
-            "/pickups/windows?address_id={}",
-            far["id"].as_str().unwrap()
-        ),
-    )
-    .await;
+    let r = app
+        .api_get(
+            seller.key(),
+            &format!(
+                "/pickups/windows?address_id={}",
+                far["id"].as_str().unwrap()
+            ),
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let e: Value = r.json().await.unwrap();
     assert!(e["error"].as_str().unwrap().contains("warehouse"), "{e}");
@@ -171,7 +147,7 @@ async fn windows_booking_cancel_and_reschedule() {
     ] {
         let r = book_pickup(
             &app,
-            &key,
+            seller.key(),
             &json!({"address_id": address, "date": date, "window": window}),
             None,
         )
@@ -183,7 +159,7 @@ async fn windows_booking_cancel_and_reschedule() {
 
     // Default: every booked shipment from that address.
     let body = json!({"address_id": address, "date": tomorrow(), "window": "09:00-12:00"});
-    let r = book_pickup(&app, &key, &body, Some("pickup-1")).await;
+    let r = book_pickup(&app, seller.key(), &body, Some("pickup-1")).await;
     assert_eq!(r.status(), 201);
     let p: Value = r.json().await.unwrap();
     assert_eq!(p["status"], "scheduled");
@@ -192,18 +168,18 @@ async fn windows_booking_cancel_and_reschedule() {
     let id = p["id"].as_str().unwrap();
     for s in [&s1, &s2] {
         assert_eq!(
-            shipment_status(&app, &key, s["id"].as_str().unwrap()).await["status"],
+            shipment_status(&app, seller.key(), s["id"].as_str().unwrap()).await["status"],
             "pickup_scheduled"
         );
     }
     // The same request again is the same pickup; the key with another request is a conflict.
-    let again = book_pickup(&app, &key, &body, Some("pickup-1")).await;
+    let again = book_pickup(&app, seller.key(), &body, Some("pickup-1")).await;
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(again.json::<Value>().await.unwrap()["id"], id);
     let other = json!({"address_id": address, "date": tomorrow(), "window": "12:00-15:00"});
     assert_eq!(
-        book_pickup(&app, &key, &other, Some("pickup-1"))
+        book_pickup(&app, seller.key(), &other, Some("pickup-1"))
             .await
             .status(),
         409
@@ -211,10 +187,13 @@ async fn windows_booking_cancel_and_reschedule() {
     // A shipment in an open pickup cannot be in a second one.
     let twice = json!({"address_id": address, "date": tomorrow(), "window": "12:00-15:00",
                        "shipment_ids": [s1["id"]]});
-    let r = book_pickup(&app, &key, &twice, None).await;
+    let r = book_pickup(&app, seller.key(), &twice, None).await;
     assert_eq!(r.status(), 409);
     // Nothing left to collect by default either.
-    assert_eq!(book_pickup(&app, &key, &other, None).await.status(), 422);
+    assert_eq!(
+        book_pickup(&app, seller.key(), &other, None).await.status(),
+        422
+    );
 
     let remaining = |w: &Value, window: &str| {
         w["windows"]
@@ -225,43 +204,43 @@ async fn windows_booking_cancel_and_reschedule() {
             .unwrap()["remaining"]
             .clone()
     };
-    let w: Value = get(
-        &app,
-        &key,
-        &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let w: Value = app
+        .api_get(
+            seller.key(),
+            &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(remaining(&w, "09:00-12:00"), 1);
 
     // Reschedule: the place moves with it.
     let r = app
         .api_post(
-            &key,
+            seller.key(),
             &format!("/pickups/{id}/reschedule"),
             &json!({"date": tomorrow(), "window": "15:00-18:00"}),
         )
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["window"], "15:00-18:00");
-    let w: Value = get(
-        &app,
-        &key,
-        &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let w: Value = app
+        .api_get(
+            seller.key(),
+            &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(remaining(&w, "09:00-12:00"), 2);
     assert_eq!(remaining(&w, "15:00-18:00"), 1);
     // The seller is told the new time (the booking mail named the old one); moving it to the
     // window it is already in tells nothing.
     let r = app
         .api_post(
-            &key,
+            seller.key(),
             &format!("/pickups/{id}/reschedule"),
             &json!({"date": tomorrow(), "window": "15:00-18:00"}),
         )
@@ -281,28 +260,28 @@ async fn windows_booking_cancel_and_reschedule() {
     // Cancel: the place and the parcels are free again; twice is harmless.
     for _ in 0..2 {
         let r = app
-            .api_post(&key, &format!("/pickups/{id}/cancel"), &json!({}))
+            .api_post(seller.key(), &format!("/pickups/{id}/cancel"), &json!({}))
             .await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.json::<Value>().await.unwrap()["status"], "cancelled");
     }
     assert_eq!(
-        shipment_status(&app, &key, s1["id"].as_str().unwrap()).await["status"],
+        shipment_status(&app, seller.key(), s1["id"].as_str().unwrap()).await["status"],
         "booked"
     );
-    let w: Value = get(
-        &app,
-        &key,
-        &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let w: Value = app
+        .api_get(
+            seller.key(),
+            &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(remaining(&w, "15:00-18:00"), 2);
     assert_eq!(
         app.api_post(
-            &key,
+            seller.key(),
             &format!("/pickups/{id}/reschedule"),
             &json!({"date": tomorrow(), "window": "09:00-12:00"})
         )
@@ -311,12 +290,17 @@ async fn windows_booking_cancel_and_reschedule() {
         409
     );
 
-    let list: Value = get(&app, &key, "/pickups").await.json().await.unwrap();
+    let list: Value = app
+        .api_get(seller.key(), "/pickups")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["pickups"].as_array().unwrap().len(), 1);
     // Another seller sees none of it.
-    let (_, other_key) = funded_seller(&app, "other-seller@example.com", 0).await;
+    let other = app.api_seller("other-seller@example.com", 0).await;
     assert_eq!(
-        get(&app, &other_key, &format!("/pickups/{id}"))
+        app.api_get(other.key(), &format!("/pickups/{id}"))
             .await
             .status(),
         404
@@ -327,12 +311,12 @@ async fn windows_booking_cancel_and_reschedule() {
 async fn concurrent_bookings_never_exceed_a_windows_capacity() {
     let app = spawn_app().await;
     add_area(&app, "Shenzhen", "518", 3, "");
-    let (seller, key) = funded_seller(&app, "race-seller@example.com", 500_000).await;
-    let address = address_of(&app, &key).await;
+    let seller = app.api_seller("race-seller@example.com", 500_000).await;
+    let address = address_of(&app, seller.key()).await;
     let mut ids = Vec::new();
     for _ in 0..10 {
         ids.push(
-            book_shipment(&app, &key).await["id"]
+            book(&app, seller.key(), Booking::on("CNPOST-RAM")).await["id"]
                 .as_str()
                 .unwrap()
                 .to_string(),
@@ -340,7 +324,11 @@ async fn concurrent_bookings_never_exceed_a_windows_capacity() {
     }
     let mut tasks = Vec::new();
     for id in ids {
-        let (base, key, address) = (app.address.clone(), key.clone(), address.clone());
+        let (base, key, address) = (
+            app.address.clone(),
+            seller.key().to_string(),
+            address.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             reqwest::Client::new()
                 .post(format!("{base}/api/v1/pickups"))
@@ -359,16 +347,16 @@ async fn concurrent_bookings_never_exceed_a_windows_capacity() {
     }
     codes.sort();
     assert_eq!(codes, [201, 201, 201, 409, 409, 409, 409, 409, 409, 409]);
-    let stored = waybill::db::pickups::list_for_seller(&mut app.conn(), &seller, 100).unwrap();
+    let stored = waybill::db::pickups::list_for_seller(&mut app.conn(), &seller.id, 100).unwrap();
     assert_eq!(stored.len(), 3, "never over capacity");
 }
 
 /// A seller with `n` booked shipments in a pickup for tomorrow; returns (seller key, pickup).
 pub async fn booked_pickup(app: &TestApp, email: &str, n: usize) -> (String, Value) {
-    let (_, key) = funded_seller(app, email, 500_000).await;
+    let key = app.api_seller(email, 500_000).await.key().to_string();
     let address = address_of(app, &key).await;
     for _ in 0..n {
-        book_shipment(app, &key).await;
+        book(app, &key, Booking::on("CNPOST-RAM")).await;
     }
     let r = book_pickup(
         app,
@@ -414,27 +402,24 @@ async fn exactly_one_courier_wins_an_accept_race() {
     );
     assert_eq!(results.iter().filter(|(c, _)| *c == 409).count(), 3);
     // The winner sees it as its own; a loser sees it taken.
-    let q: Value = get(
-        &app,
-        &winners[0].1,
-        &format!("/courier/pickups?date={}", tomorrow()),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let q: Value = app
+        .api_get(
+            &winners[0].1,
+            &format!("/courier/pickups?date={}", tomorrow()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(q["pickups"][0]["accepted_by_me"], true);
     assert_eq!(q["pickups"][0]["status"], "accepted");
     let loser = &results.iter().find(|(c, _)| *c == 409).unwrap().1;
-    let q: Value = get(
-        &app,
-        loser,
-        &format!("/courier/pickups?date={}", tomorrow()),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let q: Value = app
+        .api_get(loser, &format!("/courier/pickups?date={}", tomorrow()))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(q["pickups"][0]["accepted_by_me"], false);
     assert_eq!(
         app.api_post(loser, &format!("/courier/pickups/{id}/arrive"), &json!({}))
@@ -454,29 +439,23 @@ async fn a_courier_never_sees_or_acts_on_another_areas_pickups() {
     let (_, inside) = courier_in(&app, "sz-rider@example.com", &sz);
     let (_, outside) = courier_in(&app, "gz-rider@example.com", &gz);
 
-    let q: Value = get(
-        &app,
-        &inside,
-        &format!("/courier/pickups?date={}", tomorrow()),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let q: Value = app
+        .api_get(&inside, &format!("/courier/pickups?date={}", tomorrow()))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(q["pickups"].as_array().unwrap().len(), 1);
     let card = &q["pickups"][0];
     assert_eq!(card["seller"], "Test Store");
     assert_eq!(card["address"]["street1"], "科技园南路 18号");
     assert_eq!(card["parcels"].as_array().unwrap().len(), 1);
-    let q: Value = get(
-        &app,
-        &outside,
-        &format!("/courier/pickups?date={}", tomorrow()),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let q: Value = app
+        .api_get(&outside, &format!("/courier/pickups?date={}", tomorrow()))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(q["pickups"].as_array().unwrap().len(), 0);
     for action in ["accept", "arrive", "complete"] {
         let r = app
@@ -498,10 +477,10 @@ async fn a_courier_never_sees_or_acts_on_another_areas_pickups() {
     assert_eq!(r.status(), 404);
     // Keys open only their own role's API.
     assert_eq!(
-        get(&app, &seller_key, "/courier/pickups").await.status(),
+        app.api_get(&seller_key, "/courier/pickups").await.status(),
         401
     );
-    assert_eq!(get(&app, &inside, "/pickups").await.status(), 401);
+    assert_eq!(app.api_get(&inside, "/pickups").await.status(), 401);
 
     // The same through the pages.
     for (email, status) in [("sz-page@example.com", 200), ("gz-page@example.com", 404)] {
@@ -675,7 +654,8 @@ async fn scanned_parcels_are_picked_up_and_the_rest_flagged() {
             );
         }
     }
-    let seen: Value = get(&app, &key, &format!("/pickups/{id}"))
+    let seen: Value = app
+        .api_get(&key, &format!("/pickups/{id}"))
         .await
         .json()
         .await
@@ -829,7 +809,7 @@ async fn missed_windows_and_one_reminder_the_evening_before() {
     let before = date.and_hms_opt(6, 59, 0).unwrap().and_utc();
     waybill::jobs::run_due_at(&pool, lifetimes, "http://x", before, None).unwrap();
     assert_eq!(
-        get(&app, &key, &format!("/pickups/{id}"))
+        app.api_get(&key, &format!("/pickups/{id}"))
             .await
             .json::<Value>()
             .await
@@ -838,7 +818,8 @@ async fn missed_windows_and_one_reminder_the_evening_before() {
     );
     let after = date.and_hms_opt(7, 1, 0).unwrap().and_utc();
     waybill::jobs::run_due_at(&pool, lifetimes, "http://x", after, None).unwrap();
-    let p: Value = get(&app, &key, &format!("/pickups/{id}"))
+    let p: Value = app
+        .api_get(&key, &format!("/pickups/{id}"))
         .await
         .json()
         .await
@@ -861,7 +842,7 @@ async fn the_handover_sheet_scans_and_totals() {
     add_area(&app, "Shenzhen", "518", 10, "");
     let (key, pickup) = booked_pickup(&app, "manifest@example.com", 3).await;
     let id = pickup["id"].as_str().unwrap();
-    let r = get(&app, &key, &format!("/pickups/{id}/manifest")).await;
+    let r = app.api_get(&key, &format!("/pickups/{id}/manifest")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let pdf = r.bytes().await.unwrap();
@@ -906,11 +887,11 @@ async fn a_pickup_on_the_pages_at_phone_size() {
     }
     let app = spawn_app().await;
     let area = add_area(&app, "Shenzhen", "518", 10, "");
-    let (_, key) = funded_seller(&app, "door@example.com", 500_000).await;
+    let seller = app.api_seller("door@example.com", 500_000).await;
     let mut tns = Vec::new();
     for _ in 0..3 {
         tns.push(
-            book_shipment(&app, &key).await["tracking_number"]
+            book(&app, seller.key(), Booking::on("CNPOST-RAM")).await["tracking_number"]
                 .as_str()
                 .unwrap()
                 .to_string(),
@@ -1048,9 +1029,9 @@ async fn a_pickup_on_the_pages_at_phone_size() {
 async fn seller_pages_book_reschedule_cancel_and_keep_sellers_apart() {
     let app = spawn_app().await;
     add_area(&app, "Shenzhen", "518", 5, "");
-    let (v, seller) = seller_with_address(&app, "pages@example.com").await;
+    let (v, seller) = app.seller_with_address("pages@example.com").await;
     let key = app.api_key(&seller);
-    let s = book_shipment(&app, &key).await;
+    let s = book(&app, &key, Booking::on("CNPOST-RAM")).await;
     let html = v.get_html("/pickups").await;
     assert!(
         html.contains("Shenzhen, next 7 days")
@@ -1201,13 +1182,13 @@ async fn the_admin_adds_areas_and_assigns_couriers_on_the_areas_page() {
 async fn rescheduling_into_a_full_window_changes_nothing() {
     let app = spawn_app().await;
     add_area(&app, "Shenzhen", "518", 1, "");
-    let (_, key) = funded_seller(&app, "full@example.com", 500_000).await;
-    let address = address_of(&app, &key).await;
+    let seller = app.api_seller("full@example.com", 500_000).await;
+    let address = address_of(&app, seller.key()).await;
     let mut pickups = Vec::new();
     for window in ["09:00-12:00", "12:00-15:00"] {
-        let s = book_shipment(&app, &key).await;
+        let s = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
         let body = json!({"address_id": address, "date": tomorrow(), "window": window, "shipment_ids": [s["id"]]});
-        let r = book_pickup(&app, &key, &body, None).await;
+        let r = book_pickup(&app, seller.key(), &body, None).await;
         assert_eq!(r.status(), 201);
         pickups.push(
             r.json::<Value>().await.unwrap()["id"]
@@ -1220,22 +1201,22 @@ async fn rescheduling_into_a_full_window_changes_nothing() {
     for (id, to) in [(&pickups[0], "12:00-15:00"), (&pickups[1], "09:00-12:00")] {
         let r = app
             .api_post(
-                &key,
+                seller.key(),
                 &format!("/pickups/{id}/reschedule"),
                 &json!({"date": tomorrow(), "window": to}),
             )
             .await;
         assert_eq!(r.status(), 409, "{to}");
     }
-    let w: Value = get(
-        &app,
-        &key,
-        &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let w: Value = app
+        .api_get(
+            seller.key(),
+            &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let left: Vec<i64> = w["windows"]
         .as_array()
         .unwrap()
@@ -1243,7 +1224,8 @@ async fn rescheduling_into_a_full_window_changes_nothing() {
         .map(|x| x["remaining"].as_i64().unwrap())
         .collect();
     assert_eq!(left, [0, 0, 1], "nothing moved");
-    let p: Value = get(&app, &key, &format!("/pickups/{}", pickups[0]))
+    let p: Value = app
+        .api_get(seller.key(), &format!("/pickups/{}", pickups[0]))
         .await
         .json()
         .await
@@ -1289,7 +1271,8 @@ async fn the_camera_decoder_reads_a_label_with_nothing_from_outside() {
         .create_user(Role::Courier, "camera-rider@example.com")
         .id;
     waybill::db::areas::assign(&mut app.conn(), &courier, &area).unwrap();
-    let pdf = get(&app, &key, &format!("/shipments/{sid}/label"))
+    let pdf = app
+        .api_get(&key, &format!("/shipments/{sid}/label"))
         .await
         .bytes()
         .await

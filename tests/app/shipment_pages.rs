@@ -42,7 +42,7 @@ pub fn quote_id_in(page: &str, channel: &str) -> String {
 #[actix_web::test]
 async fn the_form_never_charges_a_price_the_seller_was_not_shown() {
     let app = spawn_app().await;
-    let (v, seller) = seller_with_address(&app, "unseen@example.com").await;
+    let (v, seller) = app.seller_with_address("unseen@example.com").await;
     let key = "fedcba9876543210fedcba9876543210";
     let page = v
         .submit(
@@ -98,7 +98,7 @@ async fn the_form_never_charges_a_price_the_seller_was_not_shown() {
 #[actix_web::test]
 async fn a_short_wallet_says_so_at_the_top_with_a_top_up_link() {
     let app = spawn_app().await;
-    let (v, seller) = seller_with_address(&app, "short@example.com").await;
+    let (v, seller) = app.seller_with_address("short@example.com").await;
     let drain = app.balance(&seller) - 100;
     app.post(
         &seller,
@@ -145,7 +145,7 @@ async fn a_short_wallet_says_so_at_the_top_with_a_top_up_link() {
 #[actix_web::test]
 async fn the_address_book_adds_edits_defaults_and_deletes() {
     let app = spawn_app().await;
-    let (v, seller) = seller_with_address(&app, "book@example.com").await;
+    let (v, seller) = app.seller_with_address("book@example.com").await;
     let bad = v
         .submit(
             "/seller/addresses",
@@ -237,7 +237,7 @@ async fn the_address_book_adds_edits_defaults_and_deletes() {
 #[actix_web::test]
 async fn quote_then_book_then_cancel_on_the_pages() {
     let app = spawn_app().await;
-    let (v, seller) = seller_with_address(&app, "pages@example.com").await;
+    let (v, seller) = app.seller_with_address("pages@example.com").await;
     let key = "0123456789abcdef0123456789abcdef";
     let r = v
         .submit(
@@ -313,7 +313,7 @@ async fn quote_then_book_then_cancel_on_the_pages() {
 #[actix_web::test]
 async fn the_form_shows_each_error_next_to_its_field() {
     let app = spawn_app().await;
-    let (v, _) = seller_with_address(&app, "typo@example.com").await;
+    let (v, _) = app.seller_with_address("typo@example.com").await;
     let mut fields = form_fields("book", "", "0123456789abcdef0123456789abcdef");
     for f in fields.iter_mut() {
         match f.0 {
@@ -365,7 +365,7 @@ async fn the_dashboard_shows_balance_recent_shipments_and_what_needs_doing() {
     assert!(page.contains("href=\"/seller/addresses\"") && page.contains("Top up your wallet"));
     assert!(page.contains("href=\"/shipments/new\" class=\"button-link\" id=\"ship\""));
 
-    let (v, _) = seller_with_address(&app, "busy-dash@example.com").await;
+    let (v, _) = app.seller_with_address("busy-dash@example.com").await;
     let key = "dashdashdashdashdashdashdashdash";
     let page = v
         .submit(
@@ -410,7 +410,7 @@ async fn the_dashboard_shows_balance_recent_shipments_and_what_needs_doing() {
 #[actix_web::test]
 async fn settings_change_time_zone_label_size_and_password() {
     let app = spawn_app().await;
-    let (v, seller) = seller_with_address(&app, "prefs@example.com").await;
+    let (v, seller) = app.seller_with_address("prefs@example.com").await;
     // Times are shown in Asia/Shanghai until the seller picks another zone.
     let key = "prefsprefsprefsprefsprefsprefspr";
     let page = v

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::booking::{booking, funded_seller};
+use crate::fixtures::Booking;
 use crate::helpers::*;
 
 pub fn secret_of(app: &TestApp, code: &str) -> String {
@@ -69,9 +69,7 @@ pub async fn post_events(app: &TestApp, channel: &str, events: Value) -> Vec<Val
 
 /// Books a shipment on `channel` through the API: (shipment id, tracking number).
 pub async fn book_on(app: &TestApp, key: &str, channel: &str) -> (String, String) {
-    let r = app.api_post(key, "/shipments", &booking(channel)).await;
-    assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    let v: Value = r.json().await.unwrap();
+    let v = book(app, key, Booking::on(channel)).await;
     (
         v["id"].as_str().unwrap().to_string(),
         v["tracking_number"].as_str().unwrap().to_string(),
@@ -109,8 +107,8 @@ type Case<'a> = (
 #[actix_web::test]
 async fn the_webhook_refuses_anything_not_signed_fresh_and_known_and_stores_nothing() {
     let app = spawn_app().await;
-    let (seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (id, number) = book_on(&app, &key, "CNPOST-RAM").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (id, number) = book_on(&app, seller.key(), "CNPOST-RAM").await;
     let secret = secret_of(&app, "CNPOST-RAM");
     let body = json!({"events": [ev("e1", &number, "EMA", "2026-11-30T08:00:00Z")]}).to_string();
     let ts = now_ts();
@@ -191,7 +189,7 @@ async fn the_webhook_refuses_anything_not_signed_fresh_and_known_and_stores_noth
         assert!(v["error"].is_string(), "{what}: {v}");
     }
     assert_eq!(event_count(&app, &id), 1, "only the booking event");
-    assert_eq!(status_of(&app, &seller, &id), "booked");
+    assert_eq!(status_of(&app, &seller.id, &id), "booked");
     let issues = waybill::db::tracking::recent_issues(&mut app.conn(), 100).unwrap();
     assert_eq!(
         issues.len(),
@@ -202,15 +200,15 @@ async fn the_webhook_refuses_anything_not_signed_fresh_and_known_and_stores_noth
     let r = post_raw(&app, Some("CNPOST-RAM"), Some(&ts), Some(&good), &body).await;
     assert_eq!(r.status(), 200);
     assert_eq!(event_count(&app, &id), 2);
-    assert_eq!(status_of(&app, &seller, &id), "picked_up");
+    assert_eq!(status_of(&app, &seller.id, &id), "picked_up");
 }
 
 #[actix_web::test]
 async fn each_event_is_taken_once_and_only_for_a_number_booked_on_the_channel() {
     let app = spawn_app().await;
-    let (seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (id, number) = book_on(&app, &key, "CNPOST-RAM").await;
-    let (sf_id, sf_number) = book_on(&app, &key, "SF-INTL").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (id, number) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    let (sf_id, sf_number) = book_on(&app, seller.key(), "SF-INTL").await;
     let batch = json!([
         ev("e1", &number, "EMA", "2026-11-30T08:00:00Z"),
         ev("e2", &number, "EMC", "2026-11-30T20:00:00Z"),
@@ -253,7 +251,7 @@ async fn each_event_is_taken_once_and_only_for_a_number_booked_on_the_channel() 
     );
     assert_eq!(event_count(&app, &id), 3);
     assert_eq!(event_count(&app, &sf_id), 1, "nothing for the SF shipment");
-    assert_eq!(status_of(&app, &seller, &id), "in_transit");
+    assert_eq!(status_of(&app, &seller.id, &id), "in_transit");
     // A replay of the whole request: every event acknowledged as a duplicate, none stored.
     let again = post_events(&app, "CNPOST-RAM", batch).await;
     assert_eq!(again[0]["result"], "duplicate");
@@ -279,7 +277,7 @@ async fn each_event_is_taken_once_and_only_for_a_number_booked_on_the_channel() 
     )
     .await;
     assert_eq!(sf[0]["result"], "accepted");
-    assert_eq!(status_of(&app, &seller, &sf_id), "picked_up");
+    assert_eq!(status_of(&app, &seller.id, &sf_id), "picked_up");
     // Over 1,000 events in one request is refused as a whole.
     let many: Vec<Value> = (0..1001)
         .map(|i| ev(&format!("m{i}"), &number, "EDD", "2026-12-01T00:00:00Z"))
@@ -295,9 +293,9 @@ async fn each_event_is_taken_once_and_only_for_a_number_booked_on_the_channel() 
 #[actix_web::test]
 async fn the_status_does_not_depend_on_arrival_order_and_never_moves_back() {
     let app = spawn_app().await;
-    let (seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (a, na) = book_on(&app, &key, "CNPOST-RAM").await;
-    let (b, nb) = book_on(&app, &key, "CNPOST-RAM").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (a, na) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    let (b, nb) = book_on(&app, seller.key(), "CNPOST-RAM").await;
     let script = [
         ("EMA", "2026-11-20T08:00:00Z"),
         ("EMC", "2026-11-21T08:00:00Z"),
@@ -321,8 +319,8 @@ async fn the_status_does_not_depend_on_arrival_order_and_never_moves_back() {
         )
         .await;
     }
-    assert_eq!(status_of(&app, &seller, &a), "delivery_failed");
-    assert_eq!(status_of(&app, &seller, &b), "delivery_failed");
+    assert_eq!(status_of(&app, &seller.id, &a), "delivery_failed");
+    assert_eq!(status_of(&app, &seller.id, &b), "delivery_failed");
     let timeline = |n: &str| {
         let n = n.to_string();
         let app = &app;
@@ -354,7 +352,7 @@ async fn the_status_does_not_depend_on_arrival_order_and_never_moves_back() {
         json!([ev("late", &na, "EDD", "2026-11-24T08:00:00Z")]),
     )
     .await;
-    assert_eq!(status_of(&app, &seller, &a), "delivery_failed");
+    assert_eq!(status_of(&app, &seller.id, &a), "delivery_failed");
     assert_eq!(event_count(&app, &a), 7);
     // Delivered is terminal: a later transit scan changes nothing.
     post_events(
@@ -366,7 +364,7 @@ async fn the_status_does_not_depend_on_arrival_order_and_never_moves_back() {
         ]),
     )
     .await;
-    assert_eq!(status_of(&app, &seller, &a), "delivered");
+    assert_eq!(status_of(&app, &seller.id, &a), "delivered");
     let page = app.visitor().get_html(&format!("/track/{na}")).await;
     assert!(
         page.contains("Delivered") && page.contains("verified"),
@@ -377,8 +375,8 @@ async fn the_status_does_not_depend_on_arrival_order_and_never_moves_back() {
 #[actix_web::test]
 async fn the_public_page_and_json_show_no_personal_data() {
     let app = spawn_app().await;
-    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (_, number) = book_on(&app, &key, "CNPOST-RAM").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, number) = book_on(&app, seller.key(), "CNPOST-RAM").await;
     post_events(
         &app,
         "CNPOST-RAM",
@@ -404,7 +402,7 @@ async fn the_public_page_and_json_show_no_personal_data() {
         "{page}"
     );
     let sender = crate::fixtures::sender();
-    let recipient = booking("CNPOST-RAM")["recipient"].clone();
+    let recipient = Booking::on("CNPOST-RAM").json()["recipient"].clone();
     for party in [&sender, &recipient] {
         for (field, value) in party.as_object().unwrap() {
             if field == "city" || field == "country" {
@@ -565,9 +563,9 @@ fn verify_note(note: &str, vkey: &str) -> Result<Vec<String>, String> {
 #[actix_web::test]
 async fn inclusion_proofs_and_the_checkpoint_check_out_by_hand() {
     let app = spawn_app().await;
-    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (_, n1) = book_on(&app, &key, "CNPOST-RAM").await;
-    let (_, n2) = book_on(&app, &key, "CNPOST-RAM").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, n1) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    let (_, n2) = book_on(&app, seller.key(), "CNPOST-RAM").await;
     let mut events = Vec::new();
     for i in 0..6 {
         events.push(ev(
@@ -705,8 +703,8 @@ fn lift_guard(app: &TestApp) {
 #[actix_web::test]
 async fn verify_chain_finds_an_edited_column_a_deleted_row_and_a_foreign_checkpoint() {
     let app = spawn_app().await;
-    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (_, n1) = book_on(&app, &key, "CNPOST-RAM").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, n1) = book_on(&app, seller.key(), "CNPOST-RAM").await;
     let evs: Vec<Value> = (0..5)
         .map(|i| {
             ev(
@@ -805,8 +803,8 @@ async fn verify_chain_finds_an_edited_column_a_deleted_row_and_a_foreign_checkpo
 #[actix_web::test]
 async fn the_cli_prints_the_secret_rotates_it_and_takes_checkpoints() {
     let app = spawn_app().await;
-    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (_, n1) = book_on(&app, &key, "DHL-EXPRESS").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, n1) = book_on(&app, seller.key(), "DHL-EXPRESS").await;
     let cli = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_waybill"))
             .args(args)
@@ -869,10 +867,10 @@ async fn the_cli_prints_the_secret_rotates_it_and_takes_checkpoints() {
 #[actix_web::test]
 async fn concurrent_batches_make_one_gap_free_log() {
     let app = spawn_app().await;
-    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
     let mut numbers = Vec::new();
     for _ in 0..4 {
-        numbers.push(book_on(&app, &key, "CNPOST-RAM").await.1);
+        numbers.push(book_on(&app, seller.key(), "CNPOST-RAM").await.1);
     }
     let posts = (0..8).map(|b| {
         let events: Vec<Value> = (0..25)
@@ -910,9 +908,9 @@ async fn concurrent_batches_make_one_gap_free_log() {
 async fn a_courier_scan_is_recorded_once_logged_and_checkpointed_by_the_job() {
     use waybill::services::tracking::{EventInput, Recorded, courier_source, record};
     let app = spawn_app().await;
-    let (seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (id, number) = book_on(&app, &key, "SF-INTL").await;
-    let shipment = waybill::db::shipments::find(&mut app.conn(), &seller, &id)
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (id, number) = book_on(&app, seller.key(), "SF-INTL").await;
+    let shipment = waybill::db::shipments::find(&mut app.conn(), &seller.id, &id)
         .unwrap()
         .unwrap();
     let input = EventInput {
@@ -940,7 +938,7 @@ async fn a_courier_scan_is_recorded_once_logged_and_checkpointed_by_the_job() {
         record(&mut app.conn(), &shipment, input).unwrap(),
         Recorded::Duplicate
     );
-    assert_eq!(status_of(&app, &seller, &id), "picked_up");
+    assert_eq!(status_of(&app, &seller.id, &id), "picked_up");
     // The periodic job checkpoints a log that has grown.
     waybill::jobs::run_due_at(
         &app.state.pool,
@@ -962,7 +960,7 @@ async fn a_courier_scan_is_recorded_once_logged_and_checkpointed_by_the_job() {
     // The seller sees the verified timeline on the page and in the API.
     let api: Value = reqwest::Client::new()
         .get(format!("{}/api/v1/shipments/{id}", app.address))
-        .bearer_auth(&key)
+        .bearer_auth(seller.key())
         .send()
         .await
         .unwrap()
@@ -980,10 +978,10 @@ async fn a_courier_scan_is_recorded_once_logged_and_checkpointed_by_the_job() {
 #[actix_web::test]
 async fn simulate_moves_tracking_through_the_real_webhook() {
     let app = spawn_app().await;
-    let (seller, key) = funded_seller(&app, "s@example.com", 200_000).await;
+    let seller = app.api_seller("s@example.com", 200_000).await;
     let mut booked = Vec::new();
     for ch in ["CNPOST-RAM", "SF-INTL", "UPS-SAVER"] {
-        booked.push(book_on(&app, &key, ch).await);
+        booked.push(book_on(&app, seller.key(), ch).await);
     }
     // Booked two weeks ago, so the carriers have had time to scan.
     let mut c = app.conn();
@@ -1010,7 +1008,7 @@ async fn simulate_moves_tracking_through_the_real_webhook() {
         "{text}"
     );
     for (id, _) in &booked {
-        assert_ne!(status_of(&app, &seller, id), "booked", "{text}");
+        assert_ne!(status_of(&app, &seller.id, id), "booked", "{text}");
         assert!(event_count(&app, id) >= 3);
     }
     // Run again: everything is a duplicate, nothing new is stored.
@@ -1036,11 +1034,11 @@ async fn simulate_moves_tracking_through_the_real_webhook() {
 #[actix_web::test]
 async fn sellers_and_admins_see_no_tracking_and_stale_shipments() {
     let app = spawn_app().await;
-    let (seller, key) = funded_seller(&app, "s@example.com", 200_000).await;
-    let (quiet, quiet_n) = book_on(&app, &key, "CNPOST-RAM").await;
-    let (stale, stale_n) = book_on(&app, &key, "SF-INTL").await;
-    let (moving, moving_n) = book_on(&app, &key, "SF-INTL").await;
-    let (fresh, fresh_n) = book_on(&app, &key, "CNPOST-RAM").await;
+    let seller = app.api_seller("s@example.com", 200_000).await;
+    let (quiet, quiet_n) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    let (stale, stale_n) = book_on(&app, seller.key(), "SF-INTL").await;
+    let (moving, moving_n) = book_on(&app, seller.key(), "SF-INTL").await;
+    let (fresh, fresh_n) = book_on(&app, seller.key(), "CNPOST-RAM").await;
     // Three booked three weeks ago; one just now.
     app.conn()
         .batch_execute(&format!(
@@ -1059,14 +1057,11 @@ async fn sellers_and_admins_see_no_tracking_and_stale_shipments() {
     )
     .await;
     let api = |q: &'static str| {
-        let (app, key) = (&app, key.clone());
+        let (app, key) = (&app, seller.key());
         async move {
-            let v: Value = reqwest::Client::new()
-                .get(format!("{}/api/v1/shipments?tracking={q}", app.address))
-                .bearer_auth(&key)
-                .send()
+            let v: Value = app
+                .api_get(key, &format!("/shipments?tracking={q}"))
                 .await
-                .unwrap()
                 .json()
                 .await
                 .unwrap();
@@ -1080,7 +1075,7 @@ async fn sellers_and_admins_see_no_tracking_and_stale_shipments() {
     };
     assert_eq!(api("no_tracking").await, vec![quiet.clone()]);
     assert_eq!(api("stale").await, vec![stale.clone()]);
-    let _ = (&moving, &fresh_n, &quiet_n, &seller);
+    let _ = (&moving, &fresh_n, &quiet_n, &seller.id);
     // The seller's list shows the flags and filters by them.
     let v = app.visitor();
     v.login("s@example.com", PASSWORD).await;
@@ -1107,8 +1102,8 @@ async fn sellers_and_admins_see_no_tracking_and_stale_shipments() {
 #[actix_web::test]
 async fn an_admin_rotates_a_secret_with_a_grace_period() {
     let app = spawn_app().await;
-    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (_, number) = book_on(&app, &key, "UPS-SAVER").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, number) = book_on(&app, seller.key(), "UPS-SAVER").await;
     let old = secret_of(&app, "UPS-SAVER");
     let admin = app
         .signed_in(waybill::domain::Role::Admin, "admin@example.com")
@@ -1170,8 +1165,8 @@ async fn the_tracking_migration_reverts_with_logged_events_in_place() {
     const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
     const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
     let app = spawn_app().await;
-    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (_, n1) = book_on(&app, &key, "CNPOST-RAM").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, n1) = book_on(&app, seller.key(), "CNPOST-RAM").await;
     let stored = post_events(
         &app,
         "CNPOST-RAM",
@@ -1294,9 +1289,9 @@ async fn cached_proofs_check_out_across_checkpoints_and_repeat_reads() {
     use waybill::services::public_tracking::public_view;
     use waybill::services::tracking_log::cache::TrackingCache;
     let app = spawn_app().await;
-    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (_, n1) = book_on(&app, &key, "CNPOST-RAM").await;
-    let (_, n2) = book_on(&app, &key, "CNPOST-RAM").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, n1) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    let (_, n2) = book_on(&app, seller.key(), "CNPOST-RAM").await;
     let vkey = app.visitor().get_html("/.well-known/waybill-log-key").await;
     let get = |n: String| {
         let app = &app;
@@ -1352,8 +1347,8 @@ async fn cached_proofs_check_out_across_checkpoints_and_repeat_reads() {
 async fn the_latest_checkpoint_is_kept_only_briefly() {
     use waybill::services::tracking_log::cache::TrackingCache;
     let app = spawn_app().await;
-    let (_seller, key) = funded_seller(&app, "s@example.com", 100_000).await;
-    let (_, n1) = book_on(&app, &key, "CNPOST-RAM").await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, n1) = book_on(&app, seller.key(), "CNPOST-RAM").await;
     post_events(
         &app,
         "CNPOST-RAM",
@@ -1413,15 +1408,12 @@ async fn the_public_page_names_the_origin_in_latin_and_says_when_cancelled() {
         )
         .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let r = app
-        .api_post(
-            seller.key(),
-            "/shipments",
-            &crate::fixtures::Booking::on("CNPOST-RAM").json(),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let s: Value = r.json().await.unwrap();
+    let s = book(
+        &app,
+        seller.key(),
+        crate::fixtures::Booking::on("CNPOST-RAM"),
+    )
+    .await;
     let tn = s["tracking_number"].as_str().unwrap();
     let page = app.visitor().get_html(&format!("/track/{tn}")).await;
     assert!(page.contains("id=\"origin\">Shenzhen, CN<"), "{page}");

@@ -757,10 +757,10 @@ fn minor(decimal: &str) -> i64 {
 #[actix_web::test]
 async fn statements_follow_the_balance_under_parallel_load() {
     let app = spawn_app().await;
-    let (id, key) = crate::booking::funded_seller(&app, "parallel@example.com", 1_000_000).await;
+    let shipper = app.api_seller("parallel@example.com", 1_000_000).await;
     let admin = Arc::new(app.signed_in(Role::Admin, "ops@example.com").await);
     let token = admin.csrf("/admin/wallets").await;
-    let key = Arc::new(key);
+    let key = Arc::new(shipper.key().to_string());
     let address = app.address.clone();
     // Freight charges through the API and operator credits through the page, all at once.
     let mut requests = Vec::new();
@@ -770,7 +770,7 @@ async fn statements_follow_the_balance_under_parallel_load() {
             reqwest::Client::new()
                 .post(format!("{address}/api/v1/shipments"))
                 .bearer_auth(key.as_str())
-                .json(&crate::booking::booking("CNPOST-RAM"))
+                .json(&crate::fixtures::Booking::on("CNPOST-RAM").json())
                 .send()
                 .await
                 .unwrap()
@@ -802,7 +802,7 @@ async fn statements_follow_the_balance_under_parallel_load() {
         let status = r.await.unwrap();
         assert!(status == 201 || status == 303, "{status}");
     }
-    app.assert_ledger_consistent(&id);
+    app.assert_ledger_consistent(&shipper.id);
 
     // The CSV, oldest first: each balance is the one before plus the entry's amount.
     let seller = app.visitor();
@@ -838,21 +838,18 @@ async fn statements_follow_the_balance_under_parallel_load() {
         "{} out of order: {broken:?}",
         broken.len()
     );
-    assert_eq!(rows.last().unwrap().1, app.balance(&id));
+    assert_eq!(rows.last().unwrap().1, app.balance(&shipper.id));
 
     // The API, newest first: the same chain read backwards.
-    let w: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/wallet", app.address))
-        .bearer_auth(key.as_str())
-        .send()
+    let w: serde_json::Value = app
+        .api_get(shipper.key(), "/wallet")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     let entries = w["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 50);
-    assert_eq!(entries[0]["balance_after"], app.balance(&id));
+    assert_eq!(entries[0]["balance_after"], app.balance(&shipper.id));
     for pair in entries.windows(2) {
         let (newer, older) = (&pair[0], &pair[1]);
         assert_eq!(
@@ -986,17 +983,12 @@ async fn statement_lines_name_their_shipment_by_tracking_number() {
         .signed_in()
         .build()
         .await;
-    let r = app
-        .api_post(
-            seller.key(),
-            "/shipments",
-            &crate::fixtures::Booking::on("CNPOST-RAM")
-                .reference("ORD-WALLET-1")
-                .json(),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let s: serde_json::Value = r.json().await.unwrap();
+    let s = book(
+        &app,
+        seller.key(),
+        crate::fixtures::Booking::on("CNPOST-RAM").reference("ORD-WALLET-1"),
+    )
+    .await;
     let (id, tn) = (
         s["id"].as_str().unwrap(),
         s["tracking_number"].as_str().unwrap(),

@@ -6,20 +6,13 @@ use serde_json::{Value, json};
 use waybill::domain::Role;
 use waybill::services::wallet::Kind;
 
-use crate::fixtures::{Booking, SellerFixture};
-use crate::helpers::{TestApp, cny, concurrently_async, csrf_in, location, spawn_app};
+use crate::fixtures::Booking;
+use crate::helpers::{TestApp, book, cny, concurrently_async, csrf_in, location, spawn_app};
 
 /// A warehouse account and its machine's API key.
 fn warehouse_key(app: &TestApp, email: &str) -> String {
     let w = app.create_user(Role::Warehouse, email);
     app.api_key(&w.id)
-}
-
-/// Books `booking` for the seller's key; returns the shipment JSON.
-async fn book(app: &TestApp, key: &str, booking: Booking) -> Value {
-    let r = app.api_post(key, "/shipments", &booking.json()).await;
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    r.json().await.unwrap()
 }
 
 /// The freight of a CNPOST-RAM parcel to Germany at `weight_g` (the fixture's size).
@@ -52,26 +45,8 @@ async fn scan_json(app: &TestApp, key: &str, body: Value) -> Value {
     scan(app, key, body).await.json().await.unwrap()
 }
 
-/// A seller with ¥5,000, an API key and a sender address.
-async fn funded_seller(app: &TestApp, email: &str) -> SellerFixture {
-    app.seller(email)
-        .funded(500_000)
-        .with_key()
-        .with_address()
-        .build()
-        .await
-}
-
 async fn wallet(app: &TestApp, key: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}/api/v1/wallet", app.address))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.api_get(key, "/wallet").await.json().await.unwrap()
 }
 
 fn mails_of_kind(app: &TestApp, kind: &str) -> Vec<waybill::db::outbox::OutboxMail> {
@@ -84,7 +59,7 @@ fn mails_of_kind(app: &TestApp, kind: &str) -> Vec<waybill::db::outbox::OutboxMa
 #[actix_web::test]
 async fn a_heavier_parcel_is_charged_once_whatever_is_replayed() {
     let app = spawn_app().await;
-    let seller = funded_seller(&app, "heavy@example.com").await;
+    let seller = app.api_seller("heavy@example.com", 500_000).await;
     let wh = warehouse_key(&app, "dock@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let (declared, measured) = (
@@ -178,7 +153,7 @@ async fn a_heavier_parcel_is_charged_once_whatever_is_replayed() {
 #[actix_web::test]
 async fn concurrent_scans_of_a_lighter_parcel_refund_exactly_once() {
     let app = spawn_app().await;
-    let seller = funded_seller(&app, "light@example.com").await;
+    let seller = app.api_seller("light@example.com", 500_000).await;
     let wh = warehouse_key(&app, "dock2@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(1_500)).await;
     let refund =
@@ -222,7 +197,7 @@ async fn concurrent_scans_of_a_lighter_parcel_refund_exactly_once() {
 #[actix_web::test]
 async fn a_difference_within_tolerance_moves_no_money() {
     let app = spawn_app().await;
-    let seller = funded_seller(&app, "close@example.com").await;
+    let seller = app.api_seller("close@example.com", 500_000).await;
     let wh = warehouse_key(&app, "dock3@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let before = app.balance(&seller.id);
@@ -303,22 +278,18 @@ async fn an_adjustment_the_balance_cannot_cover_is_due_and_blocks_booking_until_
     );
     // The shipment says what is still due; the operator's list what the scan charged and left.
     let id = s["id"].as_str().unwrap();
-    let shipment = |app: &TestApp| {
-        let (app, key) = (app.address.clone(), seller.key().to_string());
+    let shipment = || {
+        let (app, key) = (&app, seller.key());
         async move {
-            reqwest::Client::new()
-                .get(format!("{app}/api/v1/shipments/{id}"))
-                .bearer_auth(key)
-                .send()
+            app.api_get(key, &format!("/shipments/{id}"))
                 .await
-                .unwrap()
                 .json::<Value>()
                 .await
                 .unwrap()
         }
     };
     assert_eq!(
-        shipment(&app).await["weight_adjustment"]["amount_due"]["amount"],
+        shipment().await["weight_adjustment"]["amount_due"]["amount"],
         left
     );
     let scans = app
@@ -341,7 +312,7 @@ async fn an_adjustment_the_balance_cannot_cover_is_due_and_blocks_booking_until_
     let w = wallet(&app, seller.key()).await;
     assert_eq!(w["amount_due"]["amount"], 0);
     assert_eq!(
-        shipment(&app).await["weight_adjustment"]["amount_due"]["amount"],
+        shipment().await["weight_adjustment"]["amount_due"]["amount"],
         0,
         "settled: nothing due on the shipment either"
     );
@@ -359,21 +330,14 @@ async fn an_adjustment_the_balance_cannot_cover_is_due_and_blocks_booking_until_
         .collect();
     assert_eq!(settlements.len(), 2);
     assert!(settlements.iter().all(|e| e["shipment_id"] == s["id"]));
-    let r = app
-        .api_post(
-            seller.key(),
-            "/shipments",
-            &Booking::on("CNPOST-RAM").json(),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
     app.assert_ledger_consistent(&seller.id);
 }
 
 #[actix_web::test]
 async fn a_parcel_over_the_channel_limits_is_held_and_can_be_sent_back() {
     let app = spawn_app().await;
-    let seller = funded_seller(&app, "held@example.com").await;
+    let seller = app.api_seller("held@example.com", 500_000).await;
     let wh = warehouse_key(&app, "dock5@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let before = app.balance(&seller.id);
@@ -453,7 +417,7 @@ async fn a_parcel_over_the_channel_limits_is_held_and_can_be_sent_back() {
 #[actix_web::test]
 async fn a_disputed_charge_is_refunded_by_an_admin_once() {
     let app = spawn_app().await;
-    let seller = funded_seller(&app, "disputer@example.com").await;
+    let seller = app.api_seller("disputer@example.com", 500_000).await;
     let wh = warehouse_key(&app, "dock6@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let before = app.balance(&seller.id);
@@ -591,7 +555,7 @@ async fn a_seller_can_turn_off_each_notification_kind() {
 #[actix_web::test]
 async fn scans_are_refused_clearly() {
     let app = spawn_app().await;
-    let seller = funded_seller(&app, "refused@example.com").await;
+    let seller = app.api_seller("refused@example.com", 500_000).await;
     let wh = warehouse_key(&app, "dock8@example.com");
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
     // A seller's key is not a warehouse key.
@@ -645,7 +609,7 @@ async fn scans_are_refused_clearly() {
 #[actix_web::test]
 async fn the_inbound_page_records_a_scan_and_reloading_it_records_nothing_twice() {
     let app = spawn_app().await;
-    let seller = funded_seller(&app, "page@example.com").await;
+    let seller = app.api_seller("page@example.com", 500_000).await;
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let number = s["tracking_number"].as_str().unwrap();
     let before = app.balance(&seller.id);
@@ -722,7 +686,7 @@ async fn the_inbound_page_records_a_scan_and_reloading_it_records_nothing_twice(
 async fn an_operator_scans_with_keystrokes_in_chromium() {
     use crate::browser::{browser_sized, find, login, text};
     let app = spawn_app().await;
-    let seller = funded_seller(&app, "keys@example.com").await;
+    let seller = app.api_seller("keys@example.com", 500_000).await;
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(1_500)).await;
     let number = s["tracking_number"].as_str().unwrap();
     app.create_user(Role::Warehouse, "keys-op@example.com");
@@ -811,17 +775,14 @@ async fn a_held_parcel_can_be_booked_again_on_another_channel() {
     let price = s["price"]["amount"].as_i64().unwrap();
     assert_eq!(app.balance(&seller.id), before + price);
     // The reference is free again: booking it on a channel that takes 2.6 kg works.
-    let r = app
-        .api_post(
-            seller.key(),
-            "/shipments",
-            &Booking::on("CNPOST-EMS")
-                .weight(2_600)
-                .reference("ORD-HELD-1")
-                .json(),
-        )
-        .await;
-    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    book(
+        &app,
+        seller.key(),
+        Booking::on("CNPOST-EMS")
+            .weight(2_600)
+            .reference("ORD-HELD-1"),
+    )
+    .await;
     app.assert_ledger_consistent(&seller.id);
 }
 
@@ -900,7 +861,7 @@ async fn delivered_and_failed_deliveries_are_mailed_unless_turned_off() {
 async fn the_inbound_page_and_a_measured_shipment_fit_a_phone() {
     use crate::browser::{login, phone};
     let app = spawn_app().await;
-    let seller = funded_seller(&app, "phone-w@example.com").await;
+    let seller = app.api_seller("phone-w@example.com", 500_000).await;
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
     let wh = warehouse_key(&app, "phone-dock@example.com");
     scan(
@@ -947,7 +908,7 @@ async fn the_inbound_page_and_a_measured_shipment_fit_a_phone() {
 #[actix_web::test]
 async fn a_refund_never_exceeds_the_freight_paid_after_the_card_changed() {
     let app = spawn_app().await;
-    let seller = funded_seller(&app, "card-moved@example.com").await;
+    let seller = app.api_seller("card-moved@example.com", 500_000).await;
     let wh = warehouse_key(&app, "dock-card@example.com");
     let before_booking = app.balance(&seller.id);
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(1_500)).await;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::fixtures::Booking;
-use crate::helpers::{Options, TestApp, concurrently, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{Options, TestApp, book, concurrently, eventually, spawn_app, spawn_app_with};
 
 /// One request the receiver got.
 #[derive(Clone, Debug)]
@@ -133,13 +133,9 @@ async fn private_app() -> TestApp {
     .await
 }
 
-async fn api_get(app: &TestApp, key: &str, path: &str) -> Value {
-    let r = reqwest::Client::new()
-        .get(format!("{}/api/v1{path}", app.address))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap();
+/// `api_get` that must answer 200: its JSON.
+async fn api_get_ok(app: &TestApp, key: &str, path: &str) -> Value {
+    let r = app.api_get(key, path).await;
     assert_eq!(r.status(), 200, "GET {path}");
     r.json().await.unwrap()
 }
@@ -153,13 +149,7 @@ async fn register(app: &TestApp, key: &str, body: Value) -> Value {
 #[actix_web::test]
 async fn a_cancel_is_delivered_signed_after_two_failures_with_one_webhook_id() {
     let app = private_app().await;
-    let seller = app
-        .seller("hooks@example.com")
-        .funded(200_000)
-        .with_address()
-        .with_key()
-        .build()
-        .await;
+    let seller = app.api_seller("hooks@example.com", 200_000).await;
     let rx = Receiver::start(vec![500, 503, 204]).await;
     let hook = register(
         &app,
@@ -172,15 +162,7 @@ async fn a_cancel_is_delivered_signed_after_two_failures_with_one_webhook_id() {
     assert_eq!(hook["status"], "active");
     assert_eq!(hook["events"], json!(["shipment.status_changed"]));
 
-    let r = app
-        .api_post(
-            seller.key(),
-            "/shipments",
-            &Booking::on("CNPOST-RAM").json(),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let shipment: Value = r.json().await.unwrap();
+    let shipment = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
     let id = shipment["id"].as_str().unwrap();
     let r = app
         .api_post(seller.key(), &format!("/shipments/{id}/cancel"), &json!({}))
@@ -216,7 +198,7 @@ async fn a_cancel_is_delivered_signed_after_two_failures_with_one_webhook_id() {
     );
 
     let hook_id = hook["id"].as_str().unwrap();
-    let log = api_get(
+    let log = api_get_ok(
         &app,
         seller.key(),
         &format!("/webhooks/{hook_id}/deliveries"),
@@ -263,7 +245,7 @@ async fn a_410_disables_the_endpoint() {
     let key = seller.key().to_string();
     let mut status = String::new();
     for _ in 0..100 {
-        let list = api_get(&app, &key, "/webhooks").await;
+        let list = api_get_ok(&app, &key, "/webhooks").await;
         status = list["webhooks"][0]["status"].as_str().unwrap().to_string();
         if status == "disabled" {
             break;
@@ -272,7 +254,7 @@ async fn a_410_disables_the_endpoint() {
     }
     assert_eq!(status, "disabled");
     assert_eq!(rx.got().len(), 1, "no retry after 410");
-    let log = api_get(&app, &key, &format!("/webhooks/{hook_id}/deliveries")).await;
+    let log = api_get_ok(&app, &key, &format!("/webhooks/{hook_id}/deliveries")).await;
     assert_eq!(log["deliveries"][0]["status"], "failed");
     assert_eq!(log["deliveries"][0]["attempt_log"][0]["status_code"], 410);
     let r = app
@@ -322,7 +304,7 @@ async fn private_and_plain_http_urls_are_refused_by_default() {
         json!({"url": "https://hooks.example.com/in"}),
     )
     .await;
-    let list = api_get(&app, seller.key(), "/webhooks").await;
+    let list = api_get_ok(&app, seller.key(), "/webhooks").await;
     assert_eq!(list["webhooks"].as_array().unwrap().len(), 1);
     assert_eq!(list["webhooks"][0]["url"], "https://hooks.example.com/in");
     assert!(
@@ -374,7 +356,7 @@ async fn private_and_plain_http_urls_are_refused_by_default() {
     let path = format!("/webhooks/{}/deliveries", loopback.id);
     let mut attempt = Value::Null;
     for _ in 0..100 {
-        let log = api_get(&app, &key, &path).await;
+        let log = api_get_ok(&app, &key, &path).await;
         attempt = log["deliveries"][0]["attempt_log"][0].clone();
         if !attempt.is_null() {
             break;
@@ -399,7 +381,7 @@ async fn private_and_plain_http_urls_are_refused_by_default() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let list = api_get(&app, &key, "/webhooks").await;
+    let list = api_get_ok(&app, &key, "/webhooks").await;
     assert_eq!(list["webhooks"].as_array().unwrap().len(), 1);
 }
 
@@ -613,13 +595,7 @@ async fn the_settings_page_registers_shows_the_secret_once_and_logs_deliveries()
 #[actix_web::test]
 async fn a_reweigh_and_a_pickup_reach_the_seller_signed() {
     let app = private_app().await;
-    let seller = app
-        .seller("events@example.com")
-        .funded(500_000)
-        .with_address()
-        .with_key()
-        .build()
-        .await;
+    let seller = app.api_seller("events@example.com", 500_000).await;
     let rx = Receiver::start(vec![200]).await;
     let hook = register(
         &app,
@@ -630,16 +606,8 @@ async fn a_reweigh_and_a_pickup_reach_the_seller_signed() {
     let secret = hook["secret"].as_str().unwrap().to_string();
     // A pickup booked and cancelled: scheduled, then cancelled.
     crate::pickups::add_area(&app, "Nanshan", "518", 5, "");
-    let b = app
-        .api_post(
-            seller.key(),
-            "/shipments",
-            &Booking::on("CNPOST-RAM").json(),
-        )
-        .await;
-    assert_eq!(b.status(), 201);
-    let s: Value = b.json().await.unwrap();
-    let addresses = api_get(&app, seller.key(), "/addresses").await;
+    let s = book(&app, seller.key(), Booking::on("CNPOST-RAM")).await;
+    let addresses = api_get_ok(&app, seller.key(), "/addresses").await;
     let address = addresses["addresses"][0]["id"]
         .as_str()
         .unwrap()
