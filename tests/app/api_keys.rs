@@ -23,16 +23,6 @@ async fn create_key(seller: &Visitor, name: &str) -> String {
     page[start..start + 43].to_string()
 }
 
-async fn me(app: &TestApp, key: &str) -> reqwest::Response {
-    app.visitor()
-        .http
-        .get(format!("{}/api/v1/me", app.address))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[actix_web::test]
 async fn a_key_is_shown_once_works_and_stops_when_revoked() {
     let app = spawn_app().await;
@@ -40,7 +30,7 @@ async fn a_key_is_shown_once_works_and_stops_when_revoked() {
     let key = create_key(&seller, "Shop ERP").await;
     assert!(key.starts_with("wb_"));
 
-    let r = me(&app, &key).await;
+    let r = app.api_get(&key, "/me").await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["email"], "api@example.com");
@@ -70,7 +60,7 @@ async fn a_key_is_shown_once_works_and_stops_when_revoked() {
             .await
             .contains("revoked")
     );
-    assert_eq!(me(&app, &key).await.status(), 401);
+    assert_eq!(app.api_get(&key, "/me").await.status(), 401);
 }
 
 #[actix_web::test]
@@ -105,8 +95,12 @@ async fn seller_b_cannot_see_or_revoke_seller_a_key() {
         )
         .await;
     assert_eq!(r.status(), 404);
-    assert_eq!(me(&app, &key_a).await.status(), 200, "A's key still works");
-    let body: serde_json::Value = me(&app, &key_a).await.json().await.unwrap();
+    assert_eq!(
+        app.api_get(&key_a, "/me").await.status(),
+        200,
+        "A's key still works"
+    );
+    let body: serde_json::Value = app.api_get(&key_a, "/me").await.json().await.unwrap();
     assert_eq!(body["email"], "a@example.com");
 }
 

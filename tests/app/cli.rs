@@ -89,14 +89,7 @@ async fn apikey_create_prints_a_working_key_once() {
     assert!(ok, "{err}");
     let key = out.trim();
     assert!(key.starts_with("wb_") && key.len() == 43, "{out}");
-    let r = app
-        .visitor()
-        .http
-        .get(format!("{}/api/v1/me", app.address))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(key, "/me").await;
     assert_eq!(r.status(), 200);
 
     let mut courier = waybill(&app.db);
@@ -239,15 +232,9 @@ async fn area_add_courier_assign_and_a_courier_key() {
     // A courier's key opens the courier API and not the seller's.
     let (ok, out, err) = cli(&["apikey", "create", "--email", "rider@example.com"]);
     assert!(ok, "{err}");
-    let get = |path: &str| {
-        app.visitor()
-            .http
-            .get(format!("{}/api/v1{path}", app.address))
-            .bearer_auth(out.trim())
-            .send()
-    };
-    assert_eq!(get("/courier/pickups").await.unwrap().status(), 200);
-    assert_eq!(get("/me").await.unwrap().status(), 401);
+    let courier = out.trim();
+    assert_eq!(app.api_get(courier, "/courier/pickups").await.status(), 200);
+    assert_eq!(app.api_get(courier, "/me").await.status(), 401);
 }
 
 #[actix_web::test]

@@ -958,12 +958,9 @@ async fn a_courier_scan_is_recorded_once_logged_and_checkpointed_by_the_job() {
     assert!(v["checkpoint"].as_str().unwrap().contains("\n1\n"), "{v}");
     assert_eq!(v["events"][0]["log"]["index"], 0);
     // The seller sees the verified timeline on the page and in the API.
-    let api: Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/shipments/{id}", app.address))
-        .bearer_auth(seller.key())
-        .send()
+    let api: Value = app
+        .api_get(seller.key(), &format!("/shipments/{id}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -616,14 +616,7 @@ async fn the_api_shows_balance_and_recent_entries() {
         },
     )
     .unwrap();
-    let r = app
-        .visitor()
-        .http
-        .get(format!("{}/api/v1/wallet", app.address))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(&key, "/wallet").await;
     assert_eq!(r.status(), 200);
     let w: serde_json::Value = r.json().await.unwrap();
     assert_eq!(

@@ -109,16 +109,12 @@ async fn a_heavier_parcel_is_charged_once_whatever_is_replayed() {
     let entry = &w["entries"][0];
     assert_eq!(entry["kind"], "weight_adjustment_charge");
     assert_eq!(entry["shipment_id"], s["id"]);
-    let detail: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/api/v1/shipments/{}",
-            app.address,
-            s["id"].as_str().unwrap()
-        ))
-        .bearer_auth(seller.key())
-        .send()
+    let detail: Value = app
+        .api_get(
+            seller.key(),
+            &format!("/shipments/{}", s["id"].as_str().unwrap()),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
