@@ -32,6 +32,29 @@ fn form_fields<'a>(action: &'a str, channel: &'a str, key: &'a str) -> Vec<(&'a 
     ]
 }
 
+/// Presses "Get quotes" on the booking form filled in with `form_fields`: the signed quote id
+/// it shows for CNPOST-EPACKET.
+async fn quote_on_form(v: &Visitor, key: &str) -> String {
+    let page = v
+        .submit(
+            "/shipments/new",
+            "/shipments/new",
+            &form_fields("quote", "", key),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    quote_id_in(&page, "CNPOST-EPACKET")
+}
+
+/// Presses "Book and pay" on CNPOST-EPACKET with the quote the form carries.
+async fn book_on_form(v: &Visitor, key: &str, quote: &str) -> reqwest::Response {
+    let mut fields = form_fields("book", "CNPOST-EPACKET", key);
+    fields.push(("quote_id_CNPOST-EPACKET", quote));
+    v.submit("/shipments/new", "/shipments/new", &fields).await
+}
+
 /// The signed quote id the booking form carries for `channel`.
 pub fn quote_id_in(page: &str, channel: &str) -> String {
     let marker = format!("name=\"quote_id_{channel}\" value=\"");
@@ -44,17 +67,7 @@ async fn the_form_never_charges_a_price_the_seller_was_not_shown() {
     let app = spawn_app().await;
     let (v, seller) = app.seller_with_address("unseen@example.com").await;
     let key = "fedcba9876543210fedcba9876543210";
-    let page = v
-        .submit(
-            "/shipments/new",
-            "/shipments/new",
-            &form_fields("quote", "", key),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
-    let quote = quote_id_in(&page, "CNPOST-EPACKET");
+    let quote = quote_on_form(&v, key).await;
     let before = app.balance(&seller);
     // The seller changes the weight after quoting and presses "Book and pay".
     let mut fields: Vec<(&str, &str)> = form_fields("book", "CNPOST-EPACKET", key)
@@ -108,25 +121,8 @@ async fn a_short_wallet_says_so_at_the_top_with_a_top_up_link() {
     )
     .unwrap();
     let key = "aaaabbbbccccddddaaaabbbbccccdddd";
-    let page = v
-        .submit(
-            "/shipments/new",
-            "/shipments/new",
-            &form_fields("quote", "", key),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
-    let quote = quote_id_in(&page, "CNPOST-EPACKET");
-    let mut fields = form_fields("book", "CNPOST-EPACKET", key);
-    fields.push(("quote_id_CNPOST-EPACKET", &quote));
-    let page = v
-        .submit("/shipments/new", "/shipments/new", &fields)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let quote = quote_on_form(&v, key).await;
+    let page = book_on_form(&v, key, &quote).await.text().await.unwrap();
     let alert = page.find("id=\"booking-alert\"").expect("alert at the top");
     assert!(alert < page.find("id=\"shipment-form\"").unwrap());
     let price: i64 = quote.split('_').nth(2).unwrap().parse().unwrap();
@@ -250,13 +246,11 @@ async fn quote_then_book_then_cancel_on_the_pages() {
     let page = r.text().await.unwrap();
     assert!(page.contains("id=\"channel-CNPOST-RAM\"") && page.contains("Book and pay"));
     let quote = quote_id_in(&page, "CNPOST-EPACKET");
-    let mut fields = form_fields("book", "CNPOST-EPACKET", key);
-    fields.push(("quote_id_CNPOST-EPACKET", &quote));
-    let r = v.submit("/shipments/new", "/shipments/new", &fields).await;
+    let r = book_on_form(&v, key, &quote).await;
     assert_eq!(r.status(), 303);
     let to = location(&r);
     // A double submit of the same form books once.
-    let again = v.submit("/shipments/new", "/shipments/new", &fields).await;
+    let again = book_on_form(&v, key, &quote).await;
     assert_eq!(location(&again), to);
     let detail = v.get_html(&to).await;
     assert!(detail.contains("Marie Dubois") && detail.contains("Tea set"));
@@ -367,20 +361,8 @@ async fn the_dashboard_shows_balance_recent_shipments_and_what_needs_doing() {
 
     let (v, _) = app.seller_with_address("busy-dash@example.com").await;
     let key = "dashdashdashdashdashdashdashdash";
-    let page = v
-        .submit(
-            "/shipments/new",
-            "/shipments/new",
-            &form_fields("quote", "", key),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
-    let quote = quote_id_in(&page, "CNPOST-EPACKET");
-    let mut fields = form_fields("book", "CNPOST-EPACKET", key);
-    fields.push(("quote_id_CNPOST-EPACKET", &quote));
-    let to = location(&v.submit("/shipments/new", "/shipments/new", &fields).await);
+    let quote = quote_on_form(&v, key).await;
+    let to = location(&book_on_form(&v, key, &quote).await);
     let page = v.get_html("/seller").await;
     assert!(!page.contains("id=\"checklist\""), "all three steps done");
     assert!(
@@ -413,20 +395,8 @@ async fn settings_change_time_zone_label_size_and_password() {
     let (v, seller) = app.seller_with_address("prefs@example.com").await;
     // Times are shown in Asia/Shanghai until the seller picks another zone.
     let key = "prefsprefsprefsprefsprefsprefspr";
-    let page = v
-        .submit(
-            "/shipments/new",
-            "/shipments/new",
-            &form_fields("quote", "", key),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
-    let quote = quote_id_in(&page, "CNPOST-EPACKET");
-    let mut fields = form_fields("book", "CNPOST-EPACKET", key);
-    fields.push(("quote_id_CNPOST-EPACKET", &quote));
-    let to = location(&v.submit("/shipments/new", "/shipments/new", &fields).await);
+    let quote = quote_on_form(&v, key).await;
+    let to = location(&book_on_form(&v, key, &quote).await);
     assert!(v.get_html(&to).await.contains(" UTC+8</dd>"));
     let bad = v
         .submit(
