@@ -16,7 +16,7 @@ async fn book_list_get_and_cancel_through_the_api() {
         .api_post_idempotent(
             seller.key(),
             "/shipments",
-            &Booking::on("CNPOST-RAM").json(),
+            Booking::on("CNPOST-RAM"),
             Some("order-10042"),
         )
         .await;
@@ -132,7 +132,7 @@ async fn the_same_idempotency_key_books_once() {
         .api_post_idempotent(
             seller.key(),
             "/shipments",
-            &Booking::on("DHL-EXPRESS").json(),
+            Booking::on("DHL-EXPRESS"),
             Some("k-1"),
         )
         .await;
@@ -148,13 +148,13 @@ async fn the_same_idempotency_key_books_once() {
     assert_eq!(list["total"], 1);
     // Without a key, two requests are two shipments with different tracking numbers.
     let a: Value = app
-        .api_post(seller.key(), "/shipments", &Booking::on("UPS-SAVER").json())
+        .api_post(seller.key(), "/shipments", Booking::on("UPS-SAVER"))
         .await
         .json()
         .await
         .unwrap();
     let b: Value = app
-        .api_post(seller.key(), "/shipments", &Booking::on("UPS-SAVER").json())
+        .api_post(seller.key(), "/shipments", Booking::on("UPS-SAVER"))
         .await
         .json()
         .await
@@ -171,7 +171,7 @@ async fn a_short_wallet_gets_402_and_books_nothing() {
         .api_post_idempotent(
             seller.key(),
             "/shipments",
-            &Booking::on("CNPOST-RAM").json(),
+            Booking::on("CNPOST-RAM"),
             Some("k"),
         )
         .await;
@@ -195,7 +195,7 @@ async fn a_short_wallet_gets_402_and_books_nothing() {
         app.api_post_idempotent(
             seller.key(),
             "/shipments",
-            &Booking::on("CNPOST-RAM").json(),
+            Booking::on("CNPOST-RAM"),
             Some("k")
         )
         .await
@@ -248,7 +248,7 @@ async fn invalid_bookings_get_every_field_error() {
         "{body}"
     );
     let body: Value = app
-        .api_post(seller.key(), "/shipments", &Booking::on("NOPE").json())
+        .api_post(seller.key(), "/shipments", Booking::on("NOPE"))
         .await
         .json()
         .await
@@ -267,7 +267,7 @@ async fn sellers_cannot_see_cancel_or_book_with_each_other_s_things() {
     let a = app.api_seller("a@example.com", 100_000).await;
     let b = app.api_seller("b@example.com", 100_000).await;
     let s: Value = app
-        .api_post(a.key(), "/shipments", &Booking::on("DHL-EXPRESS").json())
+        .api_post(a.key(), "/shipments", Booking::on("DHL-EXPRESS"))
         .await
         .json()
         .await
@@ -325,7 +325,7 @@ async fn a_seller_without_a_sender_address_is_told_to_add_one() {
         .await;
     let key = seller.key();
     let body: Value = app
-        .api_post(key, "/shipments", &Booking::on("DHL-EXPRESS").json())
+        .api_post(key, "/shipments", Booking::on("DHL-EXPRESS"))
         .await
         .json()
         .await

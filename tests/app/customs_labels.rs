@@ -385,9 +385,7 @@ async fn twenty_items_are_declared_through_the_api() {
         .api_post(
             seller.key(),
             "/shipments",
-            &Booking::on("DHL-EXPRESS")
-                .set("/customs/items", json!(too_many))
-                .json(),
+            Booking::on("DHL-EXPRESS").set("/customs/items", json!(too_many)),
         )
         .await;
     assert_eq!(r.status(), 422);

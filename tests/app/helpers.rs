@@ -507,12 +507,13 @@ impl TestApp {
             .unwrap()
     }
 
-    /// `POST /api/v1{path}` with the API key `key` and `body` as JSON.
+    /// `POST /api/v1{path}` with the API key `key` and `body` as JSON (a `serde_json::Value`
+    /// or a `fixtures::Booking`).
     pub async fn api_post(
         &self,
         key: &str,
         path: &str,
-        body: &serde_json::Value,
+        body: impl serde::Serialize,
     ) -> reqwest::Response {
         self.api_post_idempotent(key, path, body, None).await
     }
@@ -522,13 +523,13 @@ impl TestApp {
         &self,
         key: &str,
         path: &str,
-        body: &serde_json::Value,
+        body: impl serde::Serialize,
         idem: Option<&str>,
     ) -> reqwest::Response {
         let mut req = reqwest::Client::new()
             .post(format!("{}/api/v1{path}", self.address))
             .bearer_auth(key)
-            .json(body);
+            .json(&body);
         if let Some(k) = idem {
             req = req.header("Idempotency-Key", k);
         }
@@ -539,8 +540,7 @@ impl TestApp {
 /// Books `body` (a `fixtures::Booking` or its JSON) through the API with the seller's `key`;
 /// the booking must succeed (201). Returns the shipment JSON.
 pub async fn book(app: &TestApp, key: &str, body: impl serde::Serialize) -> serde_json::Value {
-    let body = serde_json::to_value(body).unwrap();
-    let r = app.api_post(key, "/shipments", &body).await;
+    let r = app.api_post(key, "/shipments", body).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     r.json().await.unwrap()
 }

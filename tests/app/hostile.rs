@@ -222,7 +222,7 @@ async fn every_route_survives_hostile_input() {
     let (seller, seller_id) = app.seller_with_address("walker@example.com").await;
     let key = app.api_key(&seller_id);
     let booked = app
-        .api_post(&key, "/shipments", &Booking::on("CNPOST-RAM").json())
+        .api_post(&key, "/shipments", Booking::on("CNPOST-RAM"))
         .await;
     assert_eq!(booked.status(), 201);
     let admin = app.signed_in(Role::Admin, "walker-admin@example.com").await;
@@ -713,12 +713,8 @@ async fn label_batches_print_each_shipment_once_and_at_most_a_thousand() {
     let app = spawn_app().await;
     let shipper = app.api_seller("batch@example.com", 500_000).await;
     let s = json_of(
-        app.api_post(
-            shipper.key(),
-            "/shipments",
-            &Booking::on("CNPOST-RAM").json(),
-        )
-        .await,
+        app.api_post(shipper.key(), "/shipments", Booking::on("CNPOST-RAM"))
+            .await,
     )
     .await;
     let (id, tn) = (

@@ -251,11 +251,7 @@ async fn an_adjustment_the_balance_cannot_cover_is_due_and_blocks_booking_until_
         left
     );
     let r = app
-        .api_post(
-            seller.key(),
-            "/shipments",
-            &Booking::on("CNPOST-RAM").json(),
-        )
+        .api_post(seller.key(), "/shipments", Booking::on("CNPOST-RAM"))
         .await;
     assert_eq!(r.status(), 402);
     let err: Value = r.json().await.unwrap();
