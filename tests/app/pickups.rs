@@ -63,6 +63,24 @@ async fn book_pickup(
     app.api_post_idempotent(key, "/pickups", body, idem).await
 }
 
+/// Tomorrow's pickup windows for the address, with what each has left.
+async fn windows_tomorrow(app: &TestApp, key: &str, address: &str) -> Value {
+    let path = format!("/pickups/windows?address_id={address}&date={}", tomorrow());
+    app.api_get(key, &path).await.json().await.unwrap()
+}
+
+/// Moves pickup `id` to tomorrow's `window`.
+async fn reschedule_tomorrow(
+    app: &TestApp,
+    key: &str,
+    id: &str,
+    window: &str,
+) -> reqwest::Response {
+    let body = json!({"date": tomorrow(), "window": window});
+    app.api_post(key, &format!("/pickups/{id}/reschedule"), &body)
+        .await
+}
+
 async fn shipment_status(app: &TestApp, key: &str, id: &str) -> Value {
     app.api_get(key, &format!("/shipments/{id}"))
         .await
@@ -204,47 +222,19 @@ async fn windows_booking_cancel_and_reschedule() {
             .unwrap()["remaining"]
             .clone()
     };
-    let w: Value = app
-        .api_get(
-            seller.key(),
-            &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let w = windows_tomorrow(&app, seller.key(), &address).await;
     assert_eq!(remaining(&w, "09:00-12:00"), 1);
 
     // Reschedule: the place moves with it.
-    let r = app
-        .api_post(
-            seller.key(),
-            &format!("/pickups/{id}/reschedule"),
-            &json!({"date": tomorrow(), "window": "15:00-18:00"}),
-        )
-        .await;
+    let r = reschedule_tomorrow(&app, seller.key(), id, "15:00-18:00").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["window"], "15:00-18:00");
-    let w: Value = app
-        .api_get(
-            seller.key(),
-            &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let w = windows_tomorrow(&app, seller.key(), &address).await;
     assert_eq!(remaining(&w, "09:00-12:00"), 2);
     assert_eq!(remaining(&w, "15:00-18:00"), 1);
     // The seller is told the new time (the booking mail named the old one); moving it to the
     // window it is already in tells nothing.
-    let r = app
-        .api_post(
-            seller.key(),
-            &format!("/pickups/{id}/reschedule"),
-            &json!({"date": tomorrow(), "window": "15:00-18:00"}),
-        )
-        .await;
+    let r = reschedule_tomorrow(&app, seller.key(), id, "15:00-18:00").await;
     assert_eq!(r.status(), 200);
     let moved: Vec<_> = app
         .outbox()
@@ -269,24 +259,12 @@ async fn windows_booking_cancel_and_reschedule() {
         shipment_status(&app, seller.key(), s1["id"].as_str().unwrap()).await["status"],
         "booked"
     );
-    let w: Value = app
-        .api_get(
-            seller.key(),
-            &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let w = windows_tomorrow(&app, seller.key(), &address).await;
     assert_eq!(remaining(&w, "15:00-18:00"), 2);
     assert_eq!(
-        app.api_post(
-            seller.key(),
-            &format!("/pickups/{id}/reschedule"),
-            &json!({"date": tomorrow(), "window": "09:00-12:00"})
-        )
-        .await
-        .status(),
+        reschedule_tomorrow(&app, seller.key(), id, "09:00-12:00")
+            .await
+            .status(),
         409
     );
 
@@ -1199,24 +1177,10 @@ async fn rescheduling_into_a_full_window_changes_nothing() {
     }
     // Both directions (the counter rows are taken in key order either way).
     for (id, to) in [(&pickups[0], "12:00-15:00"), (&pickups[1], "09:00-12:00")] {
-        let r = app
-            .api_post(
-                seller.key(),
-                &format!("/pickups/{id}/reschedule"),
-                &json!({"date": tomorrow(), "window": to}),
-            )
-            .await;
+        let r = reschedule_tomorrow(&app, seller.key(), id, to).await;
         assert_eq!(r.status(), 409, "{to}");
     }
-    let w: Value = app
-        .api_get(
-            seller.key(),
-            &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let w = windows_tomorrow(&app, seller.key(), &address).await;
     let left: Vec<i64> = w["windows"]
         .as_array()
         .unwrap()
