@@ -144,6 +144,20 @@ pub async fn wait_path(c: &Client, expected: &str) {
     assert_eq!(path(c).await, expected);
 }
 
+/// The booking form's recipient and parcel fields for a 0.8 kg parcel to Paris.
+const TO_PARIS: [(&str, &str); 10] = [
+    ("#recipient_name", "Marie Dubois"),
+    ("#recipient_street1", "12 Rue de Rivoli"),
+    ("#recipient_city", "Paris"),
+    ("#recipient_postal_code", "75004"),
+    ("#recipient_country", "FR"),
+    ("#recipient_phone", "+33 1 23 45 67 89"),
+    ("#weight_kg", "0.8"),
+    ("#length_cm", "25"),
+    ("#width_cm", "18"),
+    ("#height_cm", "8"),
+];
+
 pub async fn fill(c: &Client, css: &str, text: &str) {
     let el = find(c, css).await;
     el.clear().await.unwrap();
@@ -397,18 +411,7 @@ async fn seller_pages_fit_a_phone_without_sideways_scrolling() {
     c.goto(&format!("{}/shipments/new", app.address))
         .await
         .unwrap();
-    for (css, v) in [
-        ("#recipient_name", "Marie Dubois"),
-        ("#recipient_street1", "12 Rue de Rivoli"),
-        ("#recipient_city", "Paris"),
-        ("#recipient_postal_code", "75004"),
-        ("#recipient_country", "FR"),
-        ("#recipient_phone", "+33 1 23 45 67 89"),
-        ("#weight_kg", "0.8"),
-        ("#length_cm", "25"),
-        ("#width_cm", "18"),
-        ("#height_cm", "8"),
-    ] {
+    for (css, v) in TO_PARIS {
         fill(&c, css, v).await;
     }
     click(&c, "#get-quotes").await;
@@ -528,24 +531,14 @@ async fn booking_after_changing_the_weight_charges_only_a_price_shown() {
     c.goto(&format!("{}/shipments/new", app.address))
         .await
         .unwrap();
-    for (css, v) in [
-        ("#recipient_name", "Marie Dubois"),
-        ("#recipient_street1", "12 Rue de Rivoli"),
-        ("#recipient_city", "Paris"),
-        ("#recipient_postal_code", "75004"),
-        ("#recipient_country", "FR"),
-        ("#recipient_phone", "+33 1 23 45 67 89"),
-        ("#weight_kg", "0.8"),
-        ("#length_cm", "25"),
-        ("#width_cm", "18"),
-        ("#height_cm", "8"),
+    for (css, v) in TO_PARIS.into_iter().chain([
         ("#reference", "FR-19"),
         ("#item1_description", "Tea set"),
         ("#item1_quantity", "1"),
         ("#item1_value", "30"),
         ("#item1_weight_g", "700"),
         ("#item1_hs_code", "691110"),
-    ] {
+    ]) {
         fill(&c, css, v).await;
     }
     let price = "label[for='channel-CNPOST-EPACKET'] .price";
