@@ -201,19 +201,16 @@ async fn a_chinese_only_sender_prints_in_latin_and_nothing_overlaps() {
 async fn the_address_book_shows_the_latin_version_for_editing() {
     let app = spawn_app().await;
     let (v, _) = app.seller_with_address("book-latin@example.com").await;
+    let chinese = [
+        ("name", "王小明"),
+        ("street1", "科技园南路 18号"),
+        ("city", "深圳"),
+        ("postal_code", "518057"),
+        ("country", "CN"),
+        ("phone", "13800138000"),
+    ];
     let r = v
-        .submit(
-            "/seller/addresses",
-            "/seller/addresses",
-            &[
-                ("name", "王小明"),
-                ("street1", "科技园南路 18号"),
-                ("city", "深圳"),
-                ("postal_code", "518057"),
-                ("country", "CN"),
-                ("phone", "13800138000"),
-            ],
-        )
+        .submit("/seller/addresses", "/seller/addresses", &chinese)
         .await;
     assert_eq!(r.status(), 303);
     let page = v.get_html("/seller/addresses").await;
@@ -236,16 +233,14 @@ async fn the_address_book_shows_the_latin_version_for_editing() {
             &format!("/seller/addresses/{edit}/edit"),
             &format!("/seller/addresses/{edit}"),
             &[
-                ("name", "王小明"),
-                ("street1", "科技园南路 18号"),
-                ("city", "深圳"),
-                ("postal_code", "518057"),
-                ("country", "CN"),
-                ("phone", "13800138000"),
-                ("latin_name", "Xiaoming Wang"),
-                ("latin_street1", "18 Keyuan South Road"),
-                ("latin_city", "Shenzhen"),
-            ],
+                &chinese[..],
+                &[
+                    ("latin_name", "Xiaoming Wang"),
+                    ("latin_street1", "18 Keyuan South Road"),
+                    ("latin_city", "Shenzhen"),
+                ],
+            ]
+            .concat(),
         )
         .await;
     assert_eq!(r.status(), 303);
