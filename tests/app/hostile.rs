@@ -509,12 +509,7 @@ async fn control_and_invisible_characters_in_text_are_field_errors() {
 async fn a_csv_file_holding_a_nul_byte_is_refused_with_a_clear_error() {
     let app = spawn_app().await;
     let (v, _) = app.seller_with_address("nul-csv@example.com").await;
-    let sample = v
-        .get("/shipments/import/sample.csv")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let sample = crate::import::sample_csv(&v).await;
     let csv = sample.replacen("Anna Müller", "Anna\u{0}Müller", 1);
     let r = crate::import::upload(&v, "orders.csv", &csv).await;
     assert_eq!(r.status(), 422);

@@ -5,17 +5,14 @@ use waybill::domain::Role;
 use crate::helpers::*;
 
 pub async fn upload(v: &Visitor, name: &str, csv: &str) -> reqwest::Response {
-    let token = v.csrf("/shipments/import").await;
-    let form = reqwest::multipart::Form::new()
-        .text("csrf_token", token)
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name(name.to_string()),
-        );
-    v.http
-        .post(format!("{}/shipments/import", v.base))
-        .multipart(form)
-        .send()
+    upload_bytes(v, name, csv.as_bytes().to_vec()).await
+}
+
+/// The sample CSV the import page offers.
+pub async fn sample_csv(v: &Visitor) -> String {
+    v.get("/shipments/import/sample.csv")
+        .await
+        .text()
         .await
         .unwrap()
 }
@@ -45,12 +42,7 @@ pub async fn book_and_wait(v: &Visitor, import_page: &str) -> String {
 async fn a_csv_with_bad_rows_shows_them_and_books_only_the_good_ones() {
     let app = spawn_app().await;
     let (v, seller) = app.seller_with_address("importer@example.com").await;
-    let sample = v
-        .get("/shipments/import/sample.csv")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let sample = sample_csv(&v).await;
     let mut lines: Vec<String> = sample.lines().map(String::from).collect();
     lines.push("ORD-1003,CNPOST-RAM,王小明,,1 Main St,,Austin,TX,7870,US,+1 512 555 0100,,2500,200,150,50,merchandise,Mug,1,5.00,USD,300,6912,CN".into());
     lines.push("ORD-1001,DHL-EXPRESS,Dup Row,,1 Main St,,Austin,TX,78701,US,+1 512 555 0100,,500,200,150,50,merchandise,Mug,1,5.00,USD,300,691200,CN".into());
@@ -145,16 +137,7 @@ async fn unreadable_uploads_are_explained() {
         .unwrap();
     assert_eq!(r.status(), 403);
     // Another seller cannot open someone's import.
-    let ok = upload(
-        &v,
-        "s.csv",
-        &v.get("/shipments/import/sample.csv")
-            .await
-            .text()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let ok = upload(&v, "s.csv", &sample_csv(&v).await).await;
     let other = app.signed_in(Role::Seller, "peek@example.com").await;
     assert_eq!(other.get(&location(&ok)).await.status(), 404);
 }
@@ -229,12 +212,7 @@ async fn a_gbk_file_imports_with_several_items_per_order() {
 async fn an_import_mails_one_summary_and_no_confirmation_per_row() {
     let app = spawn_app().await;
     let (v, seller) = app.seller_with_address("summary@example.com").await;
-    let sample = v
-        .get("/shipments/import/sample.csv")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let sample = sample_csv(&v).await;
     let first = location(&upload(&v, "first.csv", &sample).await);
     let results = book_and_wait(&v, &first).await;
     assert!(
@@ -328,12 +306,7 @@ async fn an_import_left_running_by_a_dead_server_is_resumed_once() {
     use waybill::db::schema::{imports, outbox};
     let app = spawn_app().await;
     let (v, _) = app.seller_with_address("resumed@example.com").await;
-    let sample = v
-        .get("/shipments/import/sample.csv")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let sample = sample_csv(&v).await;
     let page = location(&upload(&v, "crash.csv", &sample).await);
     book_and_wait(&v, &page).await;
     let id = page.trim_start_matches("/shipments/import/").to_string();
