@@ -144,6 +144,19 @@ pub async fn wait_path(c: &Client, expected: &str) {
     assert_eq!(path(c).await, expected);
 }
 
+/// How wide the page is and how wide the window is, in CSS pixels (wider: it scrolls sideways).
+pub async fn overflow(c: &Client) -> (i64, i64) {
+    let v = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let v: Vec<i64> = serde_json::from_value(v).unwrap();
+    (v[0], v[1])
+}
+
 /// The booking form's recipient and parcel fields for a 0.8 kg parcel to Paris.
 const TO_PARIS: [(&str, &str); 10] = [
     ("#recipient_name", "Marie Dubois"),
@@ -368,20 +381,6 @@ async fn seller_pages_fit_a_phone_without_sideways_scrolling() {
     let (_driver, c) = phone(390, 844).await;
     login(&c, &app, "phone@example.com", PASSWORD).await;
     wait_path(&c, "/seller").await;
-    let overflow = |c: &Client| {
-        let c = c.clone();
-        async move {
-            let v = c
-                .execute(
-                    "return [document.documentElement.scrollWidth, window.innerWidth]",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            let v: Vec<i64> = serde_json::from_value(v).unwrap();
-            (v[0], v[1])
-        }
-    };
     // The main menu takes its own rows under the brand: two at most, not a column five deep.
     let nav = c
         .execute(

@@ -851,7 +851,7 @@ async fn delivered_and_failed_deliveries_are_mailed_unless_turned_off() {
 
 #[actix_web::test]
 async fn the_inbound_page_and_a_measured_shipment_fit_a_phone() {
-    use crate::browser::{login, phone};
+    use crate::browser::{login, overflow, phone};
     let app = spawn_app().await;
     let seller = app.api_seller("phone-w@example.com", 500_000).await;
     let s = book(&app, seller.key(), Booking::on("CNPOST-RAM").weight(455)).await;
@@ -864,20 +864,6 @@ async fn the_inbound_page_and_a_measured_shipment_fit_a_phone() {
     )
     .await;
     app.create_user(Role::Warehouse, "phone-op@example.com");
-    let width = |c: &fantoccini::Client| {
-        let c = c.clone();
-        async move {
-            let v = c
-                .execute(
-                    "return [document.documentElement.scrollWidth, window.innerWidth]",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            let v: Vec<i64> = serde_json::from_value(v).unwrap();
-            (v[0], v[1])
-        }
-    };
     for (email, page) in [
         ("phone-op@example.com", "/warehouse".to_string()),
         (
@@ -889,7 +875,7 @@ async fn the_inbound_page_and_a_measured_shipment_fit_a_phone() {
         login(&c, &app, email, crate::helpers::PASSWORD).await;
         c.goto(&format!("{}{page}", app.address)).await.unwrap();
         crate::browser::find(&c, "main").await;
-        let (scroll, inner) = width(&c).await;
+        let (scroll, inner) = overflow(&c).await;
         assert!(scroll <= inner, "{page} is {scroll} px wide in {inner} px");
     }
 }
