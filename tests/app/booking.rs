@@ -480,15 +480,8 @@ async fn a_reference_is_booked_once_unless_the_seller_says_again() {
     let statuses = concurrently_async(8, |_| {
         let (addr, key, race) = (addr.clone(), key2.clone(), race.clone());
         async move {
-            reqwest::Client::new()
-                .post(format!("{addr}/api/v1/shipments"))
-                .bearer_auth(key)
-                .json(&race)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            let r = api_post_at(&addr, &key, "/shipments", race, None).await;
+            r.status().as_u16()
         }
     })
     .await;

@@ -478,15 +478,8 @@ async fn two_servers_never_overbook_a_pickup_window() {
                                       "window": "09:00-12:00", "shipment_ids": [id]});
         let key = seller.key().to_string();
         tasks.push(tokio::spawn(async move {
-            reqwest::Client::new()
-                .post(format!("{base}/api/v1/pickups"))
-                .bearer_auth(key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            let r = api_post_at(&base, &key, "/pickups", body, None).await;
+            r.status().as_u16()
         }));
     }
     let mut codes = Vec::new();

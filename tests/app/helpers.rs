@@ -526,15 +526,28 @@ impl TestApp {
         body: impl serde::Serialize,
         idem: Option<&str>,
     ) -> reqwest::Response {
-        let mut req = reqwest::Client::new()
-            .post(format!("{}/api/v1{path}", self.address))
-            .bearer_auth(key)
-            .json(&body);
-        if let Some(k) = idem {
-            req = req.header("Idempotency-Key", k);
-        }
-        req.send().await.unwrap()
+        api_post_at(&self.address, key, path, body, idem).await
     }
+}
+
+/// `POST {base}/api/v1{path}` with the API key `key`, `body` as JSON and an `Idempotency-Key`
+/// header when `idem` is given: `TestApp::api_post`, for tasks that own their strings (racing
+/// requests) or another server's `base`.
+pub async fn api_post_at(
+    base: &str,
+    key: &str,
+    path: &str,
+    body: impl serde::Serialize,
+    idem: Option<&str>,
+) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/api/v1{path}"))
+        .bearer_auth(key)
+        .json(&body);
+    if let Some(k) = idem {
+        req = req.header("Idempotency-Key", k);
+    }
+    req.send().await.unwrap()
 }
 
 /// Books `body` (a `fixtures::Booking` or its JSON) through the API with the seller's `key`;

@@ -308,15 +308,9 @@ async fn concurrent_bookings_never_exceed_a_windows_capacity() {
             address.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            reqwest::Client::new()
-                .post(format!("{base}/api/v1/pickups"))
-                .bearer_auth(key)
-                .json(&json!({"address_id": address, "date": tomorrow(), "window": "09:00-12:00", "shipment_ids": [id]}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            let body = json!({"address_id": address, "date": tomorrow(), "window": "09:00-12:00", "shipment_ids": [id]});
+            let r = api_post_at(&base, &key, "/pickups", body, None).await;
+            r.status().as_u16()
         }));
     }
     let mut codes = Vec::new();

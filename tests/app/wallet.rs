@@ -760,15 +760,9 @@ async fn statements_follow_the_balance_under_parallel_load() {
     for i in 0..40 {
         let (key, address) = (key.clone(), address.clone());
         requests.push(actix_web::rt::spawn(async move {
-            reqwest::Client::new()
-                .post(format!("{address}/api/v1/shipments"))
-                .bearer_auth(key.as_str())
-                .json(&crate::fixtures::Booking::on("CNPOST-RAM").json())
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            let booking = crate::fixtures::Booking::on("CNPOST-RAM");
+            let r = api_post_at(&address, &key, "/shipments", booking, None).await;
+            r.status().as_u16()
         }));
         let (admin, token) = (admin.clone(), token.clone());
         requests.push(actix_web::rt::spawn(async move {

@@ -7,7 +7,9 @@ use waybill::domain::Role;
 use waybill::services::wallet::Kind;
 
 use crate::fixtures::Booking;
-use crate::helpers::{TestApp, book, cny, concurrently_async, csrf_in, location, spawn_app};
+use crate::helpers::{
+    TestApp, api_post_at, book, cny, concurrently_async, csrf_in, location, spawn_app,
+};
 
 /// A warehouse account and its machine's API key.
 fn warehouse_key(app: &TestApp, email: &str) -> String {
@@ -161,13 +163,8 @@ async fn concurrent_scans_of_a_lighter_parcel_refund_exactly_once() {
     let results = concurrently_async(16, |i| {
         let (addr, wh, number) = (addr.clone(), wh.clone(), number.clone());
         async move {
-            let r = reqwest::Client::new()
-                .post(format!("{addr}/api/v1/warehouse/scans"))
-                .bearer_auth(wh)
-                .json(&json!({"scan_id": format!("m-{}", i / 2), "tracking_number": number, "weight_g": 300}))
-                .send()
-                .await
-                .unwrap();
+            let body = json!({"scan_id": format!("m-{}", i / 2), "tracking_number": number, "weight_g": 300});
+            let r = api_post_at(&addr, &wh, "/warehouse/scans", body, None).await;
             let status = r.status().as_u16();
             let body: Value = r.json().await.unwrap();
             (status, body)
