@@ -450,15 +450,7 @@ async fn a_chinese_sender_address_is_typed_province_first() {
     c.goto(&format!("{}/seller/addresses", app.address))
         .await
         .unwrap();
-    let province_first = [
-        "country",
-        "state",
-        "city",
-        "district",
-        "street1",
-        "street2",
-        "postal_code",
-    ];
+    let province_first = crate::customs_labels::PROVINCE_FIRST;
     assert_eq!(place_fields(&c).await, province_first);
     // Typed as it is written, each Tab moving one place down.
     fill(&c, "#name", "王小明").await;

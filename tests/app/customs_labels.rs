@@ -534,7 +534,8 @@ fn assert_in_order(page: &str, ids: &[&str]) {
     assert!(at.is_sorted(), "{ids:?} are at {at:?}");
 }
 
-const PROVINCE_FIRST: [&str; 7] = [
+/// The place fields of a Chinese address, in the order its form asks for them.
+pub const PROVINCE_FIRST: [&str; 7] = [
     "country",
     "state",
     "city",
