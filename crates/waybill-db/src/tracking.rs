@@ -192,7 +192,7 @@ pub fn shipment_by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<Shipmen
 }
 
 /// What the public tracking view reads of a shipment: not the recipient's name, street,
-/// postal code, phone or e-mail (the sender's city and country are read from its JSON).
+/// postal code, phone or e-mail (of the sender only its city and country are shown).
 #[derive(Queryable, Selectable, Debug)]
 #[diesel(table_name = shipments)]
 pub struct PublicShipment {
@@ -201,7 +201,8 @@ pub struct PublicShipment {
     #[diesel(deserialize_as = String)]
     pub status: Status,
     pub channel_code: String,
-    pub sender: String,
+    #[diesel(deserialize_as = super::columns::Json<waybill_domain::address::Address>)]
+    pub sender: waybill_domain::address::Address,
     pub recipient_city: String,
     pub recipient_country: String,
     pub created_at: NaiveDateTime,

@@ -23,6 +23,14 @@ pub enum TrackingFormat {
     Toll { prefix: String },
 }
 
+/// A label's barcode as a scanner types it: spaces and case do not matter.
+pub fn normalise_scan(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
 /// UPU S10 check digit of an 8-digit serial (weights 8 6 4 2 3 5 9 7; 10 → 0, 11 → 5).
 pub fn s10_check(serial: &[u8; 8]) -> u8 {
     const W: [u32; 8] = [8, 6, 4, 2, 3, 5, 9, 7];

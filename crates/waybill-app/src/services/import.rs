@@ -263,14 +263,36 @@ pub fn preview(
 }
 
 /// One of the seller's imports, with its rows checked again while it waits to be booked.
-pub fn show(conn: &mut DbConn, seller_id: &str, id: &str) -> Result<(Import, Vec<Row>), AppError> {
+/// What an import page shows: the import, its rows checked again while it waits to be
+/// booked, and what became of each row once it ran.
+pub struct Shown {
+    pub import: Import,
+    pub rows: Vec<Row>,
+    pub outcomes: Vec<Outcome>,
+}
+
+pub fn show(conn: &mut DbConn, seller_id: &str, id: &str) -> Result<Shown, AppError> {
     let import = db::imports::find(conn, seller_id, id)?.ok_or(AppError::NotFound)?;
     let mut rows = Vec::new();
     if import.status == ImportStatus::Previewed {
         rows = parse(import.csv.as_bytes()).map_err(AppError::BadRequest)?;
         check(conn, seller_id, &mut rows)?;
     }
-    Ok((import, rows))
+    // The outcomes are kept as JSON, written by `run`; one that does not decode is a 500.
+    let outcomes = match import.results.as_deref() {
+        Some(json) => serde_json::from_str(json).map_err(|e| {
+            AppError::internal(format!(
+                "import {}: its results do not decode: {e}",
+                import.id
+            ))
+        })?,
+        None => Vec::new(),
+    };
+    Ok(Shown {
+        import,
+        rows,
+        outcomes,
+    })
 }
 
 /// Marks a previewed import of the seller's as running; false when it already ran or runs.

@@ -4,7 +4,7 @@
 //! phones or e-mails: the view is built field by field from what may be shown.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::AppError;
 use crate::services::tracking_log::cache::{LogEntry, TrackingCache};
@@ -78,21 +78,6 @@ pub fn page_view(conn: &mut DbConn, number: &str) -> Result<Option<PublicTrackin
     view(conn, number, None)
 }
 
-/// Only the sender's city and country are read from its stored address, the city in Latin
-/// letters where the address has them (the buyer abroad reads Shenzhen, not 深圳).
-#[derive(Deserialize)]
-struct SenderPlace {
-    city: String,
-    country: String,
-    #[serde(default)]
-    latin: Option<LatinCity>,
-}
-
-#[derive(Deserialize)]
-struct LatinCity {
-    city: String,
-}
-
 fn view(
     conn: &mut DbConn,
     number: &str,
@@ -106,7 +91,6 @@ fn view(
         return Ok(None);
     };
     let stored = store::public_events(conn, &s.id)?;
-    let sender: SenderPlace = serde_json::from_str(&s.sender).map_err(AppError::internal)?;
     let checkpoint = match log {
         Some(cache) => cache.latest_checkpoint(conn)?,
         None => None,
@@ -162,13 +146,11 @@ fn view(
         },
         tracking_number: s.tracking_number,
         status: s.status,
+        // The city in Latin letters where the address has them: the buyer abroad reads
+        // Shenzhen, not 深圳.
         origin: Place {
-            city: sender
-                .latin
-                .map(|l| l.city)
-                .filter(|c| !c.trim().is_empty())
-                .unwrap_or(sender.city),
-            country: sender.country,
+            city: s.sender.latin_city().to_string(),
+            country: s.sender.country.clone(),
         },
         destination: Place {
             city: s.recipient_city,

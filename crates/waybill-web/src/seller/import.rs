@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 
-use crate::error::{AppError, PageError};
+use crate::error::PageError;
 use crate::extract::{CsrfOnly, PathId, Seller};
 use crate::page::PageCtx;
 use crate::{AppState, html, html_status, redirect};
@@ -110,15 +110,12 @@ async fn show(
     path: PathId,
 ) -> Result<HttpResponse, PageError> {
     let (seller, id) = (auth.user.id.clone(), path.into_inner());
-    let (import, rows) = state.db(move |c| import::show(c, &seller, &id)).await?;
+    let import::Shown {
+        import,
+        rows,
+        outcomes,
+    } = state.db(move |c| import::show(c, &seller, &id)).await?;
     let currency = state.config.currency;
-    let outcomes: Vec<Outcome> = import
-        .results
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(AppError::internal)?
-        .unwrap_or_default();
     let total: i64 = rows
         .iter()
         .filter(|r| r.bookable())

@@ -143,14 +143,6 @@ pub struct Scanned {
     pub expected: usize,
 }
 
-/// Barcodes as scanners type them: spaces and case do not matter.
-pub fn normalise_barcode(raw: &str) -> String {
-    raw.chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_uppercase()
-}
-
 /// Ticks off a parcel of this pickup; any other barcode is refused (422).
 pub fn scan(
     conn: &mut DbConn,
@@ -158,7 +150,7 @@ pub fn scan(
     id: &str,
     barcode: &str,
 ) -> Result<Scanned, AppError> {
-    let code = normalise_barcode(barcode);
+    let code = waybill_domain::tracking_number::normalise_scan(barcode);
     if code.is_empty() {
         return Err(refuse("barcode", "Scan a parcel's barcode."));
     }

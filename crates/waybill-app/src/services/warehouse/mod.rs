@@ -75,7 +75,7 @@ impl ScanInput {
                 String::new()
             }
         };
-        let number = crate::services::pickups::courier::normalise_barcode(
+        let number = waybill_domain::tracking_number::normalise_scan(
             self.tracking_number.as_deref().unwrap_or(""),
         );
         if number.is_empty()

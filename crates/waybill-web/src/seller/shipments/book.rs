@@ -17,9 +17,6 @@ use waybill_domain::{Money, format_weight};
 
 use super::form::{ShipmentForm, form_field, message_for_form};
 
-/// Item rows a new form shows; "Add item" adds one more, up to the customs maximum.
-pub(super) const ITEM_ROWS: usize = 3;
-
 pub struct QuoteRow {
     pub code: String,
     /// The signed quote id: booking charges exactly `price` or changes nothing.

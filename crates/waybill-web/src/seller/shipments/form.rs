@@ -9,7 +9,8 @@ use waybill_domain::ParcelInput;
 use waybill_domain::address::AddressInput;
 use waybill_domain::customs::{CustomsInput, CustomsItemInput, MAX_ITEMS};
 
-use super::book::ITEM_ROWS;
+/// Item rows a new form shows; "Add item" adds one more, up to the customs maximum.
+const ITEM_ROWS: usize = 3;
 
 /// The booking form as posted: every field a string, units a person uses (kg, cm).
 #[derive(Deserialize, Serialize, Default, Clone)]
