@@ -49,7 +49,38 @@ pub(super) fn draw_invoice(pen: &mut Pen, l: &Label) {
             l.booked, l.customs.contents_type, l.reference
         ),
     );
-    // Sender (Latin, then as written locally, smaller) and recipient side by side.
+    draw_parties(pen, l);
+    pen.line(2.0, 89.5, 96.0);
+    draw_items(pen, l);
+    pen.line(2.0, 22.0, 96.0);
+    pen.text_fit(
+        4.0,
+        17.0,
+        8.0,
+        92.0,
+        &format!(
+            "Total value {}   Total weight {}",
+            l.customs_value, l.customs_weight
+        ),
+    );
+    pen.text_fit(
+        4.0,
+        8.0,
+        8.0,
+        92.0,
+        "I certify the particulars given in this declaration are correct.",
+    );
+    pen.text(
+        4.0,
+        3.5,
+        8.0,
+        "Signature ____________________   Date ____________",
+    );
+}
+
+/// Sender (Latin, then as written locally, smaller) and recipient side by side, with the
+/// IOSS, VAT and EORI numbers under them.
+fn draw_parties(pen: &mut Pen, l: &Label) {
     pen.text(SENDER_COL.0, 121.0, 7.0, "SENDER");
     pen.text(RECIPIENT_COL.0, 121.0, 7.0, "RECIPIENT");
     let numbers: Vec<String> = [
@@ -89,9 +120,11 @@ pub(super) fn draw_invoice(pen: &mut Pen, l: &Label) {
     if !numbers.is_empty() {
         pen.text_fit(4.0, 91.5, 7.0, 92.0, &numbers.join("   "));
     }
-    pen.line(2.0, 89.5, 96.0);
-    // The item table: each row as tall as its wrapped description; the text shrinks until
-    // every item fits above the totals, and items that still do not fit are counted.
+}
+
+/// The item table: each row as tall as its wrapped description; the text shrinks until every
+/// item fits above the totals, and items that still do not fit are counted.
+fn draw_items(pen: &mut Pen, l: &Label) {
     let head = 6.0;
     pen.text(QTY_COL.0, 86.0, head, "Qty");
     pen.text(DESC_COL.0, 86.0, head, "Description / HS code / origin");
@@ -148,28 +181,4 @@ pub(super) fn draw_invoice(pen: &mut Pen, l: &Label) {
         right(pen, WEIGHT_COL, y_row, size, weight);
         y_row -= needed;
     }
-    pen.line(2.0, 22.0, 96.0);
-    pen.text_fit(
-        4.0,
-        17.0,
-        8.0,
-        92.0,
-        &format!(
-            "Total value {}   Total weight {}",
-            l.customs_value, l.customs_weight
-        ),
-    );
-    pen.text_fit(
-        4.0,
-        8.0,
-        8.0,
-        92.0,
-        "I certify the particulars given in this declaration are correct.",
-    );
-    pen.text(
-        4.0,
-        3.5,
-        8.0,
-        "Signature ____________________   Date ____________",
-    );
 }

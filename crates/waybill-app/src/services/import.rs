@@ -100,95 +100,31 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
         .ok_or_else(|| anyhow::anyhow!("import {import_id} vanished"))?;
     let mut rows = parse(import.csv.as_bytes()).map_err(anyhow::Error::msg)?;
     check(&mut conn, &seller.id, &mut rows)?;
-    let (mut booked, mut failed) = (0i32, 0i32);
-    let mut charged = 0i64;
-    let mut outcomes = Vec::new();
-    let mut refusals = Vec::new();
+    let mut tally = Tally::default();
     for (i, row) in rows.iter().enumerate() {
         if let Some(tn) = &row.already_booked {
-            let existing =
-                db::shipments::find_open_by_reference(&mut conn, &seller.id, &row.reference)?;
-            // Booked by this very import before its server died (a resumed run): booked,
-            // not "already booked".
-            let ours = existing.as_ref().filter(|s| {
-                s.created_at >= import.created_at
-                    && s.idempotency_key.as_deref() == Some(&format!("csv:{}", row.reference))
-            });
-            if let Some(s) = ours {
-                booked += 1;
-                charged += s.price_amount;
-            }
-            outcomes.push(Outcome {
-                line: row.line,
-                reference: row.reference.clone(),
-                tracking_number: Some(tn.clone()),
-                shipment_id: existing.as_ref().map(|s| s.id.to_string()),
-                error: None,
-                earlier: ours.is_none(),
-            });
-            continue;
-        }
-        if !row.errors.is_empty() {
-            refusals.push(mail::Refusal {
+            tally.already_booked(&mut conn, seller, &import, row, tn)?;
+        } else if !row.errors.is_empty() {
+            tally.refusals.push(mail::Refusal {
                 line: row.line,
                 reference: row.reference.clone(),
                 reason: row.errors.join("; "),
             });
             continue;
+        } else {
+            tally.book(&mut conn, seller, row, settings);
         }
-        let result = row
-            .input
-            .parse()
-            .map_err(AppError::validation)
-            .and_then(|b: Booking| {
-                let key = format!("csv:{}", row.reference);
-                booking::book(&mut conn, seller, &b, Some(&key), settings)
-            });
-        let outcome = match result {
-            Ok((s, earlier)) => {
-                // A replay of an earlier import's booking is "already booked", not booked.
-                if !earlier {
-                    booked += 1;
-                    charged += s.price_amount;
-                }
-                Outcome {
-                    line: row.line,
-                    reference: row.reference.clone(),
-                    tracking_number: Some(s.tracking_number),
-                    shipment_id: Some(s.id.into_string()),
-                    error: None,
-                    earlier,
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                let error = match e {
-                    AppError::Validation { fields, .. } => describe(&fields, &[]).join("; "),
-                    AppError::Internal(_) | AppError::Database(_) => {
-                        "could not be booked; try again".into()
-                    }
-                    other => other.to_string(),
-                };
-                refusals.push(mail::Refusal {
-                    line: row.line,
-                    reference: row.reference.clone(),
-                    reason: error.clone(),
-                });
-                Outcome {
-                    line: row.line,
-                    reference: row.reference.clone(),
-                    tracking_number: None,
-                    shipment_id: None,
-                    error: Some(error),
-                    earlier: false,
-                }
-            }
-        };
-        outcomes.push(outcome);
         if i % 50 == 49 {
-            db::imports::progress(&mut conn, import_id, booked, failed)?;
+            db::imports::progress(&mut conn, import_id, tally.booked, tally.failed)?;
         }
     }
+    let Tally {
+        booked,
+        failed,
+        charged,
+        outcomes,
+        mut refusals,
+    } = tally;
     let refused = refusals.len();
     refusals.truncate(mail::LISTED);
     // Rendered before the transaction, where other writers would wait for it.
@@ -207,6 +143,102 @@ pub fn run(pool: &Pool, import_id: &str, seller: &User, settings: &Settings) -> 
         db::imports::finish(c, import_id, booked, failed, &results)?;
         summary.enqueue(c, &seller.email)
     })
+}
+
+/// What an import's run has done so far.
+#[derive(Default)]
+struct Tally {
+    booked: i32,
+    failed: i32,
+    /// Freight charged for the rows this import booked (minor units).
+    charged: i64,
+    outcomes: Vec<Outcome>,
+    refusals: Vec<mail::Refusal>,
+}
+
+impl Tally {
+    /// A row whose reference is already on an open shipment: booked by this very import
+    /// before its server died (a resumed run) counts as booked, not "already booked".
+    fn already_booked(
+        &mut self,
+        conn: &mut DbConn,
+        seller: &User,
+        import: &Import,
+        row: &Row,
+        tracking_number: &str,
+    ) -> anyhow::Result<()> {
+        let existing = db::shipments::find_open_by_reference(conn, &seller.id, &row.reference)?;
+        let ours = existing.as_ref().filter(|s| {
+            s.created_at >= import.created_at
+                && s.idempotency_key.as_deref() == Some(&format!("csv:{}", row.reference))
+        });
+        if let Some(s) = ours {
+            self.booked += 1;
+            self.charged += s.price_amount;
+        }
+        self.outcomes.push(Outcome {
+            line: row.line,
+            reference: row.reference.clone(),
+            tracking_number: Some(tracking_number.to_string()),
+            shipment_id: existing.as_ref().map(|s| s.id.to_string()),
+            error: None,
+            earlier: ours.is_none(),
+        });
+        Ok(())
+    }
+
+    /// Books a valid row (its reference is its idempotency key) and counts what happened.
+    fn book(&mut self, conn: &mut DbConn, seller: &User, row: &Row, settings: &Settings) {
+        let result = row
+            .input
+            .parse()
+            .map_err(AppError::validation)
+            .and_then(|b: Booking| {
+                let key = format!("csv:{}", row.reference);
+                booking::book(conn, seller, &b, Some(&key), settings)
+            });
+        let outcome = match result {
+            Ok((s, earlier)) => {
+                // A replay of an earlier import's booking is "already booked", not booked.
+                if !earlier {
+                    self.booked += 1;
+                    self.charged += s.price_amount;
+                }
+                Outcome {
+                    line: row.line,
+                    reference: row.reference.clone(),
+                    tracking_number: Some(s.tracking_number),
+                    shipment_id: Some(s.id.into_string()),
+                    error: None,
+                    earlier,
+                }
+            }
+            Err(e) => {
+                self.failed += 1;
+                let error = match e {
+                    AppError::Validation { fields, .. } => describe(&fields, &[]).join("; "),
+                    AppError::Internal(_) | AppError::Database(_) => {
+                        "could not be booked; try again".into()
+                    }
+                    other => other.to_string(),
+                };
+                self.refusals.push(mail::Refusal {
+                    line: row.line,
+                    reference: row.reference.clone(),
+                    reason: error.clone(),
+                });
+                Outcome {
+                    line: row.line,
+                    reference: row.reference.clone(),
+                    tracking_number: None,
+                    shipment_id: None,
+                    error: Some(error),
+                    earlier: false,
+                }
+            }
+        };
+        self.outcomes.push(outcome);
+    }
 }
 
 /// How long a running import may go without progress before it counts as stalled (a run

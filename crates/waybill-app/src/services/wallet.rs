@@ -232,32 +232,7 @@ fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
     // New bookings wait until an amount due is settled.
     let max_due = if p.kind == Kind::Charge { 0 } else { i64::MAX };
     let Some(moved) = ledger::apply_to_balance(conn, p.seller_id, currency, delta, max_due)? else {
-        // Nothing moved: say why.
-        let (balance, wallet_currency) =
-            ledger::balance(conn, p.seller_id)?.ok_or(AppError::NotFound)?;
-        if wallet_currency != currency {
-            return Err(AppError::BadRequest(format!(
-                "This wallet holds {wallet_currency}, not {currency}."
-            )));
-        }
-        let (_, due) = ledger::balance_and_due(conn, p.seller_id)?;
-        if due > 0 && p.kind == Kind::Charge {
-            let due = Money::new(due, p.amount.currency);
-            return Err(AppError::PaymentRequired(format!(
-                "{due} is due from weight adjustments the balance could not cover; new bookings wait until it is settled. Top up at least {} to settle it and pay this booking.",
-                Money::new(
-                    (due.minor + p.amount.minor - balance).max(due.minor),
-                    p.amount.currency
-                )
-            )));
-        }
-        let have = Money::new(balance, p.amount.currency);
-        let short = Money::new(p.amount.minor - balance, p.amount.currency);
-        return Err(AppError::PaymentRequired(format!(
-            "The wallet balance is {have}; {} needs {}. Top up at least {short}.",
-            p.kind.label().to_lowercase(),
-            p.amount
-        )));
+        return Err(why_not_moved(conn, p)?);
     };
     let entry = |account: &str, seller: Option<&str>, amount: i64, moved: Option<ledger::Moved>| {
         LedgerEntry {
@@ -285,6 +260,37 @@ fn post_in_tx(conn: &mut DbConn, p: &Posting) -> Result<Posted, AppError> {
         balance_after,
         replayed: false,
     })
+}
+
+/// Why a posting moved no money: the wallet holds another currency, an amount due blocks new
+/// bookings (with what to top up to settle it and pay), or the balance is short.
+fn why_not_moved(conn: &mut DbConn, p: &Posting) -> Result<AppError, AppError> {
+    let currency = p.amount.currency.code();
+    let (balance, wallet_currency) =
+        ledger::balance(conn, p.seller_id)?.ok_or(AppError::NotFound)?;
+    if wallet_currency != currency {
+        return Ok(AppError::BadRequest(format!(
+            "This wallet holds {wallet_currency}, not {currency}."
+        )));
+    }
+    let (_, due) = ledger::balance_and_due(conn, p.seller_id)?;
+    if due > 0 && p.kind == Kind::Charge {
+        let due = Money::new(due, p.amount.currency);
+        return Ok(AppError::PaymentRequired(format!(
+            "{due} is due from weight adjustments the balance could not cover; new bookings wait until it is settled. Top up at least {} to settle it and pay this booking.",
+            Money::new(
+                (due.minor + p.amount.minor - balance).max(due.minor),
+                p.amount.currency
+            )
+        )));
+    }
+    let have = Money::new(balance, p.amount.currency);
+    let short = Money::new(p.amount.minor - balance, p.amount.currency);
+    Ok(AppError::PaymentRequired(format!(
+        "The wallet balance is {have}; {} needs {}. Top up at least {short}.",
+        p.kind.label().to_lowercase(),
+        p.amount
+    )))
 }
 
 /// Takes open amounts due, oldest first, from a balance a credit just raised; each is a
