@@ -382,18 +382,22 @@ fn verify_chain(config: &Config) -> anyhow::Result<()> {
     let key = crate::services::tracking_log::LogKey::load(path, &config.log_origin)?;
     let mut conn = connect(config)?;
     let v = crate::services::tracking_log::verify_chain(&mut conn, &key).map_err(app_error)?;
-    match v.problem {
-        None => {
-            println!(
-                "ok: {} event(s) in the log match the store; {} checkpoint(s) signed by {} and consistent",
-                v.events,
-                v.checkpoints,
-                key.verifier_key()
-            );
-            Ok(())
-        }
-        Some(p) => anyhow::bail!("tracking log verification failed: {p}"),
+    if v.holds() {
+        println!(
+            "ok: {} event(s) in the log match the store; {} checkpoint(s) signed by {} and consistent",
+            v.events,
+            v.checkpoints,
+            key.verifier_key()
+        );
+        return Ok(());
     }
+    for p in &v.problems {
+        eprintln!("bad: {p}");
+    }
+    anyhow::bail!(
+        "tracking log verification failed: {} problem(s), listed above",
+        v.problems.len()
+    )
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {

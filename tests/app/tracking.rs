@@ -900,7 +900,7 @@ async fn concurrent_batches_make_one_gap_free_log() {
     waybill::services::tracking_log::take_checkpoint(&mut app.conn(), &app.state.log_key).unwrap();
     let v =
         waybill::services::tracking_log::verify_chain(&mut app.conn(), &app.state.log_key).unwrap();
-    assert_eq!(v.problem, None);
+    assert!(v.holds(), "{:?}", v.problems);
     assert_eq!(v.events, 200);
 }
 
@@ -1448,4 +1448,144 @@ async fn the_public_page_names_the_origin_in_latin_and_says_when_cancelled() {
     let page = app.visitor().get_html(&format!("/track/{tn}")).await;
     assert!(page.contains("id=\"cancelled\""), "{page}");
     assert!(!page.contains("id=\"milestones\"") && !page.contains("id=\"no-events\""));
+}
+
+#[actix_web::test]
+async fn a_leap_second_is_stored_as_logged_and_the_chain_still_verifies() {
+    let app = spawn_app().await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (id, n) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    let results = post_events(
+        &app,
+        "CNPOST-RAM",
+        json!([ev("leap", &n, "EMA", "2026-12-07T23:59:60Z")]),
+    )
+    .await;
+    assert_eq!(results[0]["result"], "accepted", "{results:?}");
+    let stored = waybill::db::shipments::events(&mut app.conn(), &id)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.source_event_id.as_deref() == Some("leap"))
+        .unwrap();
+    assert_eq!(
+        stored.occurred_at.to_string(),
+        "2026-12-07 23:59:59.999999",
+        "a leap second is kept as the last microsecond of its minute"
+    );
+    waybill::services::tracking_log::take_checkpoint(&mut app.conn(), &app.state.log_key).unwrap();
+    let (ok, out) = verify_cli(&app);
+    assert!(ok, "{out}");
+}
+
+#[actix_web::test]
+async fn verify_chain_names_every_edited_event_not_only_the_first() {
+    let app = spawn_app().await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, n) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    let evs: Vec<Value> = (0..4)
+        .map(|i| {
+            ev(
+                &format!("e{i}"),
+                &n,
+                ["EMA", "EMC", "EMD", "EDD"][i],
+                &format!("2026-11-2{i}T08:00:00Z"),
+            )
+        })
+        .collect();
+    post_events(&app, "CNPOST-RAM", json!(evs)).await;
+    lift_guard(&app);
+    app.conn()
+        .batch_execute(
+            "UPDATE shipment_events SET location = 'Elsewhere' WHERE source_event_id IN ('e1', 'e3')",
+        )
+        .unwrap();
+    let ids: Vec<String> = waybill::db::tracking::logged_events(&mut app.conn(), 0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|(e, _, _)| matches!(e.source_event_id.as_deref(), Some("e1" | "e3")))
+        .map(|(e, _, _)| e.id)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let (ok, out) = verify_cli(&app);
+    assert!(!ok, "{out}");
+    for id in &ids {
+        assert!(
+            out.contains(&format!("bad: event {id}")),
+            "{id} not named: {out}"
+        );
+    }
+    assert!(out.contains("2 problem(s)"), "{out}");
+}
+
+#[actix_web::test]
+async fn control_and_direction_characters_reject_their_event_and_keep_the_batch() {
+    let app = spawn_app().await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (id, n) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    let mut nul = ev("nul", &n, "EMC", "2026-11-21T08:00:00Z");
+    nul["description"] = json!("Departed\u{0}facility");
+    let mut bel = ev("bel", &n, "EMD", "2026-11-22T08:00:00Z");
+    bel["location"] = json!("Shenzhen\u{7}");
+    let mut esc = ev("esc", &n, "EDD", "2026-11-23T08:00:00Z");
+    esc["code"] = json!("E\u{1b}DD");
+    let mut rlo = ev("rlo", &n, "EDD", "2026-11-23T09:00:00Z");
+    rlo["location"] = json!("\u{202e}NC ,nehznehS");
+    let mut bad_id = ev("x", &n, "EMC", "2026-11-21T09:00:00Z");
+    bad_id["id"] = json!("id\u{0}with a nul");
+    let good = ev("good", &n, "EMA", "2026-11-20T08:00:00Z");
+    let results = post_events(
+        &app,
+        "CNPOST-RAM",
+        json!([nul, bel, good, esc, rlo, bad_id]),
+    )
+    .await;
+    let by_id = |want: &str| {
+        results
+            .iter()
+            .find(|r| r["id"].as_str() == Some(want))
+            .unwrap_or_else(|| panic!("no result for {want}: {results:?}"))
+            .clone()
+    };
+    assert_eq!(by_id("good")["result"], "accepted", "{results:?}");
+    for (which, field) in [
+        ("nul", "description"),
+        ("bel", "location"),
+        ("esc", "code"),
+        ("rlo", "location"),
+    ] {
+        let r = by_id(which);
+        assert_eq!(r["result"], "rejected", "{which}: {r}");
+        let reason = r["reason"].as_str().unwrap();
+        assert!(reason.contains(field), "{which}: {reason}");
+    }
+    // The id itself is answered and kept cleaned.
+    let cleaned = "id\u{fffd}with a nul";
+    assert_eq!(by_id(cleaned)["result"], "rejected", "{results:?}");
+    let events = waybill::db::shipments::events(&mut app.conn(), &id).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.source_event_id.as_deref() == Some("good"))
+    );
+    assert!(
+        !events.iter().any(|e| e.description.contains('\u{0}')
+            || e.location
+                .as_deref()
+                .is_some_and(|l| l.contains('\u{202e}'))),
+        "nothing bad stored"
+    );
+    let issues = waybill::db::tracking::recent_issues(&mut app.conn(), 50).unwrap();
+    assert_eq!(issues.len(), 5, "{issues:?}");
+    assert!(issues.iter().all(|i| {
+        !i.event_id
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .any(char::is_control)
+    }));
+    let page = app.visitor().get_html(&format!("/track/{n}")).await;
+    assert!(
+        !page.contains('\u{202e}'),
+        "the public page shows no override"
+    );
 }

@@ -312,8 +312,23 @@ fn parse_carrier_event(
         .unwrap_or("")
         .trim()
         .to_ascii_uppercase();
-    let bad = |why: &str| Err((id.clone(), why.to_string()));
-    if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
+    let bad = |why: &str| Err((printable(&id), why.to_string()));
+    // Every string of the event under the rules all other input keeps: no control
+    // characters (a NUL would fail the whole batch on PostgreSQL) and no direction overrides.
+    for (field, value) in [
+        ("id", Some(id.as_str())),
+        ("tracking_number", e.tracking_number.as_deref()),
+        ("status", e.status.as_deref()),
+        ("occurred_at", e.occurred_at.as_deref()),
+        ("location", e.location.as_deref()),
+        ("description", e.description.as_deref()),
+        ("code", e.code.as_deref()),
+    ] {
+        if let Some(Err(why)) = value.map(|v| waybill_domain::text::clean(v, field, usize::MAX)) {
+            return bad(&format!("`{field}`: {why}"));
+        }
+    }
+    if id.is_empty() || id.len() > 128 {
         return bad("`id` must be 1 to 128 characters");
     }
     if number.is_empty() || number.len() > 40 {
@@ -339,9 +354,11 @@ fn parse_carrier_event(
     let occurred_at = match e.occurred_at.as_deref().map(DateTime::parse_from_rfc3339) {
         Some(Ok(t)) => {
             let t = t.naive_utc();
-            // Both databases keep microseconds: store what the log record says.
-            chrono::Timelike::with_nanosecond(&t, t.and_utc().timestamp_subsec_micros() * 1000)
-                .unwrap_or(t)
+            // Both databases keep microseconds, and neither keeps a leap second (PostgreSQL
+            // turns 23:59:60 into the next day's 00:00:00): a leap second is taken as
+            // 23:59:59.999999, so the stored time is the one the log record holds.
+            let micros = t.and_utc().timestamp_subsec_micros().min(999_999);
+            chrono::Timelike::with_nanosecond(&t, micros * 1000).unwrap_or(t)
         }
         _ => return bad("`occurred_at` must be an RFC 3339 time, e.g. 2026-12-01T08:30:00Z"),
     };
@@ -483,6 +500,20 @@ fn rejected(id: String, why: String) -> EventResult {
     }
 }
 
+/// Text a carrier sent, fit to store and show on the admin's page: control and direction
+/// characters become U+FFFD.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || waybill_domain::text::is_direction_override(c) {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn issue(
     channel: &Channel,
     source: &str,
@@ -495,8 +526,9 @@ fn issue(
         id: db::new_id(),
         channel_code: Some(channel.code.clone()),
         source: source.to_string(),
-        event_id: Some(event_id.chars().take(128).collect()).filter(|s: &String| !s.is_empty()),
-        tracking_number: number.map(|n| n.chars().take(40).collect()),
+        event_id: Some(printable(event_id).chars().take(128).collect())
+            .filter(|s: &String| !s.is_empty()),
+        tracking_number: number.map(|n| printable(n).chars().take(40).collect()),
         reason: why.to_string(),
         request_digest: Some(digest.to_string()),
         created_at: db::now(),

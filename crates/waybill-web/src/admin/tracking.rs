@@ -64,20 +64,31 @@ async fn verify(
     let v = state
         .db(move |c| waybill_app::services::tracking_log::verify_chain(c, &key))
         .await?;
-    match v.problem {
-        None => flash(
+    if v.holds() {
+        flash(
             &auth.viewer.session,
             "ok",
             format!(
                 "The log checks out: {} event(s), {} checkpoint(s).",
                 v.events, v.checkpoints
             ),
-        ),
-        Some(p) => flash(
+        );
+    } else {
+        flash(
             &auth.viewer.session,
             "error",
-            format!("Verification failed: {p}"),
-        ),
+            // The first few (a flash lives in the session cookie); the CLI lists them all.
+            format!(
+                "Verification failed ({} problem(s)): {}",
+                v.problems.len(),
+                v.problems
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        );
     }
     Ok(redirect("/admin/tracking"))
 }

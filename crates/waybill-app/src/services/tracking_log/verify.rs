@@ -15,15 +15,34 @@ use super::*;
 pub struct Verification {
     pub events: u64,
     pub checkpoints: usize,
-    /// The first problem, naming the first bad event where one can be named.
-    pub problem: Option<String>,
+    /// Every problem found, empty when the log checks out: each edited or deleted event and
+    /// each altered raw request by name, or else the first disagreement of the stored tree or
+    /// a checkpoint.
+    pub problems: Vec<String>,
 }
 
-/// Where the log first disagrees with the store: the events and checkpoints checked up to it.
+impl Verification {
+    pub fn holds(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Where the log disagrees with the store: the events and checkpoints checked up to the
+/// first problem, and every problem found.
 struct Problem {
     events: u64,
     checkpoints: usize,
-    message: String,
+    messages: Vec<String>,
+}
+
+impl Problem {
+    fn one(events: u64, checkpoints: usize, message: String) -> Problem {
+        Problem {
+            events,
+            checkpoints,
+            messages: vec![message],
+        }
+    }
 }
 
 /// The tree recomputed from the events as stored.
@@ -50,30 +69,26 @@ pub fn verify_chain(conn: &mut DbConn, key: &LogKey) -> Result<Verification, App
         Ok(checkpoints) => Verification {
             events: size,
             checkpoints,
-            problem: None,
+            problems: Vec::new(),
         },
         Err(p) => Verification {
             events: p.events,
             checkpoints: p.checkpoints,
-            problem: Some(p.message),
+            problems: p.messages,
         },
     })
 }
 
-/// The tree rebuilt from the stored events, in chunks; the first event that is missing, does
-/// not hash to its logged leaf, or whose raw request changed is the problem.
+/// The tree rebuilt from the stored events, in chunks. Every event that is missing, does not
+/// hash to its logged leaf, or whose raw request changed is a problem; after the first, the
+/// rest are still compared leaf by leaf so that all are named, but no tree is built.
 fn rebuild(conn: &mut DbConn, size: u64) -> Result<Result<Tree, Problem>, AppError> {
-    let fail = |events, message| {
-        Ok(Err(Problem {
-            events,
-            checkpoints: 0,
-            message,
-        }))
-    };
     let mut tree = Tree {
         hashes: Vec::new(),
         leaves: Vec::new(),
     };
+    let mut first_bad: Option<u64> = None;
+    let mut messages = Vec::new();
     const CHUNK: u64 = 2_000;
     let mut from = 0u64;
     while from < size {
@@ -97,44 +112,51 @@ fn rebuild(conn: &mut DbConn, size: u64) -> Result<Result<Tree, Problem>, AppErr
             .collect();
         let mut it = events.iter().peekable();
         for n in from..to {
+            let mut bad = |message: String| {
+                first_bad.get_or_insert(n);
+                messages.push(message);
+            };
             let Some((e, number, digest)) = it.next_if(|(e, _, _)| e.log_index == Some(n as i64))
             else {
-                return fail(
-                    n,
-                    format!("log record {n}: its event is missing from the store (deleted)"),
-                );
+                bad(format!(
+                    "log record {n}: its event is missing from the store (deleted)"
+                ));
+                continue;
             };
             let record = record_of(e, number, digest.as_deref());
             let leaf = tlog_tiles::record_hash(&record);
             let at = tlog_tiles::stored_hash_index(0, n) as i64;
             if stored.get(&at).and_then(|h| parse_hex(h)) != Some(leaf) {
-                return fail(
-                    n,
-                    format!(
-                        "event {} (log record {n}, {number}) does not match what was logged: it was edited",
-                        e.id
-                    ),
-                );
+                bad(format!(
+                    "event {} (log record {n}, {number}) does not match what was logged: it was edited",
+                    e.id
+                ));
             }
             if let (Some(rid), Some(d)) = (&e.request_id, digest) {
                 if bodies.get(rid) != Some(d) {
-                    return fail(
-                        n,
-                        format!(
-                            "event {} (log record {n}, {number}): its raw request {rid} was altered",
-                            e.id
-                        ),
-                    );
+                    bad(format!(
+                        "event {} (log record {n}, {number}): its raw request {rid} was altered",
+                        e.id
+                    ));
                 }
             }
-            let hashes = tlog_tiles::stored_hashes(n, &record, &MemHashes(&tree.hashes))
-                .map_err(AppError::internal)?;
-            tree.hashes.extend(hashes);
-            tree.leaves.push((e.id.clone(), number.clone()));
+            if first_bad.is_none() {
+                let hashes = tlog_tiles::stored_hashes(n, &record, &MemHashes(&tree.hashes))
+                    .map_err(AppError::internal)?;
+                tree.hashes.extend(hashes);
+                tree.leaves.push((e.id.clone(), number.clone()));
+            }
         }
         from = to;
     }
-    Ok(Ok(tree))
+    Ok(match first_bad {
+        None => Ok(tree),
+        Some(events) => Err(Problem {
+            events,
+            checkpoints: 0,
+            messages,
+        }),
+    })
 }
 
 /// Stored interior hashes serve the proofs buyers check: they must be the recomputed ones,
@@ -144,13 +166,7 @@ fn check_stored_tree(
     size: u64,
     hashes: &[Hash],
 ) -> Result<Option<Problem>, AppError> {
-    let problem = |message| {
-        Some(Problem {
-            events: size,
-            checkpoints: 0,
-            message,
-        })
-    };
+    let problem = |message| Some(Problem::one(size, 0, message));
     let stored_all = store::all_hashes(conn, hashes.len() as i64)?;
     if stored_all.len() != hashes.len() {
         return Ok(problem(format!(
@@ -187,13 +203,7 @@ fn check_checkpoints(
     let mut good_size = 0u64;
     let mut prev: Option<(u64, Hash)> = None;
     for (k, cp) in checkpoints.iter().enumerate() {
-        let fail = |message| {
-            Ok(Err(Problem {
-                events: size,
-                checkpoints: k,
-                message,
-            }))
-        };
+        let fail = |message| Ok(Err(Problem::one(size, k, message)));
         let what = format!(
             "checkpoint {} (size {}, {})",
             k + 1,
