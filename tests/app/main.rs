@@ -16,6 +16,7 @@ mod api_keys;
 mod booking;
 mod browser;
 mod cli;
+mod hardening;
 mod hostile;
 mod mail;
 mod pages;

@@ -173,7 +173,14 @@ impl AreaInput {
                 postal_prefixes.push(p);
             }
         }
-        let cities: Vec<String> = items(&self.cities).map(str::to_lowercase).collect();
+        let mut cities: Vec<String> = Vec::new();
+        for c in items(&self.cities) {
+            match crate::text::clean(c, "city", 100) {
+                Ok(Some(c)) => cities.push(c.to_lowercase()),
+                Ok(None) => {}
+                Err(e) => err("cities", e),
+            }
+        }
         if postal_prefixes.is_empty() && cities.is_empty() {
             err(
                 "postal_prefixes",

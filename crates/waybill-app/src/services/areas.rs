@@ -37,6 +37,9 @@ pub fn assign(
     courier_id: &str,
     area_id: &str,
 ) -> Result<Option<String>, AppError> {
+    if !(waybill_domain::is_id(courier_id) && waybill_domain::is_id(area_id)) {
+        return Ok(None);
+    }
     let courier = db::users::find(conn, courier_id)?.filter(|u| u.role() == Role::Courier);
     let area = db::areas::find(conn, area_id)?;
     match (courier, area) {

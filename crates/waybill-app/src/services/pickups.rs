@@ -185,8 +185,25 @@ fn chosen_shipments(
     };
     let mut out = Vec::new();
     for id in ids {
+        // Not a Waybill id: refused before any query, and not echoed back whole.
+        if !waybill_domain::is_id(id) {
+            return Err(refuse(
+                "shipment_ids",
+                "Give the ids of your booked shipments (from GET /api/v1/shipments).",
+            ));
+        }
         let s = db::shipments::find(conn, seller_id, id)?
             .ok_or_else(|| refuse("shipment_ids", format!("You have no shipment {id}.")))?;
+        // The courier goes to this address: a parcel sent from another one is not there.
+        if !sent_from(&s, address) {
+            return Err(refuse(
+                "shipment_ids",
+                format!(
+                    "{} is sent from another address ({}); book its pickup there.",
+                    s.tracking_number, s.sender.city
+                ),
+            ));
+        }
         match s.status {
             Status::Booked => out.push(s),
             Status::PickupScheduled => {

@@ -160,6 +160,10 @@ async fn adjust(
     let (Some(email), Some(kind), Some(amount), Some(note)) = (email, kind, amount, note) else {
         return render(&state, &auth, form, errors).await;
     };
+    // Without its nonce the form has no idempotency key of its own: no money moves.
+    if errors.contains_key("nonce") {
+        return render(&state, &auth, form, errors).await;
+    }
     let admin_id = auth.user.id.clone();
     let key = format!("manual:{}", form.nonce);
     let result = state

@@ -41,8 +41,12 @@ pub(super) fn address_and_area(
     seller_id: &str,
     address_id: &str,
 ) -> Result<(AddressRow, AreaRow, AreaSpec), AppError> {
-    let address = db::addresses::find(conn, seller_id, address_id)?
-        .ok_or_else(|| refuse("address_id", "You have no sender address with this id."))?;
+    let no_address = || refuse("address_id", "You have no sender address with this id.");
+    // Not a Waybill id (a NUL, 100 KB of text…): refused before any query.
+    if !waybill_domain::is_id(address_id) {
+        return Err(no_address());
+    }
+    let address = db::addresses::find(conn, seller_id, address_id)?.ok_or_else(no_address)?;
     let (area, spec) = area_for(conn, &address.postal_code, &address.city)?
         .ok_or_else(|| refuse("address_id", NO_AREA))?;
     Ok((address, area, spec))

@@ -1,0 +1,157 @@
+//! Issue 21's findings that reach the database through pickups and the admin's forms: input
+//! that is no id never reaches a query (a NUL was a 500 on PostgreSQL), a parcel is collected
+//! only from the address it is sent from, and the wallet form moves no money without its nonce.
+
+use serde_json::{Value, json};
+use waybill::domain::Role;
+
+use crate::fixtures::{Booking, sender};
+use crate::helpers::*;
+use crate::pickups::{add_area, address_of, tomorrow};
+
+#[actix_web::test]
+async fn pickup_input_that_is_no_id_is_refused_before_any_query() {
+    let app = spawn_app().await;
+    add_area(&app, "Shenzhen", "518", 10, "");
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let key = seller.key();
+    book(&app, key, Booking::on("CNPOST-RAM")).await;
+    let address = address_of(&app, key).await;
+    let pickup = |address_id: &str, ids: Option<Vec<&str>>| {
+        let mut body =
+            json!({"address_id": address_id, "date": tomorrow(), "window": "09:00-12:00"});
+        if let Some(ids) = ids {
+            body["shipment_ids"] = json!(ids);
+        }
+        body
+    };
+    let long = "a".repeat(100_000);
+    for (what, body) in [
+        ("a NUL address", pickup("\u{0}", None)),
+        ("a NUL in an id", pickup("\u{0}abc", None)),
+        ("100 KB of address", pickup(&long, None)),
+        ("a NUL shipment id", pickup(&address, Some(vec!["\u{0}"]))),
+        (
+            "a shipment id of text",
+            pickup(&address, Some(vec!["not-an-id"])),
+        ),
+    ] {
+        let r = app.api_post(key, "/pickups", &body).await;
+        assert_eq!(r.status(), 422, "{what}");
+        assert!(r.headers().get("location").is_none(), "{what}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["fields"].is_object(), "{what}: {v}");
+        assert!(
+            !v.to_string().contains(&long),
+            "{what}: the input is not echoed whole"
+        );
+    }
+    let r = app.api_get(key, "/pickups/windows?address_id=%00").await;
+    assert_eq!(r.status(), 422);
+    // The page books through the same use case.
+    let (visitor, _) = app.seller_with_address("page@example.com").await;
+    let r = visitor
+        .submit(
+            "/pickups",
+            "/pickups",
+            &[
+                ("address_id", "\u{0}"),
+                ("date", &tomorrow()),
+                ("window", "09:00-12:00"),
+            ],
+        )
+        .await;
+    assert!(r.status().as_u16() < 500, "{}", r.status());
+}
+
+#[actix_web::test]
+async fn a_parcel_sent_from_another_address_is_not_put_in_this_pickup() {
+    let app = spawn_app().await;
+    add_area(&app, "Shenzhen", "518", 10, "");
+    add_area(&app, "Guangzhou", "510", 10, "");
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let key = seller.key();
+    let from_shenzhen = book(&app, key, Booking::on("CNPOST-RAM")).await;
+    let mut gz = sender();
+    gz["city"] = json!("Guangzhou");
+    gz["postal_code"] = json!("510000");
+    gz["street1"] = json!("天河路 1号");
+    let r = app.api_post(key, "/addresses", &gz).await;
+    assert_eq!(r.status(), 201);
+    let guangzhou: Value = r.json().await.unwrap();
+    let r = app
+        .api_post(
+            key,
+            "/pickups",
+            &json!({"address_id": guangzhou["id"], "date": tomorrow(), "window": "09:00-12:00",
+                    "shipment_ids": [from_shenzhen["id"]]}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["fields"]["shipment_ids"]
+            .as_str()
+            .unwrap()
+            .contains("another address"),
+        "{v}"
+    );
+    let list: Value = app.api_get(key, "/pickups").await.json().await.unwrap();
+    assert_eq!(
+        list["pickups"].as_array().unwrap().len(),
+        0,
+        "nothing booked"
+    );
+}
+
+#[actix_web::test]
+async fn admin_forms_refuse_a_nul_and_a_missing_nonce_without_a_500_or_money() {
+    let app = spawn_app().await;
+    let admin = app.signed_in(Role::Admin, "ops@example.com").await;
+    let r = admin
+        .submit(
+            "/admin/areas",
+            "/admin/areas",
+            &[
+                ("name", "Futian"),
+                ("cities", "Shen\u{0}zhen"),
+                ("capacity", "6"),
+                ("windows", "09:00-12:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("control character"));
+    assert!(
+        waybill::db::areas::find_by_name(&mut app.conn(), "Futian")
+            .unwrap()
+            .is_none()
+    );
+    let r = admin
+        .submit(
+            "/admin/areas",
+            "/admin/areas/assign",
+            &[("courier_id", "\u{0}"), ("area_id", "\u{0}")],
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/areas");
+    let seller = app.create_user(Role::Seller, "target@example.com").id;
+    for nonce in ["", "\u{0}", "short"] {
+        let r = admin
+            .submit(
+                "/admin/wallets",
+                "/admin/wallets",
+                &[
+                    ("email", "target@example.com"),
+                    ("direction", "credit"),
+                    ("amount", "10.00"),
+                    ("note", "goodwill"),
+                    ("nonce", nonce),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 422, "nonce {nonce:?}");
+        assert!(r.text().await.unwrap().contains("Reload the page"));
+    }
+    assert_eq!(app.balance(&seller), 0, "no money moved");
+}
