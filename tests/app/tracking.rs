@@ -1589,3 +1589,70 @@ async fn control_and_direction_characters_reject_their_event_and_keep_the_batch(
         "the public page shows no override"
     );
 }
+
+#[actix_web::test]
+async fn a_replayed_batch_stores_no_second_copy_of_its_body() {
+    use diesel::prelude::*;
+    let app = spawn_app().await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, n) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    let bodies = || -> i64 {
+        waybill::db::schema::tracking_requests::table
+            .count()
+            .get_result(&mut *app.conn())
+            .unwrap()
+    };
+    let batch = json!([
+        ev("r1", &n, "EMA", "2026-11-20T08:00:00Z"),
+        ev("r2", &n, "EMC", "2026-11-21T08:00:00Z"),
+    ]);
+    let results = post_events(&app, "CNPOST-RAM", batch.clone()).await;
+    assert!(
+        results.iter().all(|r| r["result"] == "accepted"),
+        "{results:?}"
+    );
+    assert_eq!(bodies(), 1);
+    for _ in 0..3 {
+        let results = post_events(&app, "CNPOST-RAM", batch.clone()).await;
+        assert!(
+            results.iter().all(|r| r["result"] == "duplicate"),
+            "{results:?}"
+        );
+    }
+    let results = post_events(
+        &app,
+        "CNPOST-RAM",
+        json!([ev("r3", "RR999999999CN", "EMA", "2026-11-22T08:00:00Z")]),
+    )
+    .await;
+    assert_eq!(results[0]["result"], "rejected");
+    assert_eq!(bodies(), 1, "replays and rejections keep no body");
+    let (ok, out) = verify_cli(&app);
+    assert!(ok, "{out}");
+}
+
+#[actix_web::test]
+async fn an_event_a_month_before_the_booking_is_refused_and_a_day_before_is_taken() {
+    let app = spawn_app().await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, n) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    let at = |days: i64| {
+        (chrono::Utc::now() - chrono::Duration::days(days))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let results = post_events(
+        &app,
+        "CNPOST-RAM",
+        json!([
+            ev("ancient", &n, "EMA", "0001-01-01T00:00:00Z"),
+            ev("month", &n, "EMA", &at(31)),
+            ev("day", &n, "EMA", &at(1)),
+        ]),
+    )
+    .await;
+    assert_eq!(results[0]["result"], "rejected", "{results:?}");
+    assert_eq!(results[1]["result"], "rejected", "{results:?}");
+    assert!(results[1]["reason"].as_str().unwrap().contains("30 days"));
+    assert_eq!(results[2]["result"], "accepted", "{results:?}");
+}

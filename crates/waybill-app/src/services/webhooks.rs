@@ -150,8 +150,11 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let s = ip.segments();
-    // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
-    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+    // NAT64 (64:ff9b::/96) and IPv4-translated (::ffff:0:0:0/96) addresses carry an IPv4
+    // address in their last 32 bits.
+    if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0])
+        || s[0..6] == [0, 0, 0, 0, 0xffff, 0]
+    {
         return is_public_v4(Ipv4Addr::new(
             (s[6] >> 8) as u8,
             s[6] as u8,
@@ -435,6 +438,26 @@ pub fn deliveries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_carried_in_ipv6_is_judged_as_the_ipv4_address() {
+        for private in [
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:0.0.0.0",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:192.168.1.1",
+            "64:ff9b::10.1.2.3",
+        ] {
+            let ip: IpAddr = private.parse().unwrap();
+            assert!(!is_public(ip), "{private}");
+        }
+        for public in ["::ffff:8.8.8.8", "::ffff:0:8.8.8.8", "2606:4700::1111"] {
+            let ip: IpAddr = public.parse().unwrap();
+            assert!(is_public(ip), "{public}");
+        }
+    }
 
     #[test]
     fn urls_must_be_https_and_public() {
