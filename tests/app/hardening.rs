@@ -7,7 +7,7 @@ use waybill::domain::Role;
 
 use crate::fixtures::{Booking, sender};
 use crate::helpers::*;
-use crate::pickups::{add_area, address_of, tomorrow};
+use crate::pickups::{add_area, address_of, booked_pickup, courier_in, tomorrow};
 
 #[actix_web::test]
 async fn pickup_input_that_is_no_id_is_refused_before_any_query() {
@@ -154,4 +154,114 @@ async fn admin_forms_refuse_a_nul_and_a_missing_nonce_without_a_500_or_money() {
         assert!(r.text().await.unwrap().contains("Reload the page"));
     }
     assert_eq!(app.balance(&seller), 0, "no money moved");
+}
+
+/// Places left tomorrow in the 12:00-15:00 window of the seller's address.
+async fn places_left(app: &TestApp, key: &str) -> i64 {
+    let address = address_of(app, key).await;
+    let w: Value = app
+        .api_get(
+            key,
+            &format!("/pickups/windows?address_id={address}&date={}", tomorrow()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    w["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["window"] == "12:00-15:00")
+        .unwrap()["remaining"]
+        .as_i64()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_cancelled_parcel_leaves_its_pickup_and_the_last_one_cancels_it() {
+    let app = spawn_app().await;
+    let area = add_area(&app, "Shenzhen", "518", 10, "");
+    let (key, pickup) = booked_pickup(&app, "s@example.com", 2).await;
+    let (_, courier) = courier_in(&app, "rider@example.com", &area);
+    let id = pickup["id"].as_str().unwrap();
+    let r = app
+        .api_post(
+            &courier,
+            &format!("/courier/pickups/{id}/accept"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let ids: Vec<String> = pickup["shipment_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let before = places_left(&app, &key).await;
+    let first: Value = app
+        .api_get(&key, &format!("/shipments/{}", ids[0]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = app
+        .api_post(&key, &format!("/shipments/{}/cancel", ids[0]), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let p: Value = app
+        .api_get(&key, &format!("/pickups/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["shipment_ids"], json!([ids[1]]), "{p}");
+    assert_eq!(p["status"], "accepted");
+    let q: Value = app
+        .api_get(&courier, &format!("/courier/pickups?date={}", tomorrow()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        q["pickups"][0]["parcels"].as_array().unwrap().len(),
+        1,
+        "{q}"
+    );
+    let r = app
+        .api_post(
+            &courier,
+            &format!("/courier/pickups/{id}/scan"),
+            &json!({"barcode": first["tracking_number"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 422, "a cancelled parcel is not scanned");
+    assert_eq!(
+        places_left(&app, &key).await,
+        before,
+        "the pickup still holds its place"
+    );
+    let r = app
+        .api_post(&key, &format!("/shipments/{}/cancel", ids[1]), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let p: Value = app
+        .api_get(&key, &format!("/pickups/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["status"], "cancelled", "{p}");
+    assert_eq!(
+        places_left(&app, &key).await,
+        before + 1,
+        "its place is free"
+    );
+    assert!(
+        app.outbox()
+            .iter()
+            .any(|m| m.to_addr == "rider@example.com" && m.subject.starts_with("Pickup cancelled")),
+        "the courier is told"
+    );
 }

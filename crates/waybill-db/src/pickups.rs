@@ -371,6 +371,17 @@ pub fn mark_scanned(conn: &mut DbConn, pickup_id: &str, shipment_id: &str) -> Qu
     .map(|_| ())
 }
 
+/// Takes a shipment out of a pickup (the seller cancelled it before it was collected).
+pub fn remove_item(conn: &mut DbConn, pickup_id: &str, shipment_id: &str) -> QueryResult<()> {
+    diesel::delete(
+        pickup_items::table
+            .filter(pickup_items::pickup_id.eq(pickup_id))
+            .filter(pickup_items::shipment_id.eq(shipment_id)),
+    )
+    .execute(conn)
+    .map(|_| ())
+}
+
 /// Closes one shipment's place in a pickup with its outcome.
 pub fn close_item(
     conn: &mut DbConn,

@@ -536,6 +536,9 @@ pub fn cancel(
                         .into(),
                 ));
             }
+            if s.status == Status::PickupScheduled {
+                crate::services::pickups::shipment_cancelled(c, id)?;
+            }
             let now = db::now();
             db::shipments::insert_event(
                 c,

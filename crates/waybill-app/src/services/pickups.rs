@@ -386,6 +386,39 @@ pub(crate) fn release_items(conn: &mut DbConn, pickup_id: &str) -> Result<(), Ap
     Ok(())
 }
 
+/// A shipment the seller cancelled leaves its open pickup, in the transaction that cancels
+/// it: the courier no longer sees or scans it. A pickup left with no parcel is cancelled, its
+/// place freed, and the courier who accepted it is mailed. One the courier has arrived at
+/// stays, for the courier to close.
+pub(crate) fn shipment_cancelled(c: &mut DbConn, shipment_id: &str) -> Result<(), AppError> {
+    let Some(pickup_id) = db::pickups::open_pickup_of(c, shipment_id)? else {
+        return Ok(());
+    };
+    db::pickups::remove_item(c, &pickup_id, shipment_id)?;
+    let left = db::pickups::items(c, std::slice::from_ref(&pickup_id))?
+        .iter()
+        .filter(|(i, _)| i.open)
+        .count();
+    let Some(p) = db::pickups::find(c, &pickup_id)? else {
+        return Ok(());
+    };
+    if left > 0 || !p.status.can_move_to(PickupStatus::Cancelled) {
+        return Ok(());
+    }
+    if !set_status(c, &p, PickupStatus::Cancelled)? {
+        return Err(AppError::Conflict(
+            "The pickup of this shipment just changed; reload and try again.".into(),
+        ));
+    }
+    db::pickups::release_slot(c, &p.area_id, &p.date, &p.window_label)?;
+    if let Some(courier) = p.courier_id.as_deref() {
+        if let Some(courier) = db::users::find(c, courier)? {
+            mail::emptied(&p)?.enqueue(c, &courier.email)?;
+        }
+    }
+    Ok(())
+}
+
 /// Cancels a pickup until its window starts; its place and parcels are freed.
 pub fn cancel(
     conn: &mut DbConn,

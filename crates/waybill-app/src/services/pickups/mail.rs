@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::{PickupView, Settings};
 use crate::error::AppError;
-use crate::mail::Rendered;
+use crate::mail::{BASE_URL_MARK, Rendered};
 use waybill_db::pickups::Pickup;
 
 #[derive(Template)]
@@ -189,4 +189,19 @@ pub fn missed(v: &PickupView, s: &Settings) -> Result<Rendered, AppError> {
         ],
         s,
     )
+}
+
+/// To the courier who accepted a pickup whose every parcel the seller cancelled.
+pub fn emptied(p: &Pickup) -> Result<Rendered, AppError> {
+    Ok(Rendered::of(&PickupMail {
+        subject: format!("Pickup cancelled: {}", when(p)),
+        lines: vec![
+            format!(
+                "Every parcel of the pickup on {} was cancelled by the seller: there is nothing to collect.",
+                when(p)
+            ),
+            "It is gone from your queue.".into(),
+        ],
+        link: format!("{BASE_URL_MARK}/courier"),
+    })?)
 }
