@@ -265,3 +265,69 @@ async fn a_cancelled_parcel_leaves_its_pickup_and_the_last_one_cancels_it() {
         "the courier is told"
     );
 }
+
+/// The session cookie a response sets, in bytes (0 when it sets none).
+fn cookie_len(r: &reqwest::Response) -> usize {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.len())
+        .max()
+        .unwrap_or(0)
+}
+
+#[actix_web::test]
+async fn echoed_input_neither_overflows_the_cookie_nor_fills_a_header() {
+    let app = spawn_app().await;
+    let area = add_area(&app, "Shenzhen", "518", 10, "");
+    let (_, pickup) = booked_pickup(&app, "s@example.com", 1).await;
+    let id = pickup["id"].as_str().unwrap();
+    // A courier's page: a 5,000-character barcode, and flashes of redirects nobody follows.
+    let courier = app.signed_in(Role::Courier, "rider@example.com").await;
+    let uid = waybill::db::users::find_by_email(&mut app.conn(), "rider@example.com")
+        .unwrap()
+        .unwrap()
+        .id;
+    waybill::db::areas::assign(&mut app.conn(), &uid, &area).unwrap();
+    let accept_page = format!("/courier/pickups/{id}");
+    let r = courier
+        .submit(&accept_page, &format!("/courier/pickups/{id}/accept"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let barcode = "X".repeat(5_000);
+    for _ in 0..12 {
+        let r = courier
+            .submit(
+                &accept_page,
+                &format!("/courier/pickups/{id}/scan"),
+                &[("barcode", &barcode)],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "a long barcode is a flash, not a 500");
+        assert!(cookie_len(&r) < 4_096, "cookie of {} bytes", cookie_len(&r));
+    }
+    let html = courier.get_html(&accept_page).await;
+    assert!(html.contains('…'), "the echoed barcode is cut short");
+    // A seller's pickup page: 5,000 characters of shipment ids and a 100 KB address id.
+    let (seller, _) = app.seller_with_address("page@example.com").await;
+    let long_ids = "a".repeat(5_000);
+    let long_address = "b".repeat(100_000);
+    for (address, ids) in [("", long_ids.as_str()), (long_address.as_str(), "")] {
+        let r = seller
+            .submit(
+                "/pickups",
+                "/pickups",
+                &[
+                    ("address_id", address),
+                    ("date", &tomorrow()),
+                    ("window", "09:00-12:00"),
+                    ("shipment_ids", ids),
+                ],
+            )
+            .await;
+        assert!(r.status().as_u16() < 500, "{}", r.status());
+        let location = r.headers().get("location").map(|l| l.len()).unwrap_or(0);
+        assert!(location < 200, "Location of {location} bytes");
+        assert!(cookie_len(&r) < 4_096, "cookie of {} bytes", cookie_len(&r));
+    }
+}

@@ -15,6 +15,13 @@ pub struct Flash {
     pub message: String,
 }
 
+/// Flashes kept for the next page: those of redirects nobody followed do not pile up in the
+/// session cookie.
+const MAX_FLASHES: usize = 5;
+/// Characters of one flash: a message that echoes input (a barcode, ids) cannot overflow the
+/// cookie (4 KB) and turn the answer into a 500.
+const MAX_FLASH_CHARS: usize = 300;
+
 /// Queues a message for the next page this browser sees.
 pub fn flash(session: &Session, kind: &str, message: impl Into<String>) {
     let mut all: Vec<Flash> = session
@@ -22,10 +29,17 @@ pub fn flash(session: &Session, kind: &str, message: impl Into<String>) {
         .ok()
         .flatten()
         .unwrap_or_default();
+    let mut message: String = message.into();
+    if message.chars().count() > MAX_FLASH_CHARS {
+        message = message.chars().take(MAX_FLASH_CHARS - 1).collect();
+        message.push('…');
+    }
     all.push(Flash {
         kind: kind.into(),
-        message: message.into(),
+        message,
     });
+    let extra = all.len().saturating_sub(MAX_FLASHES);
+    all.drain(..extra);
     // A flash that cannot be stored is lost, never fatal.
     let _ = session.insert(SESSION_FLASH, all);
 }

@@ -154,7 +154,13 @@ async fn book(
                 .collect(),
         ),
     };
-    let back_to = format!("/pickups?address_id={}", crate::urlencode(&address_id));
+    // Only an id goes back into the Location header: anything else is no address of this
+    // seller's, and 100 KB of it would be echoed into a header.
+    let back_to = if waybill_domain::is_id(&address_id) {
+        format!("/pickups?address_id={address_id}")
+    } else {
+        "/pickups".to_string()
+    };
     let request = match input.parse() {
         Ok(r) => r,
         Err(fields) => {
