@@ -1656,3 +1656,50 @@ async fn an_event_a_month_before_the_booking_is_refused_and_a_day_before_is_take
     assert!(results[1]["reason"].as_str().unwrap().contains("30 days"));
     assert_eq!(results[2]["result"], "accepted", "{results:?}");
 }
+
+#[actix_web::test]
+async fn the_jobs_prune_old_raw_requests_no_event_points_at() {
+    use diesel::prelude::*;
+    use waybill::db::schema::tracking_requests;
+    let app = spawn_app().await;
+    let seller = app.api_seller("s@example.com", 100_000).await;
+    let (_, n) = book_on(&app, seller.key(), "CNPOST-RAM").await;
+    post_events(
+        &app,
+        "CNPOST-RAM",
+        json!([ev("p1", &n, "EMA", "2026-11-20T08:00:00Z")]),
+    )
+    .await;
+    let days = waybill::services::tracking::ISSUES_KEPT_DAYS;
+    let old = waybill::db::now() - chrono::Duration::days(days + 1);
+    // A body kept before replays stopped being stored, and the logged one, both old.
+    waybill::db::tracking::insert_request(
+        &mut app.conn(),
+        &waybill::db::tracking::TrackingRequest {
+            id: "orphan".into(),
+            source: "carrier:CNPOST-RAM".into(),
+            digest: "0".repeat(64),
+            body: "{}".into(),
+            received_at: old,
+        },
+    )
+    .unwrap();
+    diesel::update(tracking_requests::table)
+        .set(tracking_requests::received_at.eq(old))
+        .execute(&mut *app.conn())
+        .unwrap();
+    waybill::jobs::run_due(
+        &app.state.pool,
+        waybill::services::sessions::Lifetimes::of(&app.state.config),
+    )
+    .unwrap();
+    let left: Vec<String> = tracking_requests::table
+        .select(tracking_requests::id)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_ne!(left[0], "orphan");
+    waybill::services::tracking_log::take_checkpoint(&mut app.conn(), &app.state.log_key).unwrap();
+    let (ok, out) = verify_cli(&app);
+    assert!(ok, "{out}");
+}

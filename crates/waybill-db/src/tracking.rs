@@ -84,6 +84,21 @@ pub fn recent_issues(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<TrackingI
         .load(conn)
 }
 
+/// Deletes raw carrier requests older than `before` that no stored event points at (replays
+/// and batches of rejections kept before they stopped being stored); the bodies of logged
+/// events stay, as the evidence `verify-chain` checks.
+pub fn prune_unreferenced_requests(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    let referenced = shipment_events::table
+        .filter(shipment_events::request_id.is_not_null())
+        .select(shipment_events::request_id.assume_not_null());
+    diesel::delete(
+        tracking_requests::table
+            .filter(tracking_requests::received_at.lt(before))
+            .filter(tracking_requests::id.ne_all(referenced)),
+    )
+    .execute(conn)
+}
+
 /// Deletes the rejections older than `before`, and beyond the newest `keep`: the admin's
 /// list of them stays bounded however many bad requests arrive. Returns how many went.
 pub fn prune_issues(conn: &mut DbConn, before: NaiveDateTime, keep: i64) -> QueryResult<usize> {

@@ -585,12 +585,16 @@ pub fn log_refused_request(
 pub const ISSUES_KEPT_DAYS: i64 = 30;
 pub const ISSUES_KEPT: i64 = 50_000;
 
-/// Deletes the rejections past those limits (a periodic job); returns how many went.
+/// Deletes the rejections past those limits, and raw requests as old that no event points at
+/// (a periodic job); returns how many went.
 pub fn prune_issues(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppError> {
     let before = now - chrono::Duration::days(ISSUES_KEPT_DAYS);
-    Ok(db::write_tx(conn, |c| {
-        store::prune_issues(c, before, ISSUES_KEPT)
-    })?)
+    db::write_tx(conn, |c| {
+        Ok::<_, AppError>(
+            store::prune_issues(c, before, ISSUES_KEPT)?
+                + store::prune_unreferenced_requests(c, before)?,
+        )
+    })
 }
 
 /// What the admin's Tracking page shows: the log's size and latest checkpoint, whether this
