@@ -493,6 +493,38 @@ fn demo(config: &Config) -> anyhow::Result<()> {
         );
     }
     areas::demo_area(&mut conn, DEMO[1].1)?;
+    demo_sender(&mut conn, DEMO[0].1)?;
+    Ok(())
+}
+
+/// The demo seller's shop as its default sender address (once), so the API books right after
+/// `demo`; it lies in the demo pickup area.
+fn demo_sender(conn: &mut DbConn, email: &str) -> anyhow::Result<()> {
+    let seller = db::users::find_by_email(conn, email)?
+        .ok_or_else(|| anyhow::anyhow!("the demo seller {email} is missing"))?;
+    if !crate::services::addresses::list(conn, &seller.id)
+        .map_err(app_error)?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let input = crate::domain::address::AddressInput {
+        name: "李伟".into(),
+        company: Some("深圳演示贸易有限公司".into()),
+        street1: "科技园南路 18号".into(),
+        district: Some("南山区".into()),
+        city: "深圳市".into(),
+        state: Some("广东省".into()),
+        postal_code: "518057".into(),
+        country: "CN".into(),
+        phone: "+86 755 8888 0000".into(),
+        ..Default::default()
+    };
+    let address = input
+        .parse(crate::domain::address::Party::Sender, "")
+        .map_err(field_errors)?;
+    crate::services::addresses::add(conn, &seller.id, &address, true).map_err(app_error)?;
+    println!("Sender address of {email}: {}", address.city);
     Ok(())
 }
 

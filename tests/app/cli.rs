@@ -256,7 +256,15 @@ async fn demo_adds_the_shenzhen_pickup_area_with_its_courier() {
     assert_eq!(
         waybill::db::areas::of_courier(&mut conn, &courier.id).unwrap(),
         [areas[0].id.clone()]
-    );
+    ); // The demo seller can book through the API at once: it has one default sender address,
+    // inside the demo area, however often demo runs.
+    let seller = waybill::db::users::find_by_email(&mut conn, "seller@demo.waybill.test")
+        .unwrap()
+        .unwrap();
+    let addresses = waybill::db::addresses::list(&mut conn, &seller.id).unwrap();
+    assert_eq!(addresses.len(), 1);
+    assert!(addresses[0].is_default);
+    assert!(addresses[0].postal_code.starts_with("518"));
 }
 
 #[actix_web::test]

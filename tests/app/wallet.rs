@@ -565,7 +565,12 @@ async fn the_wallet_page_lists_entries_newest_first_with_pages_and_a_csv() {
             .unwrap()
             .contains("attachment")
     );
-    let csv = r.text().await.unwrap();
+    let bytes = r.bytes().await.unwrap();
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "a UTF-8 byte order mark, for Excel on Chinese Windows"
+    );
+    let csv = String::from_utf8(bytes[3..].to_vec()).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],

@@ -11,6 +11,8 @@ use crate::extract::{CsrfForm, Seller};
 use crate::page::{PageCtx, flash};
 use crate::paging::Paging;
 use crate::{AppState, html_status, redirect};
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 use waybill_app::services::payments::{self, Settled};
 use waybill_app::services::wallet::kind_label;
 use waybill_app::services::wallet::{self, PaymentIntent, StatementLine};
@@ -293,7 +295,9 @@ async fn statement_csv(
         .db(move |c| wallet::statement_between(c, &seller, start, end))
         .await?;
     let currency = state.config.currency;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // A UTF-8 byte order mark first: Excel on Chinese Windows otherwise reads the file as GBK
+    // and garbles every Chinese note.
+    let mut w = csv::Writer::from_writer(UTF8_BOM.to_vec());
     let header = [
         "date_utc",
         "kind",
