@@ -28,6 +28,20 @@ pub fn is_direction_override(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Text from outside, fit to store and show as it came: the characters `clean` refuses
+/// (control and direction characters) become U+FFFD.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || is_direction_override(c) {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// Why a text was refused, in words for the person who typed it.
 fn refused(c: char, what: &str) -> Option<String> {
     let code = format!("U+{:04X}", c as u32);

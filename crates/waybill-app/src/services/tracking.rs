@@ -315,7 +315,7 @@ fn parse_carrier_event(
         .unwrap_or("")
         .trim()
         .to_ascii_uppercase();
-    let bad = |why: &str| Err((printable(&id), why.to_string()));
+    let bad = |why: &str| Err((waybill_domain::text::printable(&id), why.to_string()));
     // Every string of the event under the rules all other input keeps: no control
     // characters (a NUL would fail the whole batch on PostgreSQL) and no direction overrides.
     for (field, value) in [
@@ -521,20 +521,6 @@ fn rejected(id: String, why: String) -> EventResult {
     }
 }
 
-/// Text a carrier sent, fit to store and show on the admin's page: control and direction
-/// characters become U+FFFD.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() || waybill_domain::text::is_direction_override(c) {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
 fn issue(
     channel: &Channel,
     source: &str,
@@ -547,9 +533,19 @@ fn issue(
         id: db::new_id(),
         channel_code: Some(channel.code.clone()),
         source: source.to_string(),
-        event_id: Some(printable(event_id).chars().take(128).collect())
-            .filter(|s: &String| !s.is_empty()),
-        tracking_number: number.map(|n| printable(n).chars().take(40).collect()),
+        event_id: Some(
+            waybill_domain::text::printable(event_id)
+                .chars()
+                .take(128)
+                .collect(),
+        )
+        .filter(|s: &String| !s.is_empty()),
+        tracking_number: number.map(|n| {
+            waybill_domain::text::printable(n)
+                .chars()
+                .take(40)
+                .collect()
+        }),
         reason: why.to_string(),
         request_digest: Some(digest.to_string()),
         created_at: db::now(),

@@ -144,3 +144,17 @@ async fn wallet(
             .collect(),
     }))
 }
+
+/// The request's `Idempotency-Key`, if it sent one: 1 to 255 visible characters, or 400.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
+    let Some(v) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let k = v.to_str().unwrap_or("").trim().to_string();
+    if k.is_empty() || k.len() > 255 {
+        return Err(AppError::BadRequest(
+            "Idempotency-Key must be 1 to 255 visible characters.".into(),
+        ));
+    }
+    Ok(Some(k))
+}

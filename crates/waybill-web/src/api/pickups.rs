@@ -7,7 +7,7 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::error::{ApiError, AppError, PageError};
+use crate::error::{ApiError, AppError};
 use crate::extract::{ApiCourier, ApiSeller, PathId};
 use waybill_app::DbConn;
 use waybill_app::services::accounts::User;
@@ -171,22 +171,6 @@ async fn windows(
     }))
 }
 
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, PageError> {
-    match req.headers().get("Idempotency-Key") {
-        Some(v) => {
-            let k = v.to_str().unwrap_or("").trim().to_string();
-            if k.is_empty() || k.len() > 255 {
-                return Err(AppError::BadRequest(
-                    "Idempotency-Key must be 1 to 255 visible characters.".into(),
-                )
-                .into());
-            }
-            Ok(Some(k))
-        }
-        None => Ok(None),
-    }
-}
-
 #[post("/pickups")]
 async fn create(
     state: web::Data<AppState>,
@@ -194,7 +178,7 @@ async fn create(
     req: HttpRequest,
     body: web::Json<BookInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency_key(&req)?;
+    let key = super::idempotency_key(&req)?;
     let request = body.parse().map_err(AppError::validation)?;
     let (user, base) = (seller.user, state.config.base_url.clone());
     let (view, replayed) = state

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::error::{ApiError, AppError, PageError};
+use crate::error::{ApiError, AppError};
 use crate::extract::{ApiJson, ApiSeller, PathId};
 use crate::label_file::LabelFile;
 use crate::paging::Paging;
@@ -267,19 +267,7 @@ async fn create_shipment(
     req: HttpRequest,
     body: ApiJson<BookingInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = match req.headers().get("Idempotency-Key") {
-        Some(v) => {
-            let k = v.to_str().unwrap_or("").trim().to_string();
-            if k.is_empty() || k.len() > 255 {
-                return Err(AppError::BadRequest(
-                    "Idempotency-Key must be 1 to 255 visible characters.".into(),
-                )
-                .into());
-            }
-            Some(k)
-        }
-        None => None,
-    };
+    let key = super::idempotency_key(&req)?;
     let booking = body.parse().map_err(AppError::validation)?;
     let warning =
         waybill_domain::customs::ioss_warning(&booking.customs, &booking.recipient.country);
@@ -334,7 +322,7 @@ struct ListQuery {
 fn filter_of(
     q: &ListQuery,
     rules: &waybill_domain::tracking_flags::TrackingRules,
-) -> Result<Filter, PageError> {
+) -> Result<Filter, AppError> {
     let mut errors = std::collections::BTreeMap::new();
     let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -372,7 +360,7 @@ fn filter_of(
         None
     });
     if !errors.is_empty() {
-        return Err(AppError::validation(errors).into());
+        return Err(AppError::validation(errors));
     }
     Ok(Filter {
         status,
